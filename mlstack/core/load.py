@@ -1,0 +1,176 @@
+"""The only core module that reads files: YAML into located node trees, and .env files.
+
+Scalars are resolved the way Compose's Go YAML decoder resolves them (YAML 1.2 core schema
+plus Go's integer syntax), not PyYAML's YAML 1.1 rules: `yes` and `on` stay strings,
+`0755` is 493, `1_000` is 1000.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path as FsPath
+
+import yaml
+
+from mlstack.core.model import Node, Origin
+from mlstack.errors import StackError
+from mlstack.report import Diagnostic
+
+try:  # the C parser is several times faster; fall back quietly when libyaml is absent
+    from yaml import CSafeLoader as _Loader
+except ImportError:  # pragma: no cover
+    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+
+COMPOSE_TAGS = {"!reset", "!override"}
+_STR = "tag:yaml.org,2002:str"
+_IMPLICIT = {
+    "tag:yaml.org,2002:str", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float",
+    "tag:yaml.org,2002:bool", "tag:yaml.org,2002:null", "tag:yaml.org,2002:timestamp",
+    "tag:yaml.org,2002:value", "tag:yaml.org,2002:merge",
+}
+_NULLS = {"", "~", "null", "Null", "NULL"}
+_BOOLS = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
+_FLOAT = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")
+_SPECIAL_FLOATS = {
+    ".inf": math.inf, ".Inf": math.inf, ".INF": math.inf, "+.inf": math.inf, "+.Inf": math.inf,
+    "+.INF": math.inf, "-.inf": -math.inf, "-.Inf": -math.inf, "-.INF": -math.inf,
+    ".nan": math.nan, ".NaN": math.nan, ".NAN": math.nan,
+}
+
+
+def resolve_plain(text: str):
+    """Type of an unquoted scalar, as Go's yaml decoder reads it into an `any`."""
+    if text in _NULLS:
+        return None
+    if text in _BOOLS:
+        return _BOOLS[text]
+    if text in _SPECIAL_FLOATS:
+        return _SPECIAL_FLOATS[text]
+    first = text[0]
+    if not (first.isdigit() or first in "+-."):
+        return text
+    number = text.replace("_", "")
+    integer = _go_int(number)
+    if integer is not None:
+        return integer
+    if _FLOAT.match(number):
+        return float(number)
+    return text
+
+
+def _go_int(text: str) -> int | None:
+    sign, body = ("-", text[1:]) if text[:1] == "-" else ("", text[1:] if text[:1] == "+" else text)
+    if not body:
+        return None
+    lowered = body[:2].lower()
+    try:
+        if lowered in ("0x", "0o", "0b"):
+            value = int(body, 0)
+        elif body[0] == "0" and len(body) > 1:
+            value = int(body, 8)
+        elif body.isdigit():
+            value = int(body)
+        else:
+            return None
+    except ValueError:
+        return None
+    return -value if sign else value
+
+
+class _Builder:
+    def __init__(self, filename: str, profile: str):
+        self.filename = filename
+        self.profile = profile
+        self.built: dict[int, Node] = {}
+
+    def origin(self, node: yaml.Node) -> Origin:
+        mark = node.start_mark
+        return Origin(self.filename, mark.line + 1, mark.column + 1, self.profile)
+
+    def fail(self, node: yaml.Node, message: str) -> StackError:
+        mark = node.start_mark
+        return StackError(message, [Diagnostic(self.filename, mark.line + 1, mark.column + 1, "", message, "yaml")])
+
+    def build(self, node: yaml.Node) -> Node:
+        # aliases share the yaml node; each use gets its own copy so merges never alias
+        tag = node.tag if node.tag in COMPOSE_TAGS else ""
+        if tag == "" and node.tag not in _IMPLICIT and not node.tag.startswith("tag:yaml.org,2002:"):
+            raise self.fail(node, f"unknown YAML tag {node.tag} (Compose knows !reset and !override)")
+        origin = self.origin(node)
+        if isinstance(node, yaml.ScalarNode):
+            plain = not node.style  # the C parser says '' where the Python one says None
+            value = resolve_plain(node.value) if plain else node.value
+            return Node(value, origin, tag, node.value)
+        if isinstance(node, yaml.SequenceNode):
+            return Node([self.build(item) for item in node.value], origin, tag)
+        mapping: dict[str, Node] = {}
+        merged: dict[str, Node] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge" or (key_node.value == "<<" and key_node.style is None):
+                for source in value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]:
+                    if not isinstance(source, yaml.MappingNode):
+                        raise self.fail(source, "a YAML merge key (<<) takes a mapping or a list of mappings")
+                    for key, child in self.build(source).value.items():
+                        merged.setdefault(key, child)
+                continue
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise self.fail(key_node, "mapping keys must be plain strings")
+            key = key_node.value
+            if key in mapping:
+                raise self.fail(key_node, f"duplicate key {key!r}")
+            mapping[key] = self.build(value_node)
+        for key, child in merged.items():
+            mapping.setdefault(key, child)
+        return Node(mapping, origin, tag)
+
+
+def parse_yaml(text: str, filename: str, profile: str = "") -> Node:
+    """Parse one YAML document into a located node tree; an empty document is an empty mapping."""
+    try:
+        root = yaml.compose(text, Loader=_Loader)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
+        problem = error.problem or error.context or "invalid YAML"
+        raise StackError(problem, [Diagnostic(filename, line, column, "", f"invalid YAML: {problem}", "yaml")]) from None
+    except yaml.YAMLError as error:
+        raise StackError(str(error), [Diagnostic(filename, 0, 0, "", f"invalid YAML: {error}", "yaml")]) from None
+    if root is None:
+        return Node({}, Origin(filename, 1, 1, profile))
+    return _Builder(filename, profile).build(root)
+
+
+def read_text(path: FsPath, what: str = "file", referenced_from: Origin | None = None) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        message = f"{what} not found: {path}"
+    except IsADirectoryError:
+        message = f"{what} is a directory, not a file: {path}"
+    except UnicodeDecodeError as error:
+        message = f"{what} is not UTF-8 text ({error.reason} at byte {error.start}): {path}"
+    except OSError as error:
+        message = f"cannot read {what} {path}: {error.strerror}"
+    where = referenced_from or Origin(str(path))
+    raise StackError(message, [Diagnostic(where.file, where.line, where.column, "", message, "io")])
+
+
+def load_yaml_file(path: FsPath, display: str, profile: str = "", what: str = "file",
+                   referenced_from: Origin | None = None) -> Node:
+    node = parse_yaml(read_text(path, what, referenced_from), display, profile)
+    if not node.is_map:
+        message = f"a {what} must be a YAML mapping, not a {type(node.value).__name__}"
+        raise StackError(message, [Diagnostic(display, node.origin.line, node.origin.column, "", message, "yaml")])
+    return node
+
+
+def read_env_file(path: FsPath, display: str, referenced_from: Origin | None = None) -> dict[str, str]:
+    """A .env file, read by python-dotenv without touching os.environ."""
+    from dotenv import dotenv_values  # imported only when a stack has env files
+
+    text = read_text(path, "env file", referenced_from)
+    import io
+
+    values = dotenv_values(stream=io.StringIO(text), interpolate=True)
+    return {key: ("" if value is None else value) for key, value in values.items()}

@@ -1,0 +1,277 @@
+"""Merging compose files exactly as Docker Compose does, recording why every value is there.
+
+Two tables drive it, read top to bottom:
+- MERGE_RULES: how a path merges when a later file sets it (default: mappings merge key by key,
+  sequences append, scalars are replaced);
+- UNIQUE_KEYS: sequences whose entries are de-duplicated after appending, by a key (a port by
+  ip/published/target/protocol, a mount by target...): a later entry replaces the earlier one in
+  the earlier one's position.
+`!reset` removes a value from what earlier files set; `!override` replaces it without merging.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from mlstack.core.model import Node, Origin, Path, matches, path_str, pattern
+from mlstack.errors import StackError
+from mlstack.report import Diagnostic
+
+Merger = Callable[[Node, Node, Path], Node]
+
+
+def _mark(node: Node, rule: str) -> Node:
+    node.origin = node.origin.with_rule(rule)
+    return node
+
+
+def merge_nodes(base: Node | None, over: Node | None, path: Path) -> Node | None:
+    if over is None:
+        return base
+    if base is None:
+        return over
+    for want, merger in MERGE_RULES:
+        if matches(path, want):
+            return merger(base, over, path)
+    return default_merge(base, over, path)
+
+
+def default_merge(base: Node, over: Node, path: Path) -> Node:
+    if base.is_map and over.is_map:
+        return merge_mappings(base, over, path)
+    if base.is_seq and over.is_seq:
+        appended = [_mark(child, "appended") for child in over.value]
+        return Node(base.value + appended, base.origin.with_rule("appended"))
+    if (base.is_map or over.is_map) and base.value is not None and over.value is not None:
+        message = f"cannot merge a {_kind(over)} into a {_kind(base)}"
+        origin = over.origin
+        raise StackError(message, [Diagnostic(origin.file, origin.line, origin.column, path_str(path), message, "merge")])
+    if over.value is None and base.value is not None and not over.is_scalar:
+        return base
+    return replaced(base, over, path)
+
+
+def _kind(node: Node) -> str:
+    return "mapping" if node.is_map else "sequence" if node.is_seq else "scalar"
+
+
+def replaced(base: Node, over: Node, path: Path) -> Node:
+    return _mark(over, "replaced")
+
+
+def merge_mappings(base: Node, over: Node, path: Path) -> Node:
+    result = dict(base.value)
+    for key, value in over.value.items():
+        existing = result.get(key)
+        if existing is None:
+            result[key] = value
+            continue
+        result[key] = merge_nodes(existing, value, path + (key,))
+    return Node(result, base.origin.with_rule("merged") if over.value else base.origin, base.tag)
+
+
+def merge_key_values(base: Node, over: Node, path: Path) -> Node:
+    """environment, labels, args...: canonical mappings, so a later KEY wins in place."""
+    if base.value is None:
+        return over
+    if over.value is None:
+        return base
+    result = dict(base.value)
+    for key, value in over.value.items():
+        result[key] = _mark(value, "replaced" if key in result else "appended")
+    return Node(result, base.origin.with_rule("merged"), base.tag)
+
+
+def merge_logging(base: Node, over: Node, path: Path) -> Node:
+    if not (base.is_map and over.is_map):
+        return replaced(base, over, path)
+    base_driver, over_driver = base.get("driver"), over.get("driver")
+    if base_driver is None or over_driver is None or base_driver.value == over_driver.value:
+        return merge_mappings(base, over, path)
+    return replaced(base, over, path)
+
+
+def merge_ulimit(base: Node, over: Node, path: Path) -> Node:
+    if base.is_map and over.is_map:
+        return merge_mappings(base, over, path)
+    return replaced(base, over, path)
+
+
+def merge_extra_hosts(base: Node, over: Node, path: Path) -> Node:
+    def entries(node: Node) -> list[Node]:
+        if node.is_map:
+            out = []
+            for host, ips in sorted(node.value.items()):
+                for ip in (ips.value if ips.is_seq else [ips]):
+                    out.append(Node(f"{host}={ip.text()}", ip.origin))
+            return out
+        return list(node.value) if node.is_seq else [node]
+
+    left = entries(base)
+    seen = {entry.text() for entry in left}
+    added = [_mark(entry, "appended") for entry in entries(over) if entry.text() not in seen]
+    return Node(left + added, base.origin.with_rule("appended"))
+
+
+MERGE_RULES: list[tuple[tuple[str, ...], Merger]] = [
+    (pattern("services.*.command"), replaced),
+    (pattern("services.*.entrypoint"), replaced),
+    (pattern("services.*.healthcheck.test"), replaced),
+    (pattern("services.*.logging"), merge_logging),
+    (pattern("services.*.ulimits.*"), merge_ulimit),
+    (pattern("services.*.extra_hosts"), merge_extra_hosts),
+    (pattern("services.*.build.extra_hosts"), merge_extra_hosts),
+    *[(pattern(text), merge_key_values) for text in (
+        "services.*.environment", "services.*.labels", "services.*.annotations", "services.*.sysctls",
+        "services.*.build.args", "services.*.build.labels", "services.*.build.additional_contexts",
+        "services.*.deploy.labels", "networks.*.labels", "volumes.*.labels", "secrets.*.labels", "configs.*.labels",
+    )],
+]
+
+
+# --- de-duplication of sequences ----------------------------------------------------------
+def _whole(node: Node) -> str:
+    return node.text() if node.is_scalar else repr(node.to_data())
+
+
+def _before_equals(node: Node) -> str:
+    return node.text().split("=", 1)[0] if node.is_scalar else repr(node.to_data())
+
+
+def _port_key(node: Node) -> str:
+    if not node.is_map:
+        return _whole(node)
+    data = node.to_data()
+    return f"{data.get('host_ip', '0.0.0.0')}:{data.get('published', '')}:{data.get('target')}/{data.get('protocol', 'tcp')}"
+
+
+def _target_key(node: Node) -> str:
+    if node.is_map:
+        target = node.get("target")
+        return target.text() if target is not None else repr(node.to_data())
+    return _whole(node)
+
+
+def _mount_key(default_dir: str) -> Callable[[Node], str]:
+    def key(node: Node) -> str:
+        if node.is_map:
+            target = node.get("target")
+            if target is not None:
+                return target.text()
+            source = node.get("source")
+            return f"{default_dir}/{source.text() if source is not None else ''}"
+        return f"{default_dir}/{node.text()}"
+    return key
+
+
+def _env_file_key(node: Node) -> str:
+    if node.is_map:
+        path = node.get("path")
+        return path.text() if path is not None else repr(node.to_data())
+    return node.text()
+
+
+def _device_key(node: Node) -> str:
+    if node.is_map:
+        target = node.get("target")
+        return target.text() if target is not None else repr(node.to_data())
+    parts = node.text().split(":")
+    return parts[1] if len(parts) > 1 else parts[0]
+
+
+UNIQUE_KEYS: list[tuple[tuple[str, ...], Callable[[Node], str]]] = [
+    (pattern("services.*.ports"), _port_key),
+    (pattern("services.*.volumes"), _target_key),
+    (pattern("services.*.secrets"), _mount_key("/run/secrets")),
+    (pattern("services.*.configs"), _mount_key("")),
+    (pattern("services.*.devices"), _device_key),
+    (pattern("services.*.env_file"), _env_file_key),
+    (pattern("services.*.label_file"), _whole),
+    (pattern("services.*.expose"), _whole),
+    (pattern("services.*.cap_add"), _whole),
+    (pattern("services.*.cap_drop"), _whole),
+    (pattern("services.*.links"), _whole),
+    (pattern("services.*.profiles"), _whole),
+    (pattern("services.*.dns"), _before_equals),
+    (pattern("services.*.dns_opt"), _before_equals),
+    (pattern("services.*.dns_search"), _before_equals),
+    (pattern("services.*.tmpfs"), _before_equals),
+    (pattern("services.*.build.tags"), _whole),
+    (pattern("services.*.build.platforms"), _whole),
+    (pattern("services.*.networks.*.aliases"), _whole),
+    (pattern("services.*.networks.*.link_local_ips"), _whole),
+    (pattern("networks.*.ipam.options"), _before_equals),
+]
+
+
+def enforce_unicity(node: Node, path: Path = ()) -> None:
+    if node.is_map:
+        for key, child in node.value.items():
+            enforce_unicity(child, path + (key,))
+        return
+    if not node.is_seq or len(path) < 3:
+        return
+    for want, key_of in UNIQUE_KEYS:
+        if matches(path, want):
+            kept: list[Node] = []
+            where: dict[str, int] = {}
+            for entry in node.value:
+                key = key_of(entry)
+                if key in where:
+                    kept[where[key]] = _mark(entry, "replaced")
+                else:
+                    where[key] = len(kept)
+                    kept.append(entry)
+            node.value = kept
+            return
+
+
+# --- !reset and !override ------------------------------------------------------------------
+def take_tagged(node: Node, path: Path = ()) -> tuple[list[tuple[Path, Node]], list[tuple[Path, Node]]]:
+    """Remove `!reset` and `!override` nodes from a file's tree; return (resets, overrides)."""
+    resets: list[tuple[Path, Node]] = []
+    overrides: list[tuple[Path, Node]] = []
+
+    def walk(current: Node, where: Path) -> None:
+        if current.is_map:
+            for key in list(current.value):
+                child = current.value[key]
+                if child.tag == "!reset":
+                    resets.append((where + (key,), child))
+                    del current.value[key]
+                elif child.tag == "!override":
+                    overrides.append((where + (key,), child))
+                    del current.value[key]
+                else:
+                    walk(child, where + (key,))
+        elif current.is_seq:
+            for index, child in enumerate(current.value):
+                walk(child, where + (index,))
+
+    walk(node, path)
+    return resets, overrides
+
+
+def apply_tagged(merged: Node, resets, overrides, tombstones: dict[str, Origin]) -> None:
+    for where, tagged in resets:
+        parent = merged.find(where[:-1])
+        if parent is not None and parent.is_map and where[-1] in parent.value:
+            del parent.value[where[-1]]
+        tombstones[path_str(where)] = tagged.origin.with_rule("reset")
+    for where, tagged in overrides:
+        parent = merged.find(where[:-1])
+        if parent is None:
+            parent = _ensure(merged, where[:-1], tagged.origin)
+        tagged.tag = ""
+        parent.value[where[-1]] = _mark(tagged, "overridden")
+
+
+def _ensure(root: Node, where: Path, origin: Origin) -> Node:
+    node = root
+    for part in where:
+        child = node.value.get(part)
+        if child is None or not child.is_map:
+            child = Node({}, origin)
+            node.value[part] = child
+        node = child
+    return node

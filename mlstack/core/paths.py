@@ -1,0 +1,54 @@
+"""Relative paths in compose files: which fields hold them, and rebasing between directories.
+
+Compose resolves relative paths against the project directory, except in files reached by
+`extends.file` or `include`, whose paths are relative to their own directory. mlstack keeps
+paths relative (renders are byte-identical across machines), so it rebases them instead.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path as FsPath
+
+from mlstack.core.model import Node, Path, matches, pattern
+
+PATH_FIELDS = [pattern(text) for text in (
+    "services.*.build.context",
+    "services.*.env_file.[]",
+    "services.*.env_file.[].path",
+    "services.*.label_file.[]",
+    "services.*.extends.file",
+    "services.*.volumes.[].source",
+    "secrets.*.file",
+    "configs.*.file",
+)]
+
+
+def is_relative(text: str) -> bool:
+    return bool(text) and not (
+        text.startswith(("/", "~", "$")) or "://" in text or text.startswith(("git@", "github.com/"))
+    )
+
+
+def rebase(text: str, from_dir: FsPath, to_dir: FsPath) -> str:
+    if not is_relative(text) or from_dir == to_dir:
+        return text
+    rebased = os.path.relpath(os.path.normpath(from_dir / text), to_dir)
+    return rebased if rebased.startswith(".") else f"./{rebased}"
+
+
+def rebase_tree(root: Node, from_dir: FsPath, to_dir: FsPath) -> None:
+    if from_dir == to_dir:
+        return
+    for path, node in list(root.walk()):
+        if node.is_scalar and isinstance(node.value, str) and any(matches(path, want) for want in PATH_FIELDS):
+            if path[-1] == "source" and _is_named_volume(root, path):
+                continue
+            node.value = rebase(node.value, from_dir, to_dir)
+            node.raw = None
+
+
+def _is_named_volume(root: Node, path: Path) -> bool:
+    mount = root.find(path[:-1])
+    kind = mount.get("type") if mount is not None else None
+    return kind is None or kind.value != "bind"

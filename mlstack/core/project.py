@@ -1,0 +1,180 @@
+"""Loading a list of compose files into one merged model: Compose's phases, in Compose's order.
+
+Per file: parse -> interpolate -> canonical forms -> take !reset/!override -> extends -> include;
+then merge into what came before, apply the tags, de-duplicate sequences.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path as FsPath
+from typing import Mapping
+
+from mlstack.core.canonical import canonical
+from mlstack.core.interpolate import interpolate
+from mlstack.core.load import load_yaml_file, read_env_file
+from mlstack.core.merge import apply_tagged, enforce_unicity, merge_nodes, take_tagged
+from mlstack.core.model import Node, Origin, path_str
+from mlstack.core.paths import rebase_tree
+from mlstack.errors import StackError
+from mlstack.report import Diagnostic
+
+RESOURCES = ("services", "networks", "volumes", "secrets", "configs")
+
+
+@dataclass(frozen=True)
+class ComposeFile:
+    path: FsPath                       # absolute
+    display: str                       # how messages name it
+    profile: str = ""                  # the mlstack profile that brought it in ("" for fragments)
+    scope: frozenset[str] | None = None  # built-in overrides apply only to services present
+
+
+@dataclass
+class Model:
+    root: Node
+    files: list[ComposeFile]
+    tombstones: dict[str, Origin] = field(default_factory=dict)
+    unset_variables: set[str] = field(default_factory=set)
+
+
+def load_project(files: list[ComposeFile], env: Mapping[str, str], project_dir: FsPath) -> Model:
+    merged = Node({}, Origin())
+    model = Model(merged, list(files))
+    for compose_file in files:
+        node = _load_file(compose_file, env, project_dir, model, chain=())
+        resets, overrides = take_tagged(node)
+        merged = merge_nodes(merged, node, ()) if merged.value else node
+        apply_tagged(merged, resets, overrides, model.tombstones)
+        enforce_unicity(merged)
+    model.root = merged
+    return model
+
+
+def _fail(origin: Origin, path: str, message: str, rule: str) -> StackError:
+    return StackError(message, [Diagnostic(origin.file, origin.line, origin.column, path, message, rule)])
+
+
+def _load_file(compose_file: ComposeFile, env: Mapping[str, str], project_dir: FsPath, model: Model,
+               chain: tuple[str, ...], referenced_from: Origin | None = None) -> Node:
+    node = load_yaml_file(compose_file.path, compose_file.display, compose_file.profile, "compose file", referenced_from)
+    services = node.get("services")
+    if compose_file.scope is not None and services is not None and services.is_map:
+        for name in [name for name in services.value if name not in compose_file.scope]:
+            del services.value[name]
+    interpolate(node, env, model.unset_variables)
+    node = canonical(node)
+    _apply_extends(node, compose_file, env, project_dir, model, chain)
+    _apply_include(node, compose_file, env, project_dir, model)
+    return node
+
+
+def _apply_extends(node: Node, compose_file: ComposeFile, env, project_dir: FsPath, model: Model, chain) -> None:
+    services = node.get("services")
+    if services is None or not services.is_map:
+        return
+    file_dir = compose_file.path.parent
+    done: set[str] = set()
+
+    def resolve(name: str, stack: tuple[str, ...]) -> None:
+        if name in done:
+            return
+        service = services.value[name]
+        extends = service.get("extends") if service.is_map else None
+        if extends is None:
+            done.add(name)
+            return
+        origin = extends.origin
+        key = f"{compose_file.path}:{name}"
+        if key in stack:
+            raise _fail(origin, f"services.{name}.extends", f"extends cycle: {' -> '.join(s.rsplit(':', 1)[1] for s in stack + (key,))}", "extends")
+        base_name_node = extends.get("service")
+        if base_name_node is None:
+            raise _fail(origin, f"services.{name}.extends", "extends needs a service", "extends")
+        base_name = base_name_node.text()
+        file_node = extends.get("file")
+        if file_node is None:
+            if base_name not in services.value:
+                raise _fail(origin, f"services.{name}.extends.service", f"extends names service {base_name!r}, which this file does not define", "extends")
+            resolve(base_name, stack + (key,))
+            base = _copy(services.value[base_name])
+        else:
+            other_path = (file_dir / file_node.text()).resolve()
+            other = ComposeFile(other_path, _display(compose_file.display, file_node.text()), compose_file.profile)
+            other_node = _load_file(other, env, project_dir, model, chain + (key,), file_node.origin)
+            other_services = other_node.get("services")
+            if other_services is None or base_name not in other_services.value:
+                raise _fail(file_node.origin, f"services.{name}.extends.service",
+                            f"extends names service {base_name!r}, which {file_node.text()} does not define", "extends")
+            base = other_services.value[base_name]
+            rebase_tree(Node({"services": Node({name: base}, base.origin)}, base.origin), other_path.parent, file_dir)
+        del service.value["extends"]
+        base.value.pop("extends", None)
+        merged = merge_nodes(base, service, ("services", name))
+        for _, child in merged.walk():
+            if child.origin.rule == "set" and child.origin.file != compose_file.display:
+                child.origin = child.origin.with_rule("extended")
+        services.value[name] = merged
+        done.add(name)
+
+    for service_name in list(services.value):
+        resolve(service_name, chain)
+
+
+def _copy(node: Node) -> Node:
+    if node.is_map:
+        return Node({key: _copy(child) for key, child in node.value.items()}, node.origin, node.tag, node.raw)
+    if node.is_seq:
+        return Node([_copy(child) for child in node.value], node.origin, node.tag, node.raw)
+    return Node(node.value, node.origin, node.tag, node.raw)
+
+
+def _display(parent_display: str, relative: str) -> str:
+    parent = FsPath(parent_display).parent
+    return str(parent / relative) if str(parent) != "." else relative
+
+
+def _apply_include(node: Node, compose_file: ComposeFile, env, project_dir: FsPath, model: Model) -> None:
+    include = node.value.pop("include", None)
+    if include is None:
+        return
+    file_dir = compose_file.path.parent
+    for index, entry in enumerate(include.value if include.is_seq else [include]):
+        paths = [entry] if entry.is_scalar else []
+        included_dir: FsPath | None = None
+        env_files: list[Node] = []
+        if entry.is_map:
+            path_node = entry.get("path")
+            paths = (path_node.value if path_node is not None and path_node.is_seq else [path_node]) if path_node else []
+            directory = entry.get("project_directory")
+            if directory is not None:
+                included_dir = (file_dir / directory.text()).resolve()
+            env_file = entry.get("env_file")
+            if env_file is not None:
+                env_files = env_file.value if env_file.is_seq else [env_file]
+        if not paths:
+            raise _fail(entry.origin, f"include[{index}]", "include needs a path", "include")
+        files = [ComposeFile((file_dir / p.text()).resolve(), _display(compose_file.display, p.text()), compose_file.profile)
+                 for p in paths]
+        included_dir = included_dir or files[0].path.parent
+        included_env = dict(env)
+        for env_node in env_files:
+            included_env = {**read_env_file((file_dir / env_node.text()).resolve(), env_node.text(), env_node.origin), **included_env}
+        if not env_files and (included_dir / ".env").is_file():
+            included_env = {**read_env_file(included_dir / ".env", str(included_dir / ".env")), **included_env}
+        for ref in files:
+            if not ref.path.is_file():
+                raise _fail(entry.origin, f"include[{index}]", f"included file not found: {ref.display}", "include")
+        included = load_project(files, included_env, included_dir)
+        rebase_tree(included.root, included_dir, project_dir if compose_file.path.parent == project_dir else file_dir)
+        for resource in RESOURCES:
+            imported = included.root.get(resource)
+            if imported is None or not imported.is_map:
+                continue
+            own = node.value.setdefault(resource, Node({}, entry.origin))
+            for name, value in imported.value.items():
+                if name in own.value and own.value[name].to_data() != value.to_data():
+                    raise _fail(own.value[name].origin, path_str((resource, name)),
+                                f"{resource[:-1]} {name!r} is also defined by the included {files[0].display}", "include")
+                own.value[name] = value
+        model.unset_variables |= included.unset_variables

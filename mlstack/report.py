@@ -1,0 +1,63 @@
+"""Diagnostics and the one printer of results (human or --json)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, order=True)
+class Diagnostic:
+    """One problem, located: `file:line:col: path: message`."""
+
+    file: str
+    line: int
+    column: int
+    path: str
+    message: str
+    rule: str = ""
+    severity: str = "error"
+
+    def __str__(self) -> str:
+        where = self.file or "<stack>"
+        if self.line:
+            where += f":{self.line}"
+            if self.column:
+                where += f":{self.column}"
+        subject = f" {self.path}:" if self.path else ""
+        return f"{where}:{subject} {self.message}"
+
+
+@dataclass
+class Result:
+    """What a command returns; `text` for humans, `data` for --json."""
+
+    text: str = ""
+    data: Any = None
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    exit_code: int = 0
+
+
+def emit(result: Result, as_json: bool = False) -> None:
+    if as_json:
+        payload = result.data if result.data is not None else {"text": result.text}
+        if result.diagnostics:
+            payload = {"result": payload, "diagnostics": [asdict(d) for d in result.diagnostics]}
+        sys.stdout.write(json.dumps(payload, indent=2, sort_keys=True, default=str) + "\n")
+        return
+    for diagnostic in result.diagnostics:
+        sys.stderr.write(f"{diagnostic}\n")
+    if result.text:
+        sys.stdout.write(result.text if result.text.endswith("\n") else result.text + "\n")
+
+
+def emit_error(lines: list[str], hint: str = "", as_json: bool = False, payload: dict | None = None) -> None:
+    if as_json:
+        sys.stdout.write(json.dumps(payload or {"errors": lines}, indent=2, sort_keys=True, default=str) + "\n")
+        return
+    for line in lines:
+        sys.stderr.write(f"{line}\n")
+    if hint:
+        sys.stderr.write(f"hint: {hint}\n")
