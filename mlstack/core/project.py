@@ -27,7 +27,7 @@ class ComposeFile:
     path: FsPath                       # absolute
     display: str                       # how messages name it
     profile: str = ""                  # the mlstack profile that brought it in ("" for fragments)
-    scope: frozenset[str] | None = None  # built-in overrides apply only to services present
+    scoped: bool = False               # built-in overrides apply only to services already present
 
 
 @dataclass
@@ -42,7 +42,9 @@ def load_project(files: list[ComposeFile], env: Mapping[str, str], project_dir: 
     merged = Node({}, Origin())
     model = Model(merged, list(files))
     for compose_file in files:
-        node = _load_file(compose_file, env, project_dir, model, chain=())
+        present = merged.get("services")
+        scope = frozenset(present.value) if compose_file.scoped and present is not None else None
+        node = _load_file(compose_file, env, project_dir, model, chain=(), scope=scope)
         resets, overrides = take_tagged(node)
         merged = merge_nodes(merged, node, ()) if merged.value else node
         apply_tagged(merged, resets, overrides, model.tombstones)
@@ -56,17 +58,28 @@ def _fail(origin: Origin, path: str, message: str, rule: str) -> StackError:
 
 
 def _load_file(compose_file: ComposeFile, env: Mapping[str, str], project_dir: FsPath, model: Model,
-               chain: tuple[str, ...], referenced_from: Origin | None = None) -> Node:
+               chain: tuple[str, ...], referenced_from: Origin | None = None,
+               scope: frozenset[str] | None = None) -> Node:
     node = load_yaml_file(compose_file.path, compose_file.display, compose_file.profile, "compose file", referenced_from)
     services = node.get("services")
-    if compose_file.scope is not None and services is not None and services.is_map:
-        for name in [name for name in services.value if name not in compose_file.scope]:
+    if compose_file.scoped and services is not None and services.is_map:
+        for name in [name for name in services.value if name not in (scope or ())]:
             del services.value[name]
+    _check_schema(node)
     interpolate(node, env, model.unset_variables)
     node = canonical(node)
     _apply_extends(node, compose_file, env, project_dir, model, chain)
     _apply_include(node, compose_file, env, project_dir, model)
     return node
+
+
+def _check_schema(node: Node) -> None:
+    """Each file on its own against the Compose schema, before interpolation, as Compose does."""
+    from mlstack.core.schema import validate
+
+    problems = validate(node, "compose")
+    if problems:
+        raise StackError(problems[0].message, problems)
 
 
 def _apply_extends(node: Node, compose_file: ComposeFile, env, project_dir: FsPath, model: Model, chain) -> None:

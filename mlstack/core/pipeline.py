@@ -1,0 +1,122 @@
+"""The phases, in their order, written once: stack -> files -> load/merge -> adjust -> validate -> render."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path as FsPath
+from typing import Any
+
+from mlstack.core.model import Node, Origin, path_str
+from mlstack.core.project import ComposeFile, Model, load_project
+from mlstack.core.render import Header, dump, to_document
+from mlstack.core.stack import Profile, Stack, environment
+from mlstack.errors import StackError
+from mlstack.report import Diagnostic
+
+
+@dataclass
+class Rendered:
+    stack: Stack
+    profile: Profile
+    model: Model
+    env: dict[str, str]
+    header: Header
+    project_name: str
+    warnings: list[Diagnostic] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def root(self) -> Node:
+        return self.model.root
+
+    def document(self, out_dir: FsPath | None = None) -> dict[str, Any]:
+        return to_document(self.model.root, self.stack.directory, out_dir)
+
+    def text(self, out_dir: FsPath | None = None, output_format: str = "yaml") -> str:
+        self.header.notes = list(self.notes)
+        return dump(self.document(out_dir), self.header, output_format)
+
+
+def compose_files(stack: Stack, profile: Profile) -> list[ComposeFile]:
+    files = [ComposeFile(ref.path, ref.display) for ref in stack.fragments]
+    files += [ComposeFile(ref.path, ref.display, profile.name, scoped=ref.builtin) for ref in profile.overrides]
+    return files
+
+
+def build(stack: Stack, profile_name: str, process_env: dict[str, str], gpu: str | None = None) -> Rendered:
+    """Everything but the engine: load, merge, apply the stack's adjustments, validate."""
+    profile = stack.profile(profile_name)
+    if gpu:
+        profile.gpu = gpu
+    env = environment(stack, profile.name, process_env)
+    model = load_project(compose_files(stack, profile), env, stack.directory)
+    project_name = f"{stack.name}-{profile.name}"
+    root = model.root
+    root.value["name"] = Node(project_name, Origin(str(stack.definition or "<default stack>"), rule="derived"))
+    rendered = Rendered(stack, profile, model, env, Header(stack.name, profile.name, [ref.display for ref in stack.fragments] +
+                                                             [ref.display for ref in profile.overrides]), project_name)
+    check_requirements(rendered)
+    apply_image_map(rendered)
+    if profile.gpu == "off":
+        from mlstack.core.gpu import strip_gpu_reservations
+
+        for service in strip_gpu_reservations(root):
+            rendered.notes.append(f"gpu: reservation of {service} removed (policy off)")
+    validate_rendered(rendered)
+    return rendered
+
+
+def check_requirements(rendered: Rendered) -> None:
+    present = {ref.path.stem for ref in rendered.stack.fragments}
+    meta = rendered.root.get("x-mlstack")
+    requires = meta.get("requires") if meta is not None and meta.is_map else None
+    problems = []
+    for item in (requires.value if requires is not None and requires.is_seq else []):
+        if item.text() not in present:
+            origin = item.origin
+            problems.append(Diagnostic(origin.file, origin.line, origin.column, "x-mlstack.requires",
+                                       f"this fragment requires the {item.text()!r} fragment; add it to fragments in mlstack.yaml",
+                                       "requires"))
+    if problems:
+        raise StackError(problems[0].message, problems)
+
+
+def apply_image_map(rendered: Rendered) -> None:
+    """Map image references (air-gapped mirrors, test stand-ins); a mapped service is never built."""
+    images = rendered.stack.images
+    services = rendered.root.get("services")
+    if not images or services is None:
+        return
+    origin = Origin(str(rendered.stack.definition), rule="mapped")
+    for name in sorted(services.value):
+        service = services.value[name]
+        image = service.get("image")
+        if image is not None and image.value in images:
+            rendered.notes.append(f"image map: {name}: {image.value} -> {images[image.value]}")
+            service.value["image"] = Node(images[image.value], origin)
+            service.value.pop("build", None)
+
+
+def validate_rendered(rendered: Rendered) -> None:
+    from mlstack.core.lint import lint
+    from mlstack.core.validate import check
+
+    diagnostics = check(rendered.root, "compose")
+    errors = [d for d in diagnostics if d.severity == "error"]
+    if errors:
+        raise StackError(errors[0].message, errors)
+    rendered.warnings = [d for d in diagnostics if d.severity != "error"] + lint(rendered.root)
+
+
+def provenance(rendered: Rendered, path: tuple) -> list[tuple[str, Any, Origin]]:
+    """(path, value, origin) for the node at `path` and every node under it, plus removed values."""
+    node = rendered.root.find(path)
+    rows: list[tuple[str, Any, Origin]] = []
+    if node is not None:
+        for sub_path, child in node.walk(path):
+            rows.append((path_str(sub_path), child.to_data() if child.is_scalar else None, child.origin))
+    prefix = path_str(path)
+    for where, origin in sorted(rendered.model.tombstones.items()):
+        if where == prefix or where.startswith(prefix + ".") or where.startswith(prefix + "["):
+            rows.append((where, "<removed>", origin))
+    return rows

@@ -1,0 +1,99 @@
+"""The merged model to one deterministic compose file: sorted keys, `$` escaped, a header.
+
+Byte-identical across runs and machines: keys are sorted, relative paths stay relative (to the
+directory the file is written to), and the header's hash covers the body.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path as FsPath
+from typing import Any
+
+from mlstack.core.model import Node, matches
+from mlstack.core.paths import PATH_FIELDS, rebase
+
+TOP_LEVEL_ORDER = ("name", "services", "networks", "volumes", "secrets", "configs", "models")
+
+
+@dataclass
+class Header:
+    stack: str
+    profile: str
+    sources: list[str]
+    notes: list[str] = field(default_factory=list)
+
+
+def to_document(root: Node, project_dir: FsPath, out_dir: FsPath | None) -> dict[str, Any]:
+    """Plain data ready to dump: `$` escaped for Compose, relative paths rebased to out_dir."""
+
+    def convert(node: Node, path: tuple) -> Any:
+        value = node.value
+        if isinstance(value, dict):
+            return {key: convert(child, path + (key,)) for key, child in value.items()}
+        if isinstance(value, list):
+            return [convert(child, path + (index,)) for index, child in enumerate(value)]
+        if isinstance(value, str):
+            if out_dir is not None and out_dir != project_dir and any(matches(path, want) for want in PATH_FIELDS):
+                if not (path[-1] == "source" and _named_volume(root, path)):
+                    value = rebase(value, project_dir, out_dir)
+            return value.replace("$", "$$")
+        return value
+
+    data = convert(root, ())
+    ordered = {key: data[key] for key in TOP_LEVEL_ORDER if key in data}
+    ordered.update({key: data[key] for key in sorted(data) if key not in ordered})
+    return ordered
+
+
+def _named_volume(root: Node, path: tuple) -> bool:
+    mount = root.find(path[:-1])
+    kind = mount.get("type") if mount is not None else None
+    return kind is None or kind.value != "bind"
+
+
+_DUMPER = None
+
+
+def _dumper():
+    """A safe dumper that writes multi-line strings (scripts, healthchecks) as literal blocks."""
+    global _DUMPER
+    if _DUMPER is None:
+        import yaml
+
+        try:
+            from yaml import CSafeDumper as base
+        except ImportError:  # pragma: no cover
+            from yaml import SafeDumper as base  # type: ignore[assignment]
+
+        class Dumper(base):  # type: ignore[misc, valid-type]
+            pass
+
+        def represent_str(dumper, value: str):
+            style = "|" if "\n" in value else None  # the emitter falls back to quotes where a block cannot hold it
+            return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+        Dumper.add_representer(str, represent_str)
+        _DUMPER = Dumper
+    return _DUMPER
+
+
+def dump(document: dict[str, Any], header: Header, output_format: str = "yaml") -> str:
+    if output_format == "json":
+        body = json.dumps(document, indent=2, sort_keys=False, ensure_ascii=False, default=str) + "\n"
+        return body
+    Dumper = _dumper()
+    body = "".join(
+        __import__("yaml").dump({key: value}, Dumper=Dumper, sort_keys=True, default_flow_style=False, allow_unicode=True, width=4096)
+        for key, value in document.items()
+    )
+    digest = hashlib.sha256(body.encode()).hexdigest()[:16]
+    lines = [
+        f"# Rendered by mlstack: stack {header.stack}, profile {header.profile or '(none)'}. Do not edit: re-render.",
+        *(f"# source: {source}" for source in header.sources),
+        *(f"# {note}" for note in header.notes),
+        f"# content sha256: {digest}",
+    ]
+    return "\n".join(lines) + "\n" + body

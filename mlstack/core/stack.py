@@ -1,0 +1,226 @@
+"""The stack definition (mlstack.yaml): which fragments, which profiles, which variables.
+
+Lookup: `-f FILE`, else `./mlstack.yaml`, else the embedded default stack (all built-in
+fragments, built-in dev and prod profiles) so `mlstack render --profile dev` works anywhere.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path as FsPath
+
+from mlstack.core.load import load_yaml_file, read_env_file
+from mlstack.core.model import Node, Origin
+from mlstack.errors import StackError, UsageError
+from mlstack.report import Diagnostic
+
+STACK_FILE = "mlstack.yaml"
+PACKAGE_DIR = FsPath(__file__).resolve().parent.parent
+BUILTIN_FRAGMENTS = ("api", "qdrant", "redis", "postgres", "mlflow", "jupyter")
+BUILTIN_PROFILES = ("dev", "prod")
+DEFAULT_GPU_POLICY = {"dev": "auto", "prod": "required"}
+
+
+def builtin_dir(name: str) -> FsPath:
+    """`stacks` or `overrides`: in the wheel under mlstack/, in a checkout at the repo top."""
+    packaged = PACKAGE_DIR / name
+    return packaged if packaged.is_dir() else PACKAGE_DIR.parent / name
+
+
+@dataclass(frozen=True)
+class SourceRef:
+    """A fragment or override file and how messages and headers name it."""
+
+    path: FsPath
+    display: str      # for messages: relative to the stack dir, or mlstack:stacks/x.yaml
+    builtin: bool
+    origin: Origin    # where the stack definition names it
+
+
+@dataclass
+class Profile:
+    name: str
+    overrides: list[SourceRef]
+    gpu: str
+
+
+@dataclass
+class Stack:
+    name: str
+    directory: FsPath
+    definition: FsPath | None          # None for the embedded default stack
+    fragments: list[SourceRef]
+    profiles: dict[str, list[str | SourceRef]]
+    profile_extends: dict[str, str]
+    profile_gpu: dict[str, str]
+    env_files: list[tuple[FsPath, Origin]]
+    variables: dict[str, str]
+    gpu: str | None
+    images: dict[str, str]
+    volumes: dict[str, dict]
+    root: Node | None = None
+    catalogs: list[FsPath] = field(default_factory=list)
+
+    def profile(self, name: str) -> Profile:
+        if name not in self.profiles:
+            known = ", ".join(sorted(self.profiles)) or "none"
+            raise UsageError(f"unknown profile {name!r}; this stack defines: {known}")
+        chain: list[str] = []
+        current: str | None = name
+        while current is not None:
+            if current in chain:
+                raise UsageError(f"profile {name!r} extends itself: {' -> '.join(chain + [current])}")
+            if current not in self.profiles:
+                raise UsageError(f"profile {chain[-1]!r} extends unknown profile {current!r}")
+            chain.append(current)
+            current = self.profile_extends.get(current)
+        overrides: list[SourceRef] = []
+        for profile_name in reversed(chain):
+            for entry in self.profiles[profile_name]:
+                overrides.extend(self._resolve_override(entry, profile_name))
+        gpu = next((self.profile_gpu[p] for p in chain if p in self.profile_gpu), None)
+        return Profile(name, overrides, gpu or self.gpu or DEFAULT_GPU_POLICY.get(chain[-1], "auto"))
+
+    def _resolve_override(self, entry: str | SourceRef, profile: str) -> list[SourceRef]:
+        if isinstance(entry, SourceRef):
+            return [entry]
+        local = self.directory / "overrides" / f"{entry}.yaml"
+        if self.definition is not None and local.is_file():
+            return [SourceRef(local, f"overrides/{entry}.yaml", False, Origin(str(self.definition)))]
+        builtin = builtin_dir("overrides") / f"{entry}.yaml"
+        return [SourceRef(builtin, f"mlstack:overrides/{entry}.yaml", True, Origin())]
+
+
+def find_stack_file(explicit: str | None, cwd: FsPath) -> FsPath | None:
+    if explicit:
+        path = (cwd / explicit).resolve()
+        if not path.is_file():
+            raise UsageError(f"stack definition not found: {explicit}")
+        return path
+    candidate = cwd / STACK_FILE
+    return candidate.resolve() if candidate.is_file() else None
+
+
+def default_stack(cwd: FsPath) -> Stack:
+    fragments = [_builtin_fragment(name, Origin()) for name in BUILTIN_FRAGMENTS]
+    return Stack(
+        name="mlstack", directory=cwd, definition=None, fragments=fragments,
+        profiles={name: [name] for name in BUILTIN_PROFILES}, profile_extends={}, profile_gpu={},
+        env_files=[(cwd / ".env", Origin())] if (cwd / ".env").is_file() else [],
+        variables={}, gpu=None, images={}, volumes={},
+    )
+
+
+def _builtin_fragment(name: str, origin: Origin) -> SourceRef:
+    return SourceRef(builtin_dir("stacks") / f"{name}.yaml", f"mlstack:stacks/{name}.yaml", True, origin)
+
+
+def load_stack(path: FsPath | None, cwd: FsPath) -> Stack:
+    if path is None:
+        return default_stack(cwd)
+    display = os.path.relpath(path, cwd) if path.is_relative_to(cwd) else str(path)
+    root = load_yaml_file(path, display, what="stack definition")
+    from mlstack.core.validate import check  # schema compiled only when a definition exists
+
+    problems = [d for d in check(root, "mlstack") if d.severity == "error"]
+    if problems:
+        raise StackError(problems[0].message, problems)
+    data = root.to_data()
+    directory = path.parent
+    catalogs = [directory / "stacks"] + [(directory / c).resolve() for c in data.get("catalogs", [])]
+    fragments_node = root.get("fragments")
+    fragments: list[SourceRef] = []
+    if fragments_node is None:
+        fragments = [_builtin_fragment(name, root.origin) for name in BUILTIN_FRAGMENTS]
+    else:
+        for index, item in enumerate(fragments_node.value):
+            fragments.append(_resolve_fragment(item, index, directory, catalogs, display))
+    profiles: dict[str, list[str | SourceRef]] = {name: [name] for name in BUILTIN_PROFILES}
+    extends: dict[str, str] = {}
+    gpu: dict[str, str] = {}
+    profiles_node = root.get("profiles")
+    for name, body in (profiles_node.value.items() if profiles_node is not None else []):
+        entries: list[str | SourceRef] = []
+        overrides = body.get("overrides")
+        for index, item in enumerate(overrides.value if overrides is not None else []):
+            entries.append(_resolve_override_entry(item, directory, display, f"profiles.{name}.overrides[{index}]"))
+        profiles[name] = entries
+        if body.get("extends") is not None:
+            extends[name] = body.get("extends").value
+            if extends[name] not in profiles and extends[name] not in (profiles_node.value if profiles_node else {}):
+                _fail(body.get("extends"), display, f"profiles.{name}.extends", f"unknown profile {extends[name]!r}")
+        if body.get("gpu") is not None:
+            gpu[name] = body.get("gpu").value
+    env_files_node = root.get("env_files")
+    env_files = ([(directory / item.value, item.origin) for item in env_files_node.value] if env_files_node is not None
+                 else ([(directory / ".env", Origin())] if (directory / ".env").is_file() else []))
+    variables = {key: _text(value) for key, value in data.get("variables", {}).items()}
+    return Stack(
+        name=data["name"], directory=directory, definition=path, fragments=fragments, profiles=profiles,
+        profile_extends=extends, profile_gpu=gpu, env_files=env_files, variables=variables,
+        gpu=data.get("gpu"), images=dict(data.get("images", {})), volumes=dict(data.get("volumes", {})),
+        root=root, catalogs=catalogs,
+    )
+
+
+def _text(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _fail(node: Node, file: str, path: str, message: str):
+    origin = node.origin
+    raise StackError(message, [Diagnostic(file, origin.line, origin.column, path, message, "stack")])
+
+
+def _looks_like_path(text: str) -> bool:
+    return "/" in text or text.endswith((".yaml", ".yml"))
+
+
+def _resolve_fragment(item: Node, index: int, directory: FsPath, catalogs: list[FsPath], display: str) -> SourceRef:
+    text = item.value
+    if _looks_like_path(text):
+        path = (directory / text).resolve()
+        if not path.is_file():
+            _fail(item, display, f"fragments[{index}]", f"fragment file not found: {text}")
+        return SourceRef(path, os.path.relpath(path, directory), False, item.origin)
+    for catalog in catalogs:
+        candidate = catalog / f"{text}.yaml"
+        if candidate.is_file():
+            return SourceRef(candidate, os.path.relpath(candidate, directory), False, item.origin)
+    if (builtin_dir("stacks") / f"{text}.yaml").is_file():
+        return _builtin_fragment(text, item.origin)
+    known = ", ".join(sorted(p.stem for p in builtin_dir("stacks").glob("*.yaml")))
+    _fail(item, display, f"fragments[{index}]", f"unknown fragment {text!r} (built-in: {known}; or give a path ending in .yaml)")
+
+
+def _resolve_override_entry(item: Node, directory: FsPath, display: str, where: str) -> str | SourceRef:
+    text = item.value
+    if not _looks_like_path(text):
+        local = directory / "overrides" / f"{text}.yaml"
+        if local.is_file() or (builtin_dir("overrides") / f"{text}.yaml").is_file():
+            return text
+        _fail(item, display, where, f"unknown override {text!r} (built-in: dev, prod; or give a path ending in .yaml)")
+    path = (directory / text).resolve()
+    if not path.is_file():
+        _fail(item, display, where, f"override file not found: {text}")
+    return SourceRef(path, os.path.relpath(path, directory), False, item.origin)
+
+
+def environment(stack: Stack, profile: str, process_env: dict[str, str]) -> dict[str, str]:
+    """Interpolation variables: mlstack's own < stack variables < env files < the process environment."""
+    api_dir = stack.directory / "api"
+    env: dict[str, str] = {
+        "MLSTACK_STACK": stack.name,
+        "MLSTACK_PROFILE": profile,
+        "MLSTACK_PROJECT_DIR": ".",
+        "MLSTACK_TEMPLATES": str(PACKAGE_DIR / "templates"),
+        "MLSTACK_API_CONTEXT": "./api" if api_dir.is_dir() else str(PACKAGE_DIR / "templates" / "api"),
+    }
+    env.update(stack.variables)
+    for path, origin in stack.env_files:
+        env.update(read_env_file(path, os.path.relpath(path, stack.directory), origin))
+    env.update(process_env)
+    return env
