@@ -1,0 +1,1 @@
+"""mlstack API template."""
