@@ -99,9 +99,146 @@ def services(stack_file: Optional[str] = StackFile, as_json: bool = Json) -> Non
     _emit(command.run(stack_file), as_json)
 
 
+# --- lifecycle on an engine (docs/lifecycle.md) ---------------------------------------------
+
+Services = typer.Argument(None, help="Services (default: all).", show_default=False)
+ComposeProfiles = typer.Option([], "--compose-profile", help="Docker Compose service profile to enable (repeatable).")
+
+
+@app.command()
+def up(
+    services: Optional[List[str]] = Services,
+    stack_file: Optional[str] = StackFile,
+    profile: str = Profile,
+    build: bool = typer.Option(False, "--build", help="Build images before starting."),
+    no_wait: bool = typer.Option(False, "--no-wait", help="Do not wait for the services to become healthy."),
+    gpu: Optional[str] = Gpu,
+    port_offset: int = typer.Option(0, "--port-offset", help="Add N to every published host port."),
+    compose_profiles: List[str] = ComposeProfiles,
+    timeout: float = typer.Option(300.0, "--timeout", help="Seconds to wait for the services to become healthy."),
+    no_seed: bool = typer.Option(False, "--no-seed", help="Skip seeding volumes before the first start."),
+    as_json: bool = Json,
+) -> None:
+    """Start the stack: preflight, write .mlstack/<profile>/compose.yaml, start, wait until healthy, show URLs."""
+    from mlstack.commands import up as command
+
+    options = command.UpOptions(stack_file, profile, list(services or []), build, not no_wait, gpu, port_offset,
+                                tuple(compose_profiles), timeout, not no_seed)
+    _emit(command.run(options), as_json)
+
+
+@app.command()
+def down(
+    stack_file: Optional[str] = StackFile,
+    profile: str = Profile,
+    volumes: bool = typer.Option(False, "--volumes", help="Also delete the stack's volumes (asks first)."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask before deleting volumes."),
+) -> None:
+    """Stop and remove the stack's containers; volumes are kept unless --volumes."""
+    from mlstack.commands import down as command
+
+    _emit(command.run(stack_file, profile, volumes, yes, sys.stdin.isatty(), typer.confirm))
+
+
+@app.command()
+def status(stack_file: Optional[str] = StackFile, profile: str = Profile, as_json: bool = Json) -> None:
+    """Service, state, health and URL of the running stack."""
+    from mlstack.commands import status as command
+
+    _emit(command.run(stack_file, profile), as_json)
+
+
+@app.command("ps")
+def ps(stack_file: Optional[str] = StackFile, profile: str = Profile, as_json: bool = Json) -> None:
+    """Same as status."""
+    status(stack_file, profile, as_json)
+
+
+@app.command()
+def logs(
+    services: Optional[List[str]] = Services,
+    stack_file: Optional[str] = StackFile,
+    profile: str = Profile,
+    follow: bool = typer.Option(False, "--follow", "-f", help="Keep following new output."),
+    tail: Optional[int] = typer.Option(None, "--tail", help="Only the last N lines per service."),
+) -> None:
+    """Show the services' logs."""
+    from mlstack.commands import logs as command
+
+    _emit(command.run(stack_file, profile, list(services or []), follow, tail))
+
+
+@app.command("exec", context_settings={"allow_interspersed_args": False, "ignore_unknown_options": True})
+def exec_(
+    service: str = typer.Argument(..., help="A running service."),
+    argv: List[str] = typer.Argument(..., help="The command and its arguments."),
+    stack_file: Optional[str] = StackFile,
+    profile: str = Profile,
+) -> None:
+    """Run a command in a running service (options go before SERVICE)."""
+    from mlstack.commands import exec as command
+
+    _emit(command.run(stack_file, profile, service, argv, sys.stdin.isatty() and sys.stdout.isatty()))
+
+
+@app.command()
+def restart(services: Optional[List[str]] = Services, stack_file: Optional[str] = StackFile, profile: str = Profile) -> None:
+    """Restart services as they are."""
+    from mlstack.commands import restart as command
+
+    _emit(command.run(stack_file, profile, list(services or [])))
+
+
+@app.command()
+def pull(services: Optional[List[str]] = Services, stack_file: Optional[str] = StackFile, profile: str = Profile) -> None:
+    """Pull the profile's images."""
+    from mlstack.commands import pull as command
+
+    _emit(command.run(stack_file, profile, list(services or [])))
+
+
+@app.command()
+def build(
+    services: Optional[List[str]] = Services,
+    stack_file: Optional[str] = StackFile,
+    profile: str = Profile,
+    pull_base: bool = typer.Option(False, "--pull", help="Pull newer base images first."),
+) -> None:
+    """Build the profile's locally built images."""
+    from mlstack.commands import build as command
+
+    _emit(command.run(stack_file, profile, list(services or []), pull_base))
+
+
+@app.command()
+def config(
+    services: Optional[List[str]] = Services,
+    stack_file: Optional[str] = StackFile,
+    profile: str = Profile,
+    build: bool = typer.Option(False, "--build", help="Show `up` with --build."),
+    compose_profiles: List[str] = ComposeProfiles,
+    as_json: bool = Json,
+) -> None:
+    """The rendered file's path and the Compose command lines mlstack would run."""
+    from mlstack.commands import config as command
+
+    _emit(command.run(stack_file, profile, list(services or []), build, tuple(compose_profiles)), as_json)
+
+
+@app.command()
+def doctor(stack_file: Optional[str] = StackFile, profile: str = Profile, as_json: bool = Json) -> None:
+    """Check the engine, Compose, GPU, disk and the profile's ports."""
+    from mlstack.commands import doctor as command
+
+    _emit(command.run(stack_file, profile), as_json)
+
+
 def main(argv: List[str] | None = None) -> None:
     """Entry point: run the app, turn every mlstack error into its message and exit code."""
-    import click
+    try:  # typer >= 0.20 vendors click
+        from typer._click.exceptions import ClickException
+    except ImportError:  # pragma: no cover
+        from click import ClickException
 
     from mlstack.report import emit_error
 
@@ -111,12 +248,12 @@ def main(argv: List[str] | None = None) -> None:
         lines = [str(d) for d in error.diagnostics] or [f"mlstack: {error.message}"]
         emit_error(lines, error.hint)
         sys.exit(int(error.exit_code))
-    except click.exceptions.Exit as done:
+    except typer.Exit as done:
         sys.exit(done.exit_code)
-    except click.exceptions.Abort:
+    except typer.Abort:
         sys.stderr.write("mlstack: interrupted\n")
         sys.exit(int(ExitCode.INTERRUPTED))
-    except click.ClickException as error:
+    except ClickException as error:
         error.show()
         sys.exit(int(ExitCode.USAGE))
     except KeyboardInterrupt:

@@ -27,7 +27,8 @@ class Diagnostic:
             if self.column:
                 where += f":{self.column}"
         subject = f" {self.path}:" if self.path else ""
-        return f"{where}:{subject} {self.message}"
+        severity = "" if self.severity == "error" else f" {self.severity}:"
+        return f"{where}:{subject}{severity} {self.message}"
 
 
 @dataclass

@@ -75,6 +75,13 @@ def parse_port(text: str, node: Node, path: Path) -> list[dict]:
     ip = match["ip"]
     if ip and ip.startswith("["):
         ip = ip[1:-1]
+    if ip:
+        import ipaddress
+
+        try:
+            ipaddress.ip_address(ip)
+        except ValueError:
+            raise _fail(node, path, f"invalid port {text!r}: {ip!r} is not an IP address") from None
     published = match["published"] or ""
     first, _, last = match["target"].partition("-")
     targets = list(range(int(first), int(last or first) + 1))
@@ -99,43 +106,65 @@ def parse_port(text: str, node: Node, path: Path) -> list[dict]:
     return result
 
 
-_VOLUME_MODES = {"ro", "rw", "z", "Z", "nocopy", "consistent", "cached", "delegated"}
 _PROPAGATION = {"shared", "rshared", "slave", "rslave", "private", "rprivate"}
+_SELINUX = {"z", "Z"}
 
 
 def volume_mount(node: Node, path: Path) -> Node:
+    """`[SOURCE:]TARGET[:OPTIONS]` as Compose's parser reads it.
+
+    A one-letter section before a colon is a Windows drive (`c:/data` is one path); a source
+    is a host path when it starts with `.`, `/`, `~`, `\\\\` or a drive; options Compose does not
+    know are ignored, as Compose ignores them.
+    """
     if not node.is_scalar:
         return node
     text = node.text()
-    parts = text.split(":")
-    if not text or len(parts) > 3:
-        raise _fail(node, path, f"invalid volume {text!r}: expected [SOURCE:]TARGET[:MODE]")
+    sections = _volume_sections(text)
+    if sections is None:
+        raise _fail(node, path, f"invalid volume {text!r}: expected [SOURCE:]TARGET[:OPTIONS]")
     mount: dict = {}
-    if len(parts) == 1:
-        mount = {"type": "volume", "target": parts[0]}
+    if len(sections) == 1:
+        mount = {"type": "volume", "target": sections[0]}
     else:
-        source, target = parts[0], parts[1]
-        is_path = source.startswith((".", "/", "~", "$")) or "/" in source
-        mount = {"type": "bind" if is_path else "volume", "source": source, "target": target}
-        options = parts[2].split(",") if len(parts) == 3 else []
-        for option in options:
-            if option == "ro":
-                mount["read_only"] = True
-            elif option == "rw":
-                mount["read_only"] = False
-            elif option in ("z", "Z"):
-                mount.setdefault("bind", {})["selinux"] = option
-            elif option == "nocopy":
-                mount.setdefault("volume", {})["nocopy"] = True
-            elif option in _PROPAGATION:
-                mount.setdefault("bind", {})["propagation"] = option
-            elif option in ("consistent", "cached", "delegated"):
-                mount["consistency"] = option
-            else:
-                raise _fail(node, path, f"invalid volume mode {option!r} in {text!r}")
-        if mount["type"] == "bind":
-            mount.setdefault("bind", {})["create_host_path"] = True
+        source, target = sections[0], sections[1]
+        mount = {"type": "bind" if _is_host_path(source) else "volume", "source": source, "target": target}
+    for option in (sections[2].split(",") if len(sections) == 3 else []):
+        if option == "ro":
+            mount["read_only"] = True
+        elif option == "rw":
+            mount["read_only"] = False
+        elif option == "nocopy":
+            mount["volume"] = {"nocopy": True}
+        elif option in _PROPAGATION:
+            mount.setdefault("bind", {})["propagation"] = option
+        elif option in _SELINUX:
+            mount.setdefault("bind", {})["selinux"] = option
+    if mount["type"] == "bind":
+        mount.setdefault("bind", {})["create_host_path"] = True
+    else:
+        mount.setdefault("volume", {})
     return from_plain(mount, node)
+
+
+def _volume_sections(text: str) -> list[str] | None:
+    if len(text) in (1, 2):
+        return [text]
+    sections: list[str] = []
+    current = ""
+    for char in text + ":":
+        if char == ":" and not (len(current) == 1 and current.isalpha()):
+            if not current or len(sections) == 3:
+                return None
+            sections.append(current)
+            current = ""
+        else:
+            current += char
+    return sections
+
+
+def _is_host_path(source: str) -> bool:
+    return source.startswith((".", "/", "~", "\\\\")) or (len(source) > 1 and source[0].isalpha() and source[1] == ":")
 
 
 def from_plain(data, like: Node) -> Node:
@@ -144,15 +173,20 @@ def from_plain(data, like: Node) -> Node:
     return Node(data, like.origin)
 
 
+DEPENDENCY_DEFAULTS = {"condition": "service_started", "required": True}
+
+
 def depends_on(node: Node, path: Path) -> Node:
+    """A listed dependency is a whole entry (it replaces an earlier one); a mapped one is merged."""
     if node.is_seq:
-        return Node({item.text(): from_plain({"condition": "service_started", "required": True}, item)
-                     for item in node.value}, node.origin, node.tag)
+        return Node({item.text(): from_plain(DEPENDENCY_DEFAULTS, item) for item in node.value}, node.origin, node.tag)
+    return node
+
+
+def dependency_defaults(node: Node, path: Path) -> Node:
     if node.is_map:
-        for name, entry in node.value.items():
-            if entry.is_map:
-                entry.value.setdefault("condition", Node("service_started", entry.origin))
-                entry.value.setdefault("required", Node(True, entry.origin))
+        for key, value in DEPENDENCY_DEFAULTS.items():
+            node.value.setdefault(key, Node(value, node.origin.with_rule("derived")))
     return node
 
 
@@ -171,12 +205,6 @@ def build(node: Node, path: Path) -> Node:
 def file_mount(node: Node, path: Path) -> Node:
     if node.is_scalar and node.value is not None:
         return Node({"source": node}, node.origin, node.tag)
-    return node
-
-
-def ulimit(node: Node, path: Path) -> Node:
-    if node.is_scalar and isinstance(node.value, int):
-        return Node({"soft": node, "hard": Node(node.value, node.origin)}, node.origin, node.tag)
     return node
 
 
@@ -208,10 +236,24 @@ TRANSFORMS: list[tuple[tuple[str, ...], Transform]] = [
     (pattern("services.*.secrets.[]"), file_mount),
     (pattern("services.*.configs.[]"), file_mount),
     (pattern("services.*.build.secrets.[]"), file_mount),
-    (pattern("services.*.ulimits.*"), ulimit),
-    (pattern("services.*.build.ulimits.*"), ulimit),
     (pattern("services.*.extends"), extends),
 ]
+
+
+# Defaults are filled after merging (and after validating what is merged so far), never per file:
+# an override that sets only `required` keeps the `condition` of the file before it.
+DEFAULTS: list[tuple[tuple[str, ...], Transform]] = [
+    (pattern("services.*.depends_on.*"), dependency_defaults),
+]
+
+
+def fill_defaults(node: Node, path: Path = ()) -> None:
+    for want, transform in DEFAULTS:
+        if matches(path, want):
+            transform(node, path)
+    if node.is_map:
+        for key, child in node.value.items():
+            fill_defaults(child, path + (key,))
 
 
 def canonical(node: Node, path: Path = ()) -> Node:

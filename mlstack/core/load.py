@@ -133,6 +133,9 @@ def parse_yaml(text: str, filename: str, profile: str = "") -> Node:
         mark = error.problem_mark or error.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
         problem = error.problem or error.context or "invalid YAML"
+        if error.context and error.context_mark and error.problem:
+            start = error.context_mark
+            problem += f" ({error.context} started at line {start.line + 1}, column {start.column + 1})"
         raise StackError(problem, [Diagnostic(filename, line, column, "", f"invalid YAML: {problem}", "yaml")]) from None
     except yaml.YAMLError as error:
         raise StackError(str(error), [Diagnostic(filename, 0, 0, "", f"invalid YAML: {error}", "yaml")]) from None

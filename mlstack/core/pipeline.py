@@ -56,6 +56,7 @@ def build(stack: Stack, profile_name: str, process_env: dict[str, str], gpu: str
     rendered = Rendered(stack, profile, model, env, Header(stack.name, profile.name, [ref.display for ref in stack.fragments] +
                                                              [ref.display for ref in profile.overrides]), project_name)
     check_requirements(rendered)
+    check_secret_sources(rendered)
     apply_image_map(rendered)
     if profile.gpu == "off":
         from mlstack.core.gpu import strip_gpu_reservations
@@ -67,16 +68,51 @@ def build(stack: Stack, profile_name: str, process_env: dict[str, str], gpu: str
 
 
 def check_requirements(rendered: Rendered) -> None:
-    present = {ref.path.stem for ref in rendered.stack.fragments}
-    meta = rendered.root.get("x-mlstack")
-    requires = meta.get("requires") if meta is not None and meta.is_map else None
+    """Each fragment's `x-mlstack.requires` must be in the stack; its services then wait for theirs.
+
+    Compose rejects `depends_on` across files that are validated alone, so fragments declare
+    what they need in metadata and mlstack adds `depends_on: {svc: {condition: service_healthy}}`.
+    """
+    fragments = rendered.stack.fragments
+    by_name = {ref.path.stem: index for index, ref in enumerate(fragments)}
+    model = rendered.model
+    services = rendered.root.get("services")
     problems = []
-    for item in (requires.value if requires is not None and requires.is_seq else []):
-        if item.text() not in present:
-            origin = item.origin
-            problems.append(Diagnostic(origin.file, origin.line, origin.column, "x-mlstack.requires",
-                                       f"this fragment requires the {item.text()!r} fragment; add it to fragments in mlstack.yaml",
-                                       "requires"))
+    for index, ref in enumerate(fragments):
+        meta = model.file_meta[index] if index < len(model.file_meta) else None
+        requires = meta.get("requires") if meta is not None and meta.is_map else None
+        for item in (requires.value if requires is not None and requires.is_seq else []):
+            needed = item.text()
+            if needed not in by_name:
+                origin = item.origin
+                problems.append(Diagnostic(origin.file, origin.line, origin.column, "x-mlstack.requires",
+                                           f"fragment {ref.path.stem!r} requires the {needed!r} fragment; add it to fragments in mlstack.yaml",
+                                           "requires"))
+                continue
+            for dependent in sorted(model.file_services[index]):
+                service = services.value.get(dependent) if services is not None else None
+                if service is None or not service.is_map:
+                    continue
+                origin = item.origin.with_rule("derived")
+                depends = service.value.setdefault("depends_on", Node({}, origin))
+                for dependency in sorted(model.file_services[by_name[needed]]):
+                    if dependency in (services.value if services is not None else {}) and dependency not in depends.value:
+                        depends.value[dependency] = Node({"condition": Node("service_healthy", origin),
+                                                          "required": Node(True, origin)}, origin)
+    if problems:
+        raise StackError(problems[0].message, problems)
+
+
+def check_secret_sources(rendered: Rendered) -> None:
+    """A secret read from an environment variable needs it set now, or `up` fails later."""
+    secrets = rendered.root.get("secrets")
+    problems = []
+    for name, secret in sorted(secrets.value.items()) if secrets is not None and secrets.is_map else []:
+        variable = secret.get("environment") if secret.is_map else None
+        if variable is not None and variable.text() not in rendered.env:
+            origin = variable.origin
+            problems.append(Diagnostic(origin.file, origin.line, origin.column, f"secrets.{name}.environment",
+                                       f"secret {name!r} is read from ${variable.text()}, which is not set", "secret"))
     if problems:
         raise StackError(problems[0].message, problems)
 

@@ -1,17 +1,19 @@
 """Loading a list of compose files into one merged model: Compose's phases, in Compose's order.
 
 Per file: parse -> interpolate -> canonical forms -> take !reset/!override -> extends -> include;
-then merge into what came before, apply the tags, de-duplicate sequences.
+then merge into what came before, apply the tags, de-duplicate sequences, validate what is merged
+so far against the schema (as Compose does: one file may complete another), fill defaults.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path as FsPath
 from typing import Mapping
 
-from mlstack.core.canonical import canonical
-from mlstack.core.interpolate import interpolate
+from mlstack.core.canonical import canonical, fill_defaults
+from mlstack.core.interpolate import InterpolationError, interpolate, substitute
 from mlstack.core.load import load_yaml_file, read_env_file
 from mlstack.core.merge import apply_tagged, enforce_unicity, merge_nodes, take_tagged
 from mlstack.core.model import Node, Origin, path_str
@@ -36,21 +38,57 @@ class Model:
     files: list[ComposeFile]
     tombstones: dict[str, Origin] = field(default_factory=dict)
     unset_variables: set[str] = field(default_factory=set)
+    file_services: list[frozenset[str]] = field(default_factory=list)   # per file, the services it defines
+    file_meta: list[Node | None] = field(default_factory=list)          # per file, its own x-mlstack block
 
 
-def load_project(files: list[ComposeFile], env: Mapping[str, str], project_dir: FsPath) -> Model:
+def load_project(files: list[ComposeFile], env: Mapping[str, str], project_dir: FsPath,
+                 project_name: str | None = None) -> Model:
+    """Merge `files` in order; `project_name` is Compose's `-p` (else it is found as Compose finds it)."""
+    parsed = [_parse(compose_file) for compose_file in files]
+    name = project_name or env.get("COMPOSE_PROJECT_NAME") or declared_name(parsed, env) or normalize_name(project_dir.name)
+    env = {**env, "COMPOSE_PROJECT_NAME": name}  # Compose sets it for interpolation, whatever the shell says
     merged = Node({}, Origin())
     model = Model(merged, list(files))
-    for compose_file in files:
+    for compose_file, node in zip(files, parsed):
         present = merged.get("services")
         scope = frozenset(present.value) if compose_file.scoped and present is not None else None
-        node = _load_file(compose_file, env, project_dir, model, chain=(), scope=scope)
+        node = _load_file(compose_file, env, project_dir, model, chain=(), scope=scope, parsed=node)
+        services = node.get("services")
+        model.file_services.append(frozenset(services.value) if services is not None and services.is_map else frozenset())
+        model.file_meta.append(node.get("x-mlstack"))
         resets, overrides = take_tagged(node)
         merged = merge_nodes(merged, node, ()) if merged.value else node
         apply_tagged(merged, resets, overrides, model.tombstones)
         enforce_unicity(merged)
+        _check_schema(merged)
+        fill_defaults(merged)
     model.root = merged
     return model
+
+
+def declared_name(parsed: list[Node], env: Mapping[str, str]) -> str:
+    """The last `name:` the files declare, interpolated and normalized, as Compose reads it first."""
+    declared = ""
+    for node in parsed:
+        name = node.get("name")
+        if name is not None and isinstance(name.value, str) and name.value:
+            declared = name.value
+    if not declared:
+        return ""
+    try:
+        return normalize_name(substitute(declared, env))
+    except InterpolationError:
+        return ""  # reported, located, when the file itself is interpolated
+
+
+def normalize_name(text: str) -> str:
+    """Compose's project name: lower case, only [a-z0-9_-], no leading `_` or `-`."""
+    return re.sub(r"[^a-z0-9_-]", "", text.lower()).lstrip("_-")
+
+
+def _parse(compose_file: ComposeFile, referenced_from: Origin | None = None) -> Node:
+    return load_yaml_file(compose_file.path, compose_file.display, compose_file.profile, "compose file", referenced_from)
 
 
 def _fail(origin: Origin, path: str, message: str, rule: str) -> StackError:
@@ -59,14 +97,14 @@ def _fail(origin: Origin, path: str, message: str, rule: str) -> StackError:
 
 def _load_file(compose_file: ComposeFile, env: Mapping[str, str], project_dir: FsPath, model: Model,
                chain: tuple[str, ...], referenced_from: Origin | None = None,
-               scope: frozenset[str] | None = None) -> Node:
-    node = load_yaml_file(compose_file.path, compose_file.display, compose_file.profile, "compose file", referenced_from)
+               scope: frozenset[str] | None = None, parsed: Node | None = None) -> Node:
+    node = parsed if parsed is not None else _parse(compose_file, referenced_from)
+    interpolate(node, env, model.unset_variables)
     services = node.get("services")
     if compose_file.scoped and services is not None and services.is_map:
+        # after interpolation: a built-in override's ${VAR:?} checks hold for the whole file, as in Compose
         for name in [name for name in services.value if name not in (scope or ())]:
             del services.value[name]
-    _check_schema(node)
-    interpolate(node, env, model.unset_variables)
     node = canonical(node)
     _apply_extends(node, compose_file, env, project_dir, model, chain)
     _apply_include(node, compose_file, env, project_dir, model)
@@ -74,7 +112,7 @@ def _load_file(compose_file: ComposeFile, env: Mapping[str, str], project_dir: F
 
 
 def _check_schema(node: Node) -> None:
-    """Each file on its own against the Compose schema, before interpolation, as Compose does."""
+    """What is merged so far against the Compose schema, after interpolation, as Compose does."""
     from mlstack.core.schema import validate
 
     problems = validate(node, "compose")

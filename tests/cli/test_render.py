@@ -1,0 +1,103 @@
+"""`mlstack render`: the spec, read as cases."""
+
+import hashlib
+import json
+
+import yaml
+
+from tests.cli.conftest import write
+
+PROD_ENV = {"POSTGRES_PASSWORD": "s3cret", "JUPYTER_TOKEN": "tok", "MLFLOW_TRACKING_PASSWORD": "x"}
+
+
+def body(text: str) -> str:
+    return "".join(line + "\n" for line in text.splitlines() if not line.startswith("#"))
+
+
+def test_default_stack_renders_dev_in_an_empty_directory(mlstack, tmp_path):
+    run = mlstack("render", "--profile", "dev")
+    assert run.code == 0, run.err
+    model = yaml.safe_load(run.out)
+    assert set(model["services"]) == {"api", "qdrant", "redis", "postgres", "mlflow", "jupyter"}
+    assert model["name"] == "mlstack-dev"
+    assert run.out.startswith("# Rendered by mlstack: stack mlstack, profile dev.")
+
+
+def test_render_is_deterministic_and_its_header_hashes_the_body(mlstack):
+    first, second = mlstack("render", "--profile", "dev"), mlstack("render", "--profile", "dev")
+    assert first.out == second.out
+    digest = [line for line in first.out.splitlines() if line.startswith("# content sha256: ")][0].split(": ")[1]
+    assert hashlib.sha256(body(first.out).encode()).hexdigest()[:16] == digest
+
+
+def test_json_format(mlstack):
+    run = mlstack("render", "--profile", "dev", "--format", "json")
+    assert run.code == 0, run.err
+    assert json.loads(run.out)["name"] == "mlstack-dev"
+
+
+def test_prod_requires_its_secrets(mlstack):
+    run = mlstack("render", "--profile", "prod")
+    assert run.code == 1
+    assert "required variable" in run.err and "Traceback" not in run.err
+    assert all(line.startswith("mlstack:") or ":" in line for line in run.err.strip().splitlines())
+
+
+def test_prod_renders_with_its_secrets(mlstack):
+    run = mlstack("render", "--profile", "prod", env=PROD_ENV)
+    assert run.code == 0, run.err
+    model = yaml.safe_load(run.out)
+    assert "ports" not in model["services"]["postgres"]
+
+
+def test_out_is_written_atomically_and_left_untouched_on_error(mlstack, tmp_path):
+    out = tmp_path / "deploy" / "compose.yaml"
+    assert mlstack("render", "--profile", "dev", "-o", str(out)).code == 0
+    before = out.read_text()
+    run = mlstack("render", "--profile", "prod", "-o", str(out))
+    assert run.code == 1
+    assert out.read_text() == before
+    assert [p.name for p in out.parent.iterdir()] == ["compose.yaml"]
+
+
+def test_unknown_profile_is_a_usage_error(mlstack):
+    run = mlstack("render", "--profile", "staging")
+    assert run.code == 2
+    assert run.err.strip() == "mlstack: unknown profile 'staging'; this stack defines: dev, prod"
+
+
+def test_stack_mixing_builtin_and_local_fragments(mlstack, tmp_path):
+    write(tmp_path, {
+        "mlstack.yaml": "name: team\nfragments: [redis, ./stacks/trainer.yaml]\n",
+        "stacks/trainer.yaml": (
+            "services:\n  trainer:\n    image: python:3.11.10-slim\n    depends_on: [redis]\n"
+            "    volumes: ['./data:/data:ro']\n    healthcheck: {test: [CMD, 'true']}\n"
+        ),
+    })
+    run = mlstack("render", "--profile", "dev")
+    assert run.code == 0, run.err
+    model = yaml.safe_load(run.out)
+    assert set(model["services"]) == {"redis", "trainer"}
+    assert model["name"] == "team-dev"
+    assert model["services"]["trainer"]["volumes"][0]["source"] == "./data"
+
+
+def test_paths_are_rebased_to_where_the_file_is_written(mlstack, tmp_path):
+    write(tmp_path, {
+        "mlstack.yaml": "name: team\nfragments: [./stacks/trainer.yaml]\nprofiles: {bare: {overrides: []}}\n",
+        "stacks/trainer.yaml": "services:\n  trainer:\n    image: busybox:1.36\n    volumes: ['./data:/data']\n",
+    })
+    assert mlstack("render", "--profile", "bare", "-o", ".mlstack/bare/compose.yaml").code == 0
+    model = yaml.safe_load((tmp_path / ".mlstack/bare/compose.yaml").read_text())
+    assert model["services"]["trainer"]["volumes"][0]["source"] == "../../data"
+
+
+def test_local_fragment_shadows_the_builtin(mlstack, tmp_path):
+    write(tmp_path, {
+        "mlstack.yaml": "name: team\nfragments: [redis]\nprofiles: {bare: {overrides: []}}\n",
+        "stacks/redis.yaml": "services:\n  redis:\n    image: redis:7.2.5\n",
+    })
+    run = mlstack("render", "--profile", "bare")
+    assert run.code == 0, run.err
+    assert yaml.safe_load(run.out)["services"]["redis"]["image"] == "redis:7.2.5"
+    assert "# source: stacks/redis.yaml" in run.out
