@@ -1,0 +1,71 @@
+"""Published host ports in the merged model: list them, shift them (`--port-offset`).
+
+Ports are in Compose's long form by now: `{target, published, host_ip, protocol}`, `published`
+a string that may be a range (`8000-8010`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mlstack.core.model import Node, Origin
+from mlstack.errors import UsageError
+
+
+@dataclass(frozen=True)
+class ModelPort:
+    service: str
+    index: int
+    host_ip: str
+    published: int
+    target: int
+    protocol: str
+    origin: Origin     # where `published` was set: the file, line and variable to name in messages
+
+    @property
+    def shown(self) -> str:
+        return f"{self.host_ip or '0.0.0.0'}:{self.published}->{self.target}/{self.protocol}"
+
+
+def published_ports(root: Node) -> list[ModelPort]:
+    found = []
+    services = root.get("services")
+    for name, service in sorted(services.value.items()) if services is not None and services.is_map else []:
+        ports = service.get("ports") if service.is_map else None
+        for index, entry in enumerate(ports.value if ports is not None and ports.is_seq else []):
+            published = entry.get("published") if entry.is_map else None
+            if published is None or not str(published.value).split("-")[0].isdigit():
+                continue  # not published, or an ephemeral host port chosen by the engine
+            host_ip, target, protocol = (entry.get(key) for key in ("host_ip", "target", "protocol"))
+            found.append(ModelPort(name, index, host_ip.text() if host_ip is not None else "",
+                                   int(str(published.value).split("-")[0]),
+                                   int(str(target.value).split("-")[0]) if target is not None else 0,
+                                   protocol.text() if protocol is not None else "tcp", published.origin))
+    return found
+
+
+def offset_ports(root: Node, offset: int) -> list[str]:
+    """Add `offset` to every published host port, in place; returns `service: old -> new` lines."""
+    if not offset:
+        return []
+    planned = []
+    for port in published_ports(root):
+        node = root.find(("services", port.service, "ports", port.index, "published"))
+        low, _, high = str(node.value).partition("-")
+        shifted = str(int(low) + offset) + (f"-{int(high) + offset}" if high else "")
+        if not all(0 < int(part) < 65536 for part in shifted.split("-")):
+            raise UsageError(f"--port-offset {offset} moves {port.service}'s port {node.value} out of 1-65535")
+        planned.append((port.service, node, shifted))
+    changed = []
+    for service, node, shifted in planned:
+        changed.append(f"{service}: {node.value} -> {shifted}")
+        node.value = shifted
+        node.raw = None
+        node.origin = node.origin.with_rule("derived")
+    return changed
+
+def overlaps(first: str, second: str) -> bool:
+    """Do two host IPs collide for the same port? 0.0.0.0 (or empty) takes every address."""
+    wildcard = ("", "0.0.0.0", "::")
+    return first in wildcard or second in wildcard or first == second
+

@@ -1,0 +1,207 @@
+"""Docker Compose command lines as data, and `run()`: the one place mlstack starts a subprocess.
+
+The builders are pure: each returns an argument list for a `Target` (which compose binary, which
+rendered file, which project) and never touches the engine, so they are unit-tested as exact
+lists. Nothing here builds a shell string.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import sys
+from dataclasses import dataclass
+from typing import Sequence
+
+from mlstack.errors import EngineError
+
+# After Ctrl-C: how long the child gets to finish on its own (it saw the same SIGINT when it shares
+# the terminal), then how long after SIGTERM before SIGKILL.
+INTERRUPT_GRACE_S = 3.0
+TERMINATE_GRACE_S = 10.0
+
+
+@dataclass(frozen=True)
+class Target:
+    """One rendered compose project: `<compose> -f FILE -p PROJECT [--profile NAME]...`."""
+
+    compose: tuple[str, ...]            # ("docker", "compose") or ("/path/to/docker-compose",)
+    file: str
+    project: str
+    compose_profiles: tuple[str, ...] = ()
+
+    def base(self) -> list[str]:
+        command = [*self.compose, "-f", self.file, "-p", self.project]
+        for name in self.compose_profiles:
+            command += ["--profile", name]
+        return command
+
+
+def up(target: Target, services: Sequence[str] = (), build: bool = False, wait: bool = False,
+       timeout: int | None = None, remove_orphans: bool = False) -> list[str]:
+    command = target.base() + ["up", "--detach"]
+    if build:
+        command.append("--build")
+    if wait:
+        command.append("--wait")
+        if timeout is not None:
+            command += ["--wait-timeout", str(timeout)]
+    if remove_orphans:
+        command.append("--remove-orphans")
+    return command + list(services)
+
+
+def down(target: Target, volumes: bool = False, timeout: int | None = None) -> list[str]:
+    command = target.base() + ["down", "--remove-orphans"]
+    if volumes:
+        command.append("--volumes")
+    if timeout is not None:
+        command += ["--timeout", str(timeout)]
+    return command
+
+
+def ps(target: Target) -> list[str]:
+    """Every container of the project, stopped ones too, one JSON object per line."""
+    return target.base() + ["ps", "--all", "--format", "json"]
+
+
+def logs(target: Target, services: Sequence[str] = (), follow: bool = False, tail: int | None = None,
+         color: bool = True) -> list[str]:
+    command = target.base() + ["logs"]
+    if follow:
+        command.append("--follow")
+    if tail is not None:
+        command += ["--tail", str(tail)]
+    if not color:
+        command.append("--no-color")
+    return command + list(services)
+
+
+def exec_(target: Target, service: str, argv: Sequence[str], tty: bool = True, user: str | None = None,
+          workdir: str | None = None) -> list[str]:
+    command = target.base() + ["exec"]
+    if not tty:
+        command.append("--no-TTY")
+    if user:
+        command += ["--user", user]
+    if workdir:
+        command += ["--workdir", workdir]
+    return command + [service, *argv]
+
+
+def restart(target: Target, services: Sequence[str] = (), timeout: int | None = None) -> list[str]:
+    command = target.base() + ["restart"]
+    if timeout is not None:
+        command += ["--timeout", str(timeout)]
+    return command + list(services)
+
+
+def pull(target: Target, services: Sequence[str] = ()) -> list[str]:
+    # Locally built images (pull_policy: build, or a build: section) are not in any registry.
+    return target.base() + ["pull", "--ignore-buildable"] + list(services)
+
+
+def build(target: Target, services: Sequence[str] = (), pull: bool = False) -> list[str]:
+    command = target.base() + ["build"]
+    if pull:
+        command.append("--pull")
+    return command + list(services)
+
+
+def config(target: Target) -> list[str]:
+    """Compose's own validation of the rendered file."""
+    return target.base() + ["config", "--quiet"]
+
+
+def version(compose: Sequence[str]) -> list[str]:
+    return [*compose, "version", "--short"]
+
+
+@dataclass
+class Completed:
+    command: list[str]
+    returncode: int
+    stdout: str = ""
+    stderr: str = ""
+
+
+def debug(message: str) -> None:
+    if os.environ.get("MLSTACK_DEBUG") == "1":
+        sys.stderr.write(f"mlstack: debug: {message}\n")
+
+
+def run(command: Sequence[str], capture: bool = True, check: bool = True, stdin_closed: bool = False,
+        timeout: float | None = None, env: dict[str, str] | None = None) -> Completed:
+    """Run one command; the only subprocess call in mlstack.
+
+    capture: collect stdout/stderr (else the child shares this terminal: progress, `logs -f`,
+    `exec`). stdin_closed: the child can never read an answer (so Compose cannot be told "yes"
+    to a prompt). Raises EngineError carrying command, exit code, stdout and stderr when `check`
+    and the exit code is not 0, or when the program is missing or runs past `timeout`.
+    """
+    command = [str(part) for part in command]
+    debug(f"run: {shlex.join(command)}")
+    pipe = subprocess.PIPE if capture else None
+    try:
+        process = subprocess.Popen(command, stdout=pipe, stderr=pipe, text=True, env=env,
+                                   stdin=subprocess.DEVNULL if stdin_closed else None)
+    except OSError as error:
+        raise EngineError(f"cannot run {command[0]}: {error.strerror or error}", command, None) from None
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _stop(process, first_wait=0)
+        stdout, stderr = process.communicate()
+        raise EngineError(f"{_name(command)} did not finish within {timeout:g} s", command, None,
+                          stdout or "", stderr or "") from None
+    except KeyboardInterrupt:
+        # The child shares the terminal, so it saw the same Ctrl-C: let it finish first.
+        _stop(process, first_wait=INTERRUPT_GRACE_S)
+        raise
+    debug(f"exit {process.returncode}: {_name(command)}")
+    done = Completed(command, process.returncode, stdout or "", stderr or "")
+    if check and process.returncode != 0:
+        raise failure(done)
+    return done
+
+
+def failure(done: Completed) -> EngineError:
+    """The error for a failed command: its name, exit code and the end of what it said."""
+    said = (done.stderr.strip() or done.stdout.strip()).splitlines()[-15:]
+    message = f"{_name(done.command)} failed (exit {done.returncode})"
+    if said:
+        message += ":\n  " + "\n  ".join(said)
+    return EngineError(message, done.command, done.returncode, done.stdout, done.stderr,
+                       hint="run with MLSTACK_DEBUG=1 to see every command mlstack runs")
+
+
+_VALUED_OPTIONS = ("-f", "-p", "--profile")
+
+
+def _name(command: Sequence[str]) -> str:
+    """`docker compose up`, `docker-compose down`: the program and its verb, without options."""
+    words = [os.path.basename(command[0])]
+    parts = iter(command[1:])
+    for part in parts:
+        if part in _VALUED_OPTIONS:
+            next(parts, None)
+        elif not part.startswith("-"):
+            words.append(part)
+            if part != "compose":
+                break
+    return " ".join(words)
+
+
+def _stop(process: subprocess.Popen, first_wait: float) -> None:
+    """Wait for the child to stop on its own, then SIGTERM it, then SIGKILL it."""
+    for wait_s, escalate in ((first_wait, process.terminate), (TERMINATE_GRACE_S, process.kill)):
+        try:
+            process.wait(timeout=wait_s)
+            return
+        except subprocess.TimeoutExpired:
+            escalate()
+        except KeyboardInterrupt:  # a second Ctrl-C: no more waiting
+            process.kill()
+            break
+    process.wait()

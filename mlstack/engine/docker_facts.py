@@ -1,0 +1,204 @@
+"""What the Docker engine and this host offer: reachability, GPU facts, images, disk, published ports.
+
+The parsers (`host_gpu`, `parse_driver_query`, `parse_cuda_header`) are pure and tested with
+recorded outputs; `Engine` wraps the Docker SDK (imported lazily: it costs about 200 ms).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path as FsPath
+
+from mlstack.core.gpu import HostGpu
+from mlstack.engine import compose
+from mlstack.errors import EngineError
+
+CONNECT_TIMEOUT_S = 5
+NVIDIA_HOOK = "nvidia-container-runtime-hook"
+
+
+@dataclass(frozen=True)
+class Address:
+    url: str
+    source: str   # "DOCKER_HOST", "docker context 'desktop-linux'", "the default socket"
+
+    @property
+    def local(self) -> bool:
+        """The engine runs on this machine: its data root, GPUs and ports are this host's."""
+        return self.url.startswith(("unix://", "npipe://"))
+
+
+@dataclass(frozen=True)
+class PublishedPort:
+    host_ip: str
+    port: int
+    protocol: str
+    container: str
+    project: str
+    service: str
+
+
+def engine_address(env: dict[str, str]) -> Address:
+    """The engine Compose will talk to: DOCKER_HOST, else the docker context, else the default socket."""
+    if env.get("DOCKER_HOST"):
+        return Address(env["DOCKER_HOST"], "DOCKER_HOST")
+    name = env.get("DOCKER_CONTEXT") or _current_context_name(env)
+    if name and name != "default":
+        from docker.context import ContextAPI
+
+        context = ContextAPI.get_context(name)
+        if context is None:
+            raise EngineError(f"docker context {name!r} does not exist",
+                              hint="`docker context ls` lists them; `docker context use default` resets")
+        return Address(context.Host, f"docker context {name!r}")
+    default = "npipe:////./pipe/docker_engine" if os.name == "nt" else "unix:///var/run/docker.sock"
+    return Address(default, "the default socket")
+
+
+def _current_context_name(env: dict[str, str]) -> str | None:
+    config = FsPath(env.get("DOCKER_CONFIG") or FsPath.home() / ".docker") / "config.json"
+    try:
+        return json.loads(config.read_text(encoding="utf-8")).get("currentContext")
+    except (OSError, ValueError):
+        return None
+
+
+def unreachable_message(address: Address, error: Exception) -> str:
+    return (f"cannot reach the Docker engine at {address.url} (from {address.source}): {error}. "
+            "mlstack and docker compose talk to the engine named by DOCKER_HOST, else by the current docker "
+            "context (`docker context ls`), else /var/run/docker.sock. Start Docker (Docker Desktop, or "
+            "`sudo systemctl start docker`), or point DOCKER_HOST or `docker context use NAME` at a running "
+            "engine; a permission error on the socket means your user is not in the docker group.")
+
+
+class Engine:
+    """One connection to the engine through the Docker SDK."""
+
+    def __init__(self, env: dict[str, str] | None = None):
+        self.env = dict(os.environ if env is None else env)
+        self.address = engine_address(self.env)
+        import docker
+
+        try:
+            self.client = docker.DockerClient(base_url=self.address.url, timeout=CONNECT_TIMEOUT_S)
+            self.client.ping()
+            self._info = self.client.info()
+        except Exception as error:  # the SDK raises requests', urllib3's and its own errors
+            raise EngineError(unreachable_message(self.address, _short(error))) from None
+
+    def info(self) -> dict:
+        return self._info
+
+    def image(self, reference: str) -> tuple[dict[str, str], dict[str, str]] | None:
+        """(env, labels) of a local image; None when it is not present locally."""
+        import docker.errors
+
+        try:
+            config = self.client.images.get(reference).attrs.get("Config") or {}
+        except docker.errors.ImageNotFound:
+            return None
+        env = dict(item.split("=", 1) for item in config.get("Env") or [] if "=" in item)
+        return env, dict(config.get("Labels") or {})
+
+    def published_ports(self) -> list[PublishedPort]:
+        """Host ports held by the engine's running containers."""
+        found = []
+        for container in self.client.containers.list():
+            labels = container.labels or {}
+            ports = (container.attrs.get("NetworkSettings") or {}).get("Ports") or {}
+            for key, bindings in ports.items():
+                target, _, protocol = key.partition("/")
+                for binding in bindings or []:
+                    if str(binding.get("HostPort", "")).isdigit():
+                        found.append(PublishedPort(binding.get("HostIp") or "0.0.0.0", int(binding["HostPort"]),
+                                                   protocol or "tcp", container.name,
+                                                   labels.get("com.docker.compose.project", ""),
+                                                   labels.get("com.docker.compose.service", "")))
+        return found
+
+    def project_volumes(self, project: str) -> list[str]:
+        volumes = self.client.volumes.list(filters={"label": f"com.docker.compose.project={project}"})
+        return sorted(volume.name for volume in volumes)
+
+    def free_disk(self) -> tuple[str, int] | None:
+        """(data root, free bytes) when the engine's data root is on this machine."""
+        root = self._info.get("DockerRootDir")
+        if not (self.address.local and root and os.path.isdir(root)):
+            return None
+        return root, shutil.disk_usage(root).free
+
+    def host_gpu(self) -> HostGpu:
+        """GPU facts; nvidia-smi and the runtime hook only count when the engine is on this machine."""
+        query = header = ""
+        hook = False
+        if self.address.local:
+            hook = shutil.which(NVIDIA_HOOK) is not None
+            if shutil.which("nvidia-smi"):
+                query = compose.run(["nvidia-smi", "--query-gpu=driver_version,name", "--format=csv,noheader"],
+                                    check=False, timeout=15).stdout
+                header = compose.run(["nvidia-smi"], check=False, timeout=15).stdout
+        return host_gpu(self._info, query, header, hook, self._local_cdi_devices())
+
+    def _local_cdi_devices(self) -> list[str]:
+        if not self.address.local:
+            return []
+        return cdi_devices_from_specs([FsPath(d) for d in self._info.get("CDISpecDirs") or []])
+
+
+def _short(error: Exception) -> str:
+    text = str(error)
+    match = re.search(r"\((?:'|\")?(Connection aborted|[^()]*Errno[^()]*)", text)
+    return match.group(1) if match else text.splitlines()[0][:300] if text else type(error).__name__
+
+
+def host_gpu(info: dict, driver_query: str, smi_header: str, hook: bool = False,
+             cdi_from_specs: list[str] | None = None) -> HostGpu:
+    """HostGpu from `docker info` JSON, `nvidia-smi --query-gpu=driver_version,name` and plain `nvidia-smi`."""
+    runtimes = info.get("Runtimes") or {}
+    discovered = [device.get("ID", "") for device in info.get("DiscoveredDevices") or [] if device.get("Source") == "cdi"]
+    drivers, names = parse_driver_query(driver_query)
+    return HostGpu(
+        nvidia_runtime="nvidia" in runtimes or hook,
+        cdi_devices=sorted(set(discovered) | set(cdi_from_specs or [])),
+        driver_version=drivers[0] if drivers else None,
+        cuda_version=parse_cuda_header(smi_header),
+        gpu_names=names,
+    )
+
+
+def parse_driver_query(text: str) -> tuple[list[str], list[str]]:
+    """`550.54.15, NVIDIA H100 80GB HBM3` per GPU -> ([driver...], [name...])."""
+    drivers, names = [], []
+    for line in text.splitlines():
+        driver, _, name = line.partition(",")
+        if re.fullmatch(r"\s*\d+(\.\d+)+\s*", driver):
+            drivers.append(driver.strip())
+            names.append(name.strip())
+    return drivers, names
+
+
+def parse_cuda_header(text: str) -> tuple[int, int] | None:
+    """`... CUDA Version: 12.4 |` in plain nvidia-smi's banner: the highest CUDA the driver supports."""
+    match = re.search(r"CUDA Version:\s*(\d+)\.(\d+)", text)
+    return (int(match[1]), int(match[2])) if match else None
+
+
+def cdi_devices_from_specs(directories: list[FsPath]) -> list[str]:
+    """`nvidia.com/gpu=0`, ... from CDI spec files (`nvidia-ctk cdi generate` writes /etc/cdi/nvidia.yaml)."""
+    devices = []
+    for directory in directories:
+        for spec in sorted(directory.glob("*.y*ml")) + sorted(directory.glob("*.json")) if directory.is_dir() else []:
+            try:
+                text = spec.read_text(encoding="utf-8")
+            except OSError:
+                continue
+            kind = re.search(r"""["']?kind["']?\s*:\s*["']?([\w.\-]+/[\w.\-]+)""", text)
+            if kind is None:
+                continue
+            for name in re.findall(r"""["']?name["']?\s*:\s*["']?([\w.\-]+)["']?""", text):
+                devices.append(f"{kind[1]}={name}")
+    return devices
