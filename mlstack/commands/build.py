@@ -1,0 +1,17 @@
+"""`mlstack build [SERVICE...]`: build the profile's locally built images."""
+
+from __future__ import annotations
+
+from mlstack.commands import preflight, running
+from mlstack.engine import compose
+from mlstack.engine.docker_facts import Engine
+from mlstack.report import Result
+
+
+def run(stack_file: str | None, profile: str, services: list[str], pull: bool) -> Result:
+    project = running.render(stack_file, profile)
+    running.check_services(project, services)
+    preflight.adjust_for_host(project, Engine())
+    running.write(project)
+    compose.run(compose.build(project.target, services, pull=pull), capture=False, stdin_closed=True)
+    return Result(text=f"{project.name}: images built")

@@ -1,0 +1,138 @@
+"""Waiting until the started services are healthy: the rules as a table, the poll loop, the progress.
+
+mlstack does not use `compose up --wait`: it exits 1 as soon as a one-shot init container exits,
+even with code 0 (docker/compose#10596). It polls `compose ps --format json` instead (Docker's own
+healthcheck status: nothing connects to the containers from here).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+from mlstack.engine import compose
+from mlstack.errors import UnhealthyError
+
+READY, WAITING, FAILED = "ready", "waiting", "failed"
+LOG_LINES = 30
+
+
+@dataclass(frozen=True)
+class Container:
+    service: str
+    name: str = ""
+    state: str = "missing"      # created running restarting exited paused dead, or missing (no container yet)
+    health: str = ""            # starting healthy unhealthy, "" without a healthcheck
+    exit_code: int = 0
+    publishers: tuple[dict, ...] = field(default_factory=tuple)
+
+
+# Top to bottom, the first row that matches decides: (condition, verdict, what the user reads).
+RULES: list[tuple[Callable[[Container], bool], str, str]] = [
+    (lambda c: c.health == "unhealthy", FAILED, "unhealthy"),
+    (lambda c: c.state == "running" and c.health == "healthy", READY, "healthy"),
+    (lambda c: c.state == "running" and c.health == "", READY, "running (no healthcheck)"),
+    (lambda c: c.state == "running", WAITING, "starting"),
+    (lambda c: c.state == "exited" and c.exit_code == 0, READY, "exited 0 (one-shot: done)"),
+    (lambda c: c.state == "exited", FAILED, "exited with code {exit_code}"),
+    (lambda c: c.state == "restarting", FAILED, "keeps restarting (last exit code {exit_code})"),
+    (lambda c: c.state == "dead", FAILED, "dead (the engine could not stop or remove it)"),
+    (lambda c: c.state == "paused", FAILED, "paused"),
+    (lambda c: True, WAITING, "waiting to start"),
+]
+
+
+def verdict(container: Container) -> tuple[str, str]:
+    for condition, outcome, text in RULES:
+        if condition(container):
+            return outcome, text.format(exit_code=container.exit_code, state=container.state)
+    raise AssertionError("the last rule matches everything")
+
+
+def parse_ps(text: str) -> list[Container]:
+    """`compose ps --format json`: one object per line (Compose >= 2.21) or one array (older)."""
+    text = text.strip()
+    if not text:
+        return []
+    rows = json.loads(text) if text.startswith("[") else [json.loads(line) for line in text.splitlines() if line.strip()]
+    return [Container(row.get("Service", ""), row.get("Name", ""), (row.get("State") or "").lower(),
+                      (row.get("Health") or "").lower(), int(row.get("ExitCode") or 0),
+                      tuple(row.get("Publishers") or ())) for row in rows]
+
+
+def by_service(containers: list[Container], services: list[str]) -> dict[str, tuple[str, str, Container]]:
+    """Each wanted service's verdict; with several replicas the worst one counts."""
+    rank = {FAILED: 0, WAITING: 1, READY: 2}
+    result: dict[str, tuple[str, str, Container]] = {}
+    for service in services:
+        mine = [c for c in containers if c.service == service] or [Container(service)]
+        judged = sorted(((*verdict(c), c) for c in mine), key=lambda item: rank[item[0]])
+        result[service] = judged[0]
+    return result
+
+
+def wait(target: compose.Target, services: list[str], timeout: float, show: Callable[[dict], None],
+         poll_s: float = 1.0, clock: Callable[[], float] = time.monotonic,
+         sleep: Callable[[float], None] = time.sleep) -> dict[str, tuple[str, str, Container]]:
+    """Poll until every service is ready; UnhealthyError (with the failing services' logs) otherwise."""
+    deadline = clock() + timeout
+    while True:
+        states = by_service(parse_ps(compose.run(compose.ps(target)).stdout), services)
+        show(states)
+        failed = [name for name, (outcome, _, _) in states.items() if outcome == FAILED]
+        if failed:
+            raise UnhealthyError(failure_report(target, states, failed))
+        if all(outcome == READY for outcome, _, _ in states.values()):
+            return states
+        if clock() >= deadline:
+            waiting = [name for name, (outcome, _, _) in states.items() if outcome == WAITING]
+            raise UnhealthyError(failure_report(target, states, waiting, f"not ready within {timeout:g} s"))
+        sleep(poll_s)
+
+
+def failure_report(target: compose.Target, states: dict, services: list[str], why: str = "") -> str:
+    lines = [f"{', '.join(services)} did not become healthy" + (f" ({why})" if why else "")]
+    for name in services:
+        lines.append(f"--- {name}: {states[name][1]}; last {LOG_LINES} log lines:")
+        done = compose.run(compose.logs(target, [name], tail=LOG_LINES, color=False), check=False)
+        lines += [f"  {line}" for line in (done.stdout + done.stderr).rstrip().splitlines()[-LOG_LINES:]] or ["  (no output)"]
+    lines.append("the other services keep running: `mlstack logs SERVICE`, `mlstack status`, `mlstack down`")
+    return "\n".join(lines)
+
+
+class Progress:
+    """A live status per service on a terminal; one plain line per change otherwise."""
+
+    def __init__(self, stream=None):
+        self.stream = stream or sys.stderr
+        self.last: dict[str, str] = {}
+        self.live = None
+        if self.stream.isatty():
+            from rich.console import Console
+            from rich.live import Live
+
+            self.live = Live(console=Console(file=self.stream), transient=True, auto_refresh=False)
+            self.live.start()
+
+    def __call__(self, states: dict[str, tuple[str, str, Container]]) -> None:
+        if self.live is not None:
+            from rich.table import Table
+
+            table = Table(box=None, show_header=False)
+            marks = {READY: "[green]ok[/]", WAITING: "[yellow]..[/]", FAILED: "[red]!![/]"}
+            for name, (outcome, text, _) in states.items():
+                table.add_row(marks[outcome], name, text)
+            self.live.update(table, refresh=True)
+            return
+        for name, (_, text, _) in states.items():
+            if self.last.get(name) != text:
+                self.stream.write(f"mlstack: {name}: {text}\n")
+                self.last[name] = text
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.live is not None:
+            self.live.stop()

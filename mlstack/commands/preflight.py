@@ -1,0 +1,189 @@
+"""Checks before anything starts: Compose features, GPU policy, published ports, disk.
+
+`up` calls `run()`: GPU decisions and `--port-offset` change the model before it is written, and
+any failure raises PreflightError (exit 4) with nothing started. `doctor` calls the same checks
+and reports instead of raising.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path as FsPath
+from typing import Callable
+
+from mlstack.commands.running import Project
+from mlstack.core.gpu import Decision, HostGpu, decide, gpu_services, image_cuda, strip_gpu_reservations
+from mlstack.core.model import Origin
+from mlstack.core.pipeline import Rendered
+from mlstack.core.ports import ModelPort, offset_ports, overlaps, published_ports
+from mlstack.engine import ports as host_ports
+from mlstack.engine.discovery import missing_file_features
+from mlstack.engine.docker_facts import Engine, PublishedPort
+from mlstack.errors import PreflightError
+
+GIB = 1024 ** 3
+MIN_FREE_DISK = 2 * GIB     # below: refuse (containers and volumes would fail mid-write)
+LOW_FREE_DISK = 10 * GIB    # below: warn (one CUDA image alone is 5-10 GiB)
+
+
+@dataclass(frozen=True)
+class Conflict:
+    port: ModelPort
+    holder: str
+
+
+def run(project: Project, engine: Engine, port_offset: int = 0) -> list[str]:
+    """Adjust the model (GPU, port offset) and check it; returns notices, raises PreflightError."""
+    rendered = project.rendered
+    assert rendered is not None
+    notices: list[str] = []
+    problems: list[str] = []
+    for line in offset_ports(rendered.root, port_offset):
+        rendered.notes.append(f"ports: {line} (--port-offset {port_offset})")
+    decisions = gpu_decisions(rendered, engine)
+    fatal = [d for d in decisions if d.fatal]
+    problems += [f"gpu: {d.line()}" for d in fatal]
+    if not fatal:
+        notices += apply_gpu(rendered, decisions)
+    problems += [f"compose: {text}" for text in missing_file_features(project.cli, _service_keys(rendered))]
+    model_ports = published_ports(rendered.root)
+    engine_ports = engine.published_ports()
+    bind_free = host_ports.bind_free if engine.address.local else None
+    suggested: set[int] = set()
+    for conflict in port_conflicts(model_ports, engine_ports, rendered.project_name, bind_free, host_ports.holder):
+        spare = free_port_after(conflict.port, model_ports, engine_ports, bind_free, suggested)
+        problems.append(port_message(conflict, rendered, port_offset, spare))
+    disk_problem, disk_notice = disk(engine)
+    problems += [disk_problem] if disk_problem else []
+    notices += [disk_notice] if disk_notice else []
+    if problems:
+        raise PreflightError("preflight failed; nothing was started:\n  " + "\n  ".join(problems),
+                             hint=_hint(fatal, problems))
+    return notices
+
+
+def adjust_for_host(project: Project, engine: Engine) -> list[str]:
+    """The GPU decisions without failing (for `pull` and `build`, which write the same file as `up`)."""
+    assert project.rendered is not None
+    decisions = [d for d in gpu_decisions(project.rendered, engine) if not d.fatal]
+    return apply_gpu(project.rendered, decisions)
+
+
+def _hint(fatal: list[Decision], problems: list[str]) -> str:
+    if fatal:
+        return "--gpu off (or --gpu auto) starts these services without their GPU"
+    if any(problem.startswith("port ") for problem in problems):
+        return "free the ports, remap them as shown, or shift every published port: `mlstack up --port-offset 100`"
+    return "`mlstack doctor` shows the engine, Compose, GPU and port facts"
+
+
+def _service_keys(rendered: Rendered) -> set[str]:
+    services = rendered.root.get("services")
+    return {key for service in (services.value.values() if services is not None else []) if service.is_map
+            for key in service.value}
+
+
+def gpu_decisions(rendered: Rendered, engine: Engine, host: HostGpu | None = None) -> list[Decision]:
+    """One decision per service with a GPU reservation; nothing to decide under `off` (render removed them)."""
+    wanted = gpu_services(rendered.root)
+    if not wanted or rendered.profile.gpu == "off":
+        return []
+    host = host or engine.host_gpu()
+    images, needs = {}, {}
+    for name, service in wanted.items():
+        image = service.get("image").text() if service.get("image") is not None else ""
+        inspected = engine.image(image) if image else None
+        images[name] = image
+        needs[name] = image_cuda(image, *(inspected or ({}, {})))
+    return decide(rendered.profile.gpu, images, host, needs)
+
+
+def apply_gpu(rendered: Rendered, decisions: list[Decision]) -> list[str]:
+    """Drop the reservations that will not work, before the file is written; notes for the header and explain."""
+    dropped = {d.service for d in decisions if not d.keep}
+    if dropped:
+        strip_gpu_reservations(rendered.root, dropped)
+    lines = [f"gpu: {d.line()} (policy {rendered.profile.gpu})" for d in decisions]
+    rendered.notes += lines
+    return lines
+
+
+def port_conflicts(ports: list[ModelPort], engine_ports: list[PublishedPort], project: str,
+                   bind_free: Callable[[str, int, str], bool] | None,
+                   holder: Callable[[int], str | None]) -> list[Conflict]:
+    """Published host ports already taken, by another project's container or by any other process.
+
+    This project's own running containers do not count: `up` on a running stack keeps them.
+    `bind_free` is None when the engine is not on this machine (binding here would prove nothing).
+    """
+    found = []
+    for port in ports:
+        owners = [p for p in engine_ports if p.port == port.published and p.protocol == port.protocol
+                  and overlaps(p.host_ip, port.host_ip)]
+        if any(owner.project == project for owner in owners):
+            continue
+        if owners:
+            owner = owners[0]
+            what = f"container {owner.container}"
+            if owner.project:
+                what += f" (service {owner.service} of Compose project {owner.project})"
+            found.append(Conflict(port, what))
+        elif bind_free is not None and not bind_free(port.host_ip, port.published, port.protocol):
+            found.append(Conflict(port, holder(port.published) or "another program"))
+    return found
+
+
+def port_message(conflict: Conflict, rendered: Rendered, port_offset: int, spare: int | None = None) -> str:
+    port = conflict.port
+    text = f"port {port.published} ({port.shown}, service {port.service}) is taken by {conflict.holder}"
+    variable = remap_variable(port.origin, _source_files(rendered), port.published - port_offset)
+    if variable and spare:
+        text += f"; remap it: `{variable}={spare - port_offset} mlstack up`"
+    elif variable:
+        text += f"; remap it with {variable}"
+    return text
+
+
+def free_port_after(port: ModelPort, model_ports: list[ModelPort], engine_ports: list[PublishedPort],
+                    bind_free: Callable[[str, int, str], bool] | None, suggested: set[int]) -> int | None:
+    """The next host port nobody uses: not in the model, not published by a container, not suggested
+    for another port already, bindable here. Added to `suggested`."""
+    taken = {p.published for p in model_ports} | {p.port for p in engine_ports} | suggested
+    for candidate in range(port.published + 1, min(port.published + 101, 65536)):
+        if candidate not in taken and (bind_free is None or bind_free(port.host_ip, candidate, port.protocol)):
+            suggested.add(candidate)
+            return candidate
+    return None
+
+
+def _source_files(rendered: Rendered) -> dict[str, FsPath]:
+    return {compose_file.display: compose_file.path for compose_file in rendered.model.files}
+
+
+def remap_variable(origin: Origin, files: dict[str, FsPath], value: int) -> str | None:
+    """The variable that set this published port (`${MLFLOW_PORT:-5000}` on the origin's line)."""
+    path = files.get(origin.file)
+    if path is None or not origin.line:
+        return None
+    try:
+        line = path.read_text(encoding="utf-8").splitlines()[origin.line - 1]
+    except (OSError, IndexError):
+        return None
+    found = re.findall(r"\$\{(\w+)(?::?[-?+]([^}]*))?\}", line)
+    matching = [name for name, default in found if default == str(value)] or [name for name, _ in found]
+    return matching[0] if matching else None
+
+
+def disk(engine: Engine) -> tuple[str | None, str | None]:
+    """(problem, notice) about free space where the engine keeps images and volumes."""
+    free = engine.free_disk()
+    if free is None:
+        return None, None
+    root, available = free
+    if available < MIN_FREE_DISK:
+        return (f"disk: {available / GIB:.1f} GiB free under {root} (the engine's data root); "
+                f"mlstack needs at least {MIN_FREE_DISK // GIB} GiB: `docker system prune` frees unused images", None)
+    if available < LOW_FREE_DISK:
+        return None, f"disk: only {available / GIB:.1f} GiB free under {root}; large images may not fit"
+    return None, None

@@ -1,0 +1,17 @@
+"""`mlstack pull [SERVICE...]`: pull the profile's images (locally built ones are skipped)."""
+
+from __future__ import annotations
+
+from mlstack.commands import preflight, running
+from mlstack.engine import compose
+from mlstack.engine.docker_facts import Engine
+from mlstack.report import Result
+
+
+def run(stack_file: str | None, profile: str, services: list[str]) -> Result:
+    project = running.render(stack_file, profile)
+    running.check_services(project, services)
+    preflight.adjust_for_host(project, Engine())
+    running.write(project)
+    compose.run(compose.pull(project.target, services), capture=False, stdin_closed=True)
+    return Result(text=f"{project.name}: images pulled")

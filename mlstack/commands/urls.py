@@ -1,0 +1,79 @@
+"""The table `up` ends with and `status` shows: service, state, health, URL.
+
+A URL comes from the merged `x-mlstack.urls` rows (service, container port, path, label, query)
+and the host port the engine ACTUALLY published (`compose ps` Publishers), so remapped ports
+(MLFLOW_PORT=5001, --port-offset) show as they are.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Mapping
+from urllib.parse import parse_qsl, urlencode
+
+from mlstack.commands.health import Container, by_service
+
+LOOPBACK_OR_ANY = ("127.0.0.1", "0.0.0.0", "", "::", "::1", "localhost")
+
+
+def url_rows(document: Mapping[str, Any]) -> list[dict[str, Any]]:
+    meta = document.get("x-mlstack") or {}
+    return [row for row in meta.get("urls") or [] if isinstance(row, dict) and row.get("service")]
+
+
+def host_url(publishers: tuple[dict, ...] | list[dict], row: Mapping[str, Any], env: Mapping[str, str]) -> str | None:
+    """`http://localhost:5001/path?query` for the row's container port, or None when it is not published."""
+    for publisher in publishers:
+        if int(publisher.get("TargetPort") or 0) == int(row.get("port") or 0) and int(publisher.get("PublishedPort") or 0):
+            address = publisher.get("URL") or ""
+            host = "localhost" if address in LOOPBACK_OR_ANY else (f"[{address}]" if ":" in address else address)
+            url = f"http://{host}:{publisher['PublishedPort']}{row.get('path') or '/'}"
+            query = _query(str(row.get("query") or ""), env)
+            return f"{url}?{query}" if query else url
+    return None
+
+
+def _query(text: str, env: Mapping[str, str]) -> str:
+    """Interpolate `${VAR}` / `${VAR:-default}` left in a query; drop parameters left empty."""
+    def substitute(match: re.Match) -> str:
+        name, default = match.group(1), match.group(3) or ""
+        return env.get(name) or default
+
+    text = text.replace("$$", "$")
+    text = re.sub(r"\$\{(\w+)(:?-([^}]*))?\}", substitute, text)
+    return urlencode([(key, value) for key, value in parse_qsl(text, keep_blank_values=True) if value])
+
+
+def table(document: Mapping[str, Any], containers: list[Container], services: list[str],
+          env: Mapping[str, str]) -> list[dict[str, Any]]:
+    """One row per service (and per extra URL of a service): what `status` shows and `--json` prints."""
+    states = by_service(containers, services)
+    rows_by_service: dict[str, list[dict]] = {}
+    for row in url_rows(document):
+        rows_by_service.setdefault(row["service"], []).append(row)
+    result = []
+    for service in services:
+        outcome, text, container = states[service]
+        mine = [c for c in containers if c.service == service]
+        publishers = [p for c in mine for p in c.publishers]
+        for row in rows_by_service.get(service) or [{}]:
+            result.append({
+                "service": service,
+                "state": container.state if mine else "not created",
+                "health": container.health or ("-" if container.state != "running" else "no healthcheck"),
+                "verdict": outcome,
+                "detail": text,
+                "label": row.get("label", ""),
+                "url": host_url(publishers, row, env) if row else None,
+            })
+    return result
+
+
+def format_table(rows: list[dict[str, Any]]) -> str:
+    headers = ("SERVICE", "STATE", "HEALTH", "URL")
+    cells = [(r["service"], r["state"], r["health"], r["url"] or ("(not published)" if r["label"] else "")) for r in rows]
+    widths = [max(len(str(line[i])) for line in [headers, *cells]) for i in range(3)]
+    lines = []
+    for line in [headers, *cells]:
+        lines.append("  ".join(str(value).ljust(width) for value, width in zip(line, widths)) + "  " + str(line[3]))
+    return "\n".join(line.rstrip() for line in lines)

@@ -1,0 +1,68 @@
+"""The URL table from the merged x-mlstack.urls rows and the ports the engine actually published."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from mlstack.commands.health import parse_ps
+from mlstack.commands.up import expected_services
+from mlstack.commands.urls import format_table, host_url, table
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+DOCUMENT = {
+    "services": {"jupyter": {}, "mlflow": {"depends_on": {"postgres": {}}}, "postgres": {}, "qdrant": {}, "redis": {},
+                 "trainer": {"profiles": ["train"], "depends_on": ["redis"]}},
+    "x-mlstack": {"urls": [
+        {"service": "qdrant", "port": 6333, "path": "/dashboard", "label": "Qdrant dashboard"},
+        {"service": "mlflow", "port": 5000, "path": "/", "label": "MLflow UI"},
+        {"service": "jupyter", "port": 8888, "path": "/lab", "label": "JupyterLab", "query": "token=${JUPYTER_TOKEN:-}"},
+    ]},
+}
+
+
+def publisher(target: int, published: int, address: str = "127.0.0.1") -> dict:
+    return {"URL": address, "TargetPort": target, "PublishedPort": published, "Protocol": "tcp"}
+
+
+def test_host_url_uses_the_published_port_and_localhost():
+    row = {"service": "mlflow", "port": 5000, "path": "/"}
+    assert host_url([publisher(5000, 5001)], row, {}) == "http://localhost:5001/"
+    assert host_url([publisher(5000, 5000, "0.0.0.0")], row, {}) == "http://localhost:5000/"
+    assert host_url([publisher(5000, 5000, "192.0.2.10")], row, {}) == "http://192.0.2.10:5000/"
+    assert host_url([publisher(5000, 0)], row, {}) is None          # exposed, not published
+    assert host_url([], row, {}) is None
+
+
+def test_the_query_is_interpolated_and_empty_parameters_dropped():
+    row = {"service": "jupyter", "port": 8888, "path": "/lab", "query": "token=${JUPYTER_TOKEN:-}"}
+    assert host_url([publisher(8888, 8888)], row, {"JUPYTER_TOKEN": "s3cret"}) == "http://localhost:8888/lab?token=s3cret"
+    assert host_url([publisher(8888, 8888)], row, {}) == "http://localhost:8888/lab"
+    assert host_url([publisher(8888, 8888)], dict(row, query="token=abc"), {}) == "http://localhost:8888/lab?token=abc"
+
+
+def test_table_from_recorded_ps():
+    containers = parse_ps((FIXTURES / "compose-ps-dev.ndjson").read_text())
+    rows = table(DOCUMENT, containers, ["jupyter", "mlflow", "postgres", "qdrant", "redis", "trainer"],
+                 {"JUPYTER_TOKEN": "t0k"})
+    assert format_table(rows) == "\n".join([
+        "SERVICE   STATE        HEALTH   URL",
+        "jupyter   running      healthy  http://localhost:8888/lab?token=t0k",
+        "mlflow    running      healthy  http://localhost:5000/",
+        "postgres  running      healthy",
+        "qdrant    running      healthy  http://localhost:6333/dashboard",
+        "redis     running      healthy",
+        "trainer   not created  -",
+    ])
+    assert rows[0] == {"service": "jupyter", "state": "running", "health": "healthy", "verdict": "ready",
+                       "detail": "healthy", "label": "JupyterLab", "url": "http://localhost:8888/lab?token=t0k"}
+    json.dumps(rows)   # --json prints these as they are
+
+
+def test_expected_services_follow_selection_dependencies_and_compose_profiles(monkeypatch):
+    monkeypatch.delenv("COMPOSE_PROFILES", raising=False)
+    assert expected_services(DOCUMENT, [], ()) == ["jupyter", "mlflow", "postgres", "qdrant", "redis"]
+    assert expected_services(DOCUMENT, ["mlflow"], ()) == ["mlflow", "postgres"]
+    assert expected_services(DOCUMENT, [], ("train",))[-2:] == ["redis", "trainer"]
+    assert expected_services(DOCUMENT, ["trainer"], ()) == ["redis", "trainer"]
