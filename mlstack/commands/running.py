@@ -69,7 +69,12 @@ def write(project: Project) -> None:
     project.document = project.rendered.document(project.path.parent)
 
 
-def existing(stack_file: str | None, profile: str, compose_profiles: tuple[str, ...] = ()) -> Project:
+# Commands acting on what runs enable every Compose service profile: `down` must also stop a
+# service that `up --compose-profile NAME` started, `logs` and `exec` must reach it.
+EVERY_COMPOSE_PROFILE = ("*",)
+
+
+def existing(stack_file: str | None, profile: str, compose_profiles: tuple[str, ...] = EVERY_COMPOSE_PROFILE) -> Project:
     """The file `up` wrote for this profile; rendered and written first when there is none."""
     definition = find_stack_file(stack_file, FsPath.cwd())
     directory = definition.parent if definition is not None else FsPath.cwd()
