@@ -2,6 +2,8 @@
 
 Merging and de-duplication work on the long forms (a port `"8080:80"` and
 `{target: 80, published: "8080"}` are the same port), so every file is brought to them first.
+A long form made from a short one keeps the short text in `raw`: Compose merges a file before
+its short forms are expanded, so a merge that compares entries must still see the short text.
 The transforms are a table of path patterns, read top to bottom.
 """
 
@@ -57,7 +59,7 @@ def ports(node: Node, path: Path) -> Node:
             expanded.append(item)
             continue
         for mapping in parse_port(item.text(), item, path + (index,)):
-            expanded.append(Node({key: _child(value, item) for key, value in mapping.items()}, item.origin))
+            expanded.append(Node({key: _child(value, item) for key, value in mapping.items()}, item.origin, raw=item.text()))
     return Node(expanded, node.origin, node.tag)
 
 
@@ -123,6 +125,10 @@ def volume_mount(node: Node, path: Path) -> Node:
     sections = _volume_sections(text)
     if sections is None:
         raise _fail(node, path, f"invalid volume {text!r}: expected [SOURCE:]TARGET[:OPTIONS]")
+    if len(text) <= 2:  # Compose takes these as they are, without the `volume: {}` of other specs
+        long_form = from_plain({"type": "volume", "target": text}, node)
+        long_form.raw = text
+        return long_form
     mount: dict = {}
     if len(sections) == 1:
         mount = {"type": "volume", "target": sections[0]}
@@ -144,7 +150,9 @@ def volume_mount(node: Node, path: Path) -> Node:
         mount.setdefault("bind", {})["create_host_path"] = True
     else:
         mount.setdefault("volume", {})
-    return from_plain(mount, node)
+    long_form = from_plain(mount, node)
+    long_form.raw = text
+    return long_form
 
 
 def _volume_sections(text: str) -> list[str] | None:
@@ -198,19 +206,19 @@ def list_to_mapping(node: Node, path: Path) -> Node:
 
 def build(node: Node, path: Path) -> Node:
     if node.is_scalar and node.value is not None:
-        return Node({"context": node}, node.origin, node.tag)
+        return Node({"context": node}, node.origin, node.tag, node.text())
     return node
 
 
 def file_mount(node: Node, path: Path) -> Node:
     if node.is_scalar and node.value is not None:
-        return Node({"source": node}, node.origin, node.tag)
+        return Node({"source": node}, node.origin, node.tag, node.text())
     return node
 
 
 def extends(node: Node, path: Path) -> Node:
     if node.is_scalar and node.value is not None:
-        return Node({"service": node}, node.origin, node.tag)
+        return Node({"service": node}, node.origin, node.tag, node.text())
     return node
 
 

@@ -8,9 +8,10 @@ is kept as it is.
 
 from __future__ import annotations
 
-from typing import Mapping
+import re
+from typing import Callable, Mapping
 
-from mlstack.core.model import Node, Path, path_str
+from mlstack.core.model import Node, Path, matches, path_str, pattern
 from mlstack.errors import StackError
 from mlstack.report import Diagnostic
 
@@ -113,8 +114,58 @@ def _braced(body: str, env: Mapping[str, str], unset: set[str] | None) -> str:
     return value  # type: ignore[return-value]
 
 
+# --- typed fields: after substitution, Compose casts the strings found at these paths ------------
+def _to_int(text: str) -> int:
+    if not re.fullmatch(r"[+-]?[0-9]+", text):
+        raise ValueError(f"invalid integer: {text}")
+    return int(text)
+
+
+def _to_float(text: str) -> float:
+    if not re.fullmatch(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|[+-]?(?i:inf|infinity|nan)", text):
+        raise ValueError(f"invalid number: {text}")
+    return float(text)
+
+
+def _to_bool(text: str) -> bool:
+    lowered = text.lower()
+    if lowered in ("true", "y", "yes", "on"):
+        return True
+    if lowered in ("false", "n", "no", "off"):
+        return False
+    raise ValueError(f"invalid boolean: {text}")
+
+
+CASTS: list[tuple[tuple[str, ...], Callable[[str], object]]] = [
+    *[(pattern(f"services.*.{field}"), _to_int) for field in (
+        "cpu_count", "cpu_period", "cpu_quota", "cpu_rt_period", "cpu_rt_runtime", "cpu_shares", "oom_score_adj",
+        "pids_limit", "ulimits.*", "ulimits.*.hard", "ulimits.*.soft", "healthcheck.retries", "ports.[].target",
+        "deploy.replicas", "deploy.update_config.parallelism", "deploy.rollback_config.parallelism",
+        "deploy.restart_policy.max_attempts", "deploy.placement.max_replicas_per_node", "scale",
+    )],
+    *[(pattern(f"services.*.{field}"), _to_float) for field in (
+        "cpu_percent", "cpus", "deploy.update_config.max_failure_ratio", "deploy.rollback_config.max_failure_ratio",
+    )],
+    *[(pattern(f"services.*.{field}"), _to_bool) for field in (
+        "init", "oom_kill_disable", "privileged", "read_only", "stdin_open", "tty", "healthcheck.disable",
+        "volumes.[].read_only", "volumes.[].volume.nocopy", "depends_on.*.required", "depends_on.*.restart",
+    )],
+    *[(pattern(f"{resource}.*.{field}"), _to_bool) for resource, field in (
+        ("networks", "external"), ("networks", "internal"), ("networks", "attachable"), ("networks", "enable_ipv4"),
+        ("networks", "enable_ipv6"), ("volumes", "external"), ("secrets", "external"), ("configs", "external"),
+    )],
+]
+
+
+def _cast_for(path: Path):
+    for want, cast in CASTS:
+        if matches(path, want):
+            return cast
+    return None
+
+
 def interpolate(root: Node, env: Mapping[str, str], unset: set[str] | None = None) -> None:
-    """Interpolate every string scalar in place; all failures are reported at once."""
+    """Interpolate every string scalar in place, then cast typed fields; all failures at once."""
     problems: list[Diagnostic] = []
     _walk(root, (), env, unset, problems)
     if problems:
@@ -129,13 +180,22 @@ def _walk(node: Node, path: Path, env: Mapping[str, str], unset, problems: list[
     elif isinstance(value, list):
         for index, child in enumerate(value):
             _walk(child, path + (index,), env, unset, problems)
-    elif isinstance(value, str) and "$" in value:
-        try:
-            node.value = substitute(value, env, unset)
-        except InterpolationError as error:
-            origin = node.origin
-            problems.append(Diagnostic(origin.file, origin.line, origin.column, path_str(path), str(error), "interpolate"))
-            return
-        node.raw = None
-        if node.value != value:
-            node.origin = node.origin.with_rule("interpolated")
+    elif isinstance(value, str):
+        origin = node.origin
+        if "$" in value:
+            try:
+                node.value = substitute(value, env, unset)
+            except InterpolationError as error:
+                problems.append(Diagnostic(origin.file, origin.line, origin.column, path_str(path), str(error), "interpolate"))
+                return
+            node.raw = None
+            if node.value != value:
+                node.origin = origin.with_rule("interpolated")
+        cast = _cast_for(path) if len(path) >= 3 else None
+        if cast is not None:
+            try:
+                node.value = cast(node.value)
+            except ValueError as error:
+                message = f"failed to cast to expected type: {error}"
+                problems.append(Diagnostic(origin.file, origin.line, origin.column, path_str(path), message, "interpolate"))
+            node.raw = None

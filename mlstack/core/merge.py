@@ -37,18 +37,49 @@ def merge_nodes(base: Node | None, over: Node | None, path: Path) -> Node | None
 
 
 def default_merge(base: Node, over: Node, path: Path) -> Node:
+    """Mappings merge key by key; sequences take the later entries they lack; a scalar is replaced.
+
+    A later null keeps what was there; a mapping or a sequence can only be merged with its kind.
+    """
+    if over.value is None:
+        return base
     if base.is_map and over.is_map:
         return merge_mappings(base, over, path)
     if base.is_seq and over.is_seq:
+        return append_new(base, over, path)
+    if base.is_scalar:
+        return replaced(base, over, path)
+    message = f"cannot merge a {_kind(over)} into a {_kind(base)}"
+    origin = over.origin
+    raise StackError(message, [Diagnostic(origin.file, origin.line, origin.column, path_str(path), message, "merge")])
+
+
+def append_new(base: Node, over: Node, path: Path) -> Node:
+    """Append the later entries not there yet; a sequence with a UNIQUE_KEYS key appends them all.
+
+    Entries already repeated stay repeated. Compose compares the merged (expanded) entries with
+    the later file's entries as written, so a short form never equals what is there.
+    """
+    if any(matches(path, want) for want, _ in UNIQUE_KEYS):
         appended = [_mark(child, "appended") for child in over.value]
         return Node(base.value + appended, base.origin.with_rule("appended"))
-    if (base.is_map or over.is_map) and base.value is not None and over.value is not None:
-        message = f"cannot merge a {_kind(over)} into a {_kind(base)}"
-        origin = over.origin
-        raise StackError(message, [Diagnostic(origin.file, origin.line, origin.column, path_str(path), message, "merge")])
-    if over.value is None and base.value is not None and not over.is_scalar:
-        return base
-    return replaced(base, over, path)
+    kept = list(base.value)
+    seen = [_identity(child) for child in kept]
+    for child in over.value:
+        identity = ("short", child.raw) if child.is_map and child.raw is not None else _identity(child)
+        if identity not in seen:
+            seen.append(identity)
+            kept.append(_mark(child, "appended"))
+    return Node(kept, base.origin.with_rule("appended"))
+
+
+def _identity(node: Node):
+    """A comparable form where 1, 1.0, True and "1" all differ, as they do for Compose."""
+    if node.is_map:
+        return ("map", tuple(sorted((key, _identity(child)) for key, child in node.value.items())))
+    if node.is_seq:
+        return ("seq", tuple(_identity(child) for child in node.value))
+    return (type(node.value).__name__, node.value)
 
 
 def _kind(node: Node) -> str:
@@ -113,7 +144,38 @@ def merge_extra_hosts(base: Node, over: Node, path: Path) -> Node:
     return Node(left + added, base.origin.with_rule("appended"))
 
 
+def merge_ipam_config(base: Node, over: Node, path: Path) -> Node:
+    """Compose's subnet-matching merge, reproduced step by step, its surprises included.
+
+    For each earlier config, each later one with another subnet is added once; otherwise it is
+    merged INTO the earlier config (which then takes its subnet) and that config replaces the
+    first one with the same subnet. Earlier configs no later one matches are dropped.
+    """
+    if not (base.is_seq and over.is_seq):
+        return replaced(base, over, path)
+    configs: list[Node] = []
+
+    def subnet(node: Node):
+        value = node.get("subnet") if node.is_map else None
+        return None if value is None else _identity(value)
+
+    for right in base.value:
+        for left in over.value:
+            if subnet(left) != subnet(right) and not any(subnet(config) == subnet(left) for config in configs):
+                configs.append(_mark(left, "appended"))
+                continue
+            right.value = merge_mappings(right, left, path).value  # in place, as Compose mutates it
+            right.origin = right.origin.with_rule("merged")
+            same = [index for index, config in enumerate(configs) if subnet(config) == subnet(right)]
+            if same:
+                configs[same[0]] = right
+            else:
+                configs.append(right)
+    return Node(configs, base.origin.with_rule("merged"))
+
+
 MERGE_RULES: list[tuple[tuple[str, ...], Merger]] = [
+    (pattern("networks.*.ipam.config"), merge_ipam_config),
     (pattern("services.*.command"), replaced),
     (pattern("services.*.entrypoint"), replaced),
     (pattern("services.*.healthcheck.test"), replaced),
@@ -139,10 +201,13 @@ def _before_equals(node: Node) -> str:
 
 
 def _port_key(node: Node) -> str:
+    """Compose's key: host_ip:published:target/protocol, where published 8080 and "8080" differ."""
     if not node.is_map:
         return _whole(node)
     data = node.to_data()
-    return f"{data.get('host_ip', '0.0.0.0')}:{data.get('published', '')}:{data.get('target')}/{data.get('protocol', 'tcp')}"
+    published = data.get("published")
+    published_text = published if isinstance(published, str) else f"%!s({type(published).__name__}={published})"
+    return f"{data.get('host_ip', '0.0.0.0')}:{published_text}:{data.get('target')}/{data.get('protocol', 'tcp')}"
 
 
 def _target_key(node: Node) -> str:
@@ -192,6 +257,7 @@ UNIQUE_KEYS: list[tuple[tuple[str, ...], Callable[[Node], str]]] = [
     (pattern("services.*.cap_drop"), _whole),
     (pattern("services.*.links"), _whole),
     (pattern("services.*.profiles"), _whole),
+    (pattern("services.*.group_add"), _whole),
     (pattern("services.*.dns"), _before_equals),
     (pattern("services.*.dns_opt"), _before_equals),
     (pattern("services.*.dns_search"), _before_equals),

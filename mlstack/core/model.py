@@ -90,7 +90,8 @@ class Node:
     """A mapping (dict of str -> Node), a sequence (list of Node) or a scalar.
 
     `raw` keeps a scalar's source text: Compose builds `KEY=VALUE` strings from it (so `0755`
-    stays `0755` in a label while it reads as 493 as a number).
+    stays `0755` in a label while it reads as 493 as a number). On a mapping, it is the short
+    syntax the mapping was expanded from (`"8080:80"`), if any.
     """
 
     __slots__ = ("value", "origin", "tag", "raw")
@@ -115,7 +116,7 @@ class Node:
 
     def text(self) -> str:
         """The scalar as Compose's `KEY=VALUE` conversions see it."""
-        if self.raw is not None:
+        if self.raw is not None and not isinstance(self.value, (dict, list)):
             return self.raw
         if self.value is None:
             return ""

@@ -210,9 +210,9 @@ def _apply_include(node: Node, compose_file: ComposeFile, env, project_dir: FsPa
         included_dir = included_dir or files[0].path.parent
         included_env = dict(env)
         for env_node in env_files:
-            included_env = {**read_env_file((file_dir / env_node.text()).resolve(), env_node.text(), env_node.origin), **included_env}
+            included_env = {**read_env_file((file_dir / env_node.text()).resolve(), env_node.text(), env_node.origin, env), **included_env}
         if not env_files and (included_dir / ".env").is_file():
-            included_env = {**read_env_file(included_dir / ".env", str(included_dir / ".env")), **included_env}
+            included_env = {**read_env_file(included_dir / ".env", str(included_dir / ".env"), environ=env), **included_env}
         for ref in files:
             if not ref.path.is_file():
                 raise _fail(entry.origin, f"include[{index}]", f"included file not found: {ref.display}", "include")
