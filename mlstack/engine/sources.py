@@ -1,0 +1,289 @@
+"""The host side of seeding: find a plan's source on this machine, fingerprint it, stream it as tar.
+
+Fingerprints are rsync's quick check (relative path, size, mtime) from one `os.scandir` walk:
+no file is opened unless `--checksum` asks for content hashes. Images are fingerprinted by id.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+import tarfile
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Callable, Iterator
+
+from mlstack.core import seeding
+from mlstack.core.seeding import Fingerprint, Listing, SeedPlan
+from mlstack.errors import SeedError
+
+CHUNK = 1 << 20
+HASH_WORKERS = 4
+
+
+@dataclass
+class Resolved:
+    """A plan's source as found now: what to copy, from where, to where, and its fingerprint."""
+
+    plan: SeedPlan
+    fingerprint: Fingerprint
+    subpath: str                        # effective: the declared one, or an HF snapshot's place
+    root: str = ""                      # host directory (or archive file) the copy reads
+    inner: str = ""                     # the directory to copy, relative to root ("" = root itself)
+    follow_links: bool = False          # an HF snapshot's files are links into ../../blobs
+    extras: dict[str, bytes] = field(default_factory=dict)   # files mlstack writes (volume-relative)
+    image_id: str = ""
+
+    @property
+    def copy_root(self) -> str:
+        return os.path.join(self.root, self.inner) if self.inner else self.root
+
+
+def resolve(plan: SeedPlan, image_id: Callable[[str], str | None]) -> Resolved:
+    """Find the source and fingerprint it; SeedError when it is not there."""
+    source = plan.source
+    if source.kind == seeding.IMAGE:
+        found = image_id(source.image)
+        if found is None:
+            raise SeedError(f"{plan.where}: image {source.image} is not on this engine; mlstack never pulls "
+                            f"implicitly: `docker pull {source.image}` (needs its registry) or build it first")
+        return Resolved(plan, Fingerprint(f"image {found} {source.image_path}", {}, 0), plan.subpath, image_id=found)
+    if source.kind == seeding.HF_MODEL:
+        return _resolve_hf(plan)
+    if not os.path.exists(source.path):
+        raise SeedError(f"{plan.where}: seed source {source.path} does not exist")
+    if source.kind == seeding.ARCHIVE:
+        info = os.stat(source.path)
+        identity = f"archive {source.path} {info.st_size} {info.st_mtime_ns}"
+        return Resolved(plan, Fingerprint(identity, {}, info.st_size), plan.subpath, root=source.path)
+    if not os.path.isdir(source.path):
+        raise SeedError(f"{plan.where}: seed source {source.path} is not a directory nor a .tar, .tar.gz or .tar.zst archive")
+    files, total = scan(source.path, plan.subpath)
+    return Resolved(plan, Fingerprint(f"directory {source.path}", files, total), plan.subpath, root=source.path)
+
+
+def _resolve_hf(plan: SeedPlan) -> Resolved:
+    source = plan.source
+    offline_hint = (f"it is not in the local Hugging Face cache ({os.path.dirname(source.path)}); downloading it "
+                    f"needs the internet: `huggingface-cli download {source.model}`, then seed again (or set HF_HOME)")
+    if seeding.COMMIT.fullmatch(source.revision):
+        commit = source.revision
+    else:
+        try:
+            with open(os.path.join(source.path, "refs", source.revision), encoding="ascii") as ref:
+                commit = ref.read().strip()
+        except OSError:
+            raise SeedError(f"{plan.where}: model {source.model}@{source.revision}: {offline_hint}") from None
+    snapshot = os.path.join("snapshots", commit)
+    if not os.path.isdir(os.path.join(source.path, snapshot)):
+        raise SeedError(f"{plan.where}: model {source.model} snapshot {commit}: {offline_hint}")
+    subpath = plan.subpath or seeding.hf_snapshot_subpath(source, commit)
+    extras = seeding.hf_ref_file(source, commit) if not plan.subpath else {}
+    files, total = scan(os.path.join(source.path, snapshot), subpath, follow_links=True)
+    for path, content in extras.items():
+        files[path] = ["data", hashlib.sha256(content).hexdigest()]
+    identity = f"hf-cache {source.path} {commit}"
+    return Resolved(plan, Fingerprint(identity, files, total), subpath, root=source.path, inner=snapshot,
+                    follow_links=True, extras=extras)
+
+
+def scan(root: str, prefix: str = "", follow_links: bool = False) -> tuple[Listing, int]:
+    """Every file and link under root: {prefix/relative path: [size, mtime_ns] | ["link", target]}, total bytes.
+
+    follow_links: links count as what they point to (an HF snapshot); a dangling one is an error.
+    Sockets, pipes and devices are not seeded.
+    """
+    files: Listing = {}
+    total = 0
+    pending = [(root, prefix)]
+    while pending:
+        directory, relative = pending.pop()
+        try:
+            entries = list(os.scandir(directory))
+        except OSError as error:
+            raise SeedError(f"cannot read {directory}: {error.strerror}") from None
+        for entry in entries:
+            path = f"{relative}/{entry.name}" if relative else entry.name
+            try:
+                if entry.is_symlink() and not follow_links:
+                    files[path] = ["link", os.readlink(entry.path)]
+                    continue
+                info = entry.stat(follow_symlinks=follow_links)
+            except OSError as error:
+                raise SeedError(f"cannot read {entry.path}: {error.strerror}") from None
+            if stat.S_ISDIR(info.st_mode):
+                pending.append((entry.path, path))
+            elif stat.S_ISREG(info.st_mode):
+                files[path] = [info.st_size, info.st_mtime_ns]
+                total += info.st_size
+    return files, total
+
+
+def tree_size(root: str) -> int:
+    """Bytes in the regular files under root (0 when it is gone): how far a copy has come."""
+    total = 0
+    pending = [root]
+    while pending:
+        try:
+            entries = list(os.scandir(pending.pop()))
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    pending.append(entry.path)
+                elif entry.is_file(follow_symlinks=False):
+                    total += entry.stat(follow_symlinks=False).st_size
+            except OSError:
+                continue
+    return total
+
+
+def sha256_files(resolved: Resolved) -> dict[str, str]:
+    """Content hashes of the source's files, by volume-relative path (--checksum)."""
+    prefix = resolved.subpath + "/" if resolved.subpath else ""
+    paths = [path for path, entry in resolved.fingerprint.files.items() if entry[0] not in ("link", "data")]
+
+    def one(path: str) -> tuple[str, str]:
+        return path, sha256_file(os.path.join(resolved.copy_root, path[len(prefix):]))
+
+    with ThreadPoolExecutor(HASH_WORKERS) as pool:   # hashlib releases the GIL on large reads
+        found = dict(pool.map(one, paths))
+    for path, content in resolved.extras.items():
+        found[path] = hashlib.sha256(content).hexdigest()
+    return found
+
+
+def sha256_file(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(CHUNK), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+# --- tar streams (the archive method) ---------------------------------------------------------
+
+def tar_stream(resolved: Resolved, base: str, only: list[str] | None, on_bytes: Callable[[int], None]) -> Iterator[bytes]:
+    """A tar of the source's content under `base/` (volume-relative paths below it), owned by the
+    plan's owner, as chunks for the Docker API. `only`: just these volume-relative paths."""
+    owner = resolved.plan.owner
+    prefix = resolved.subpath
+    wanted = set(only) if only is not None else None
+    made: set[str] = set()
+
+    def header(name: str, info: os.stat_result, kind: bytes, size: int = 0, link: str = "") -> bytes:
+        member = tarfile.TarInfo(f"{base}/{name}" if name else base)
+        member.type, member.size, member.linkname = kind, size, link
+        member.mode = stat.S_IMODE(info.st_mode)
+        member.mtime = int(info.st_mtime)
+        member.uid, member.gid = owner if owner else (info.st_uid, info.st_gid)
+        return member.tobuf(tarfile.GNU_FORMAT)
+
+    def directory_stat(name: str) -> os.stat_result:
+        inside = name[len(prefix):].lstrip("/") if name.startswith(prefix) else ""
+        candidate = os.path.join(resolved.copy_root, inside) if inside else resolved.copy_root
+        return os.stat(candidate if os.path.isdir(candidate) else resolved.copy_root)
+
+    def directories(path: str) -> Iterator[bytes]:
+        """Headers for the directories above `path` (volume-relative) not sent yet, outermost first."""
+        parts = path.split("/")[:-1]
+        for depth in range(len(parts) + 1):
+            name = "/".join(parts[:depth])
+            if name not in made:
+                made.add(name)
+                yield header(name, directory_stat(name), tarfile.DIRTYPE)
+
+    yield directory_tar(_parents(base))[:-2 * tarfile.BLOCKSIZE]
+    sent = 0
+    for path in sorted(resolved.fingerprint.files):
+        if wanted is not None and path not in wanted:
+            continue
+        entry = resolved.fingerprint.files[path]
+        yield from directories(path)
+        if entry[0] == "data":
+            content = resolved.extras[path]
+            info = os.stat(resolved.copy_root)
+            yield header(path, info, tarfile.REGTYPE, len(content)) + _padded(content)
+            continue
+        host = os.path.join(resolved.copy_root, path[len(prefix):].lstrip("/"))
+        if entry[0] == "link":
+            yield header(path, os.lstat(host), tarfile.SYMTYPE, link=entry[1])
+            continue
+        with open(host, "rb") as handle:
+            info = os.fstat(handle.fileno())
+            yield header(path, info, tarfile.REGTYPE, info.st_size)
+            left = info.st_size
+            while left > 0:
+                block = handle.read(min(CHUNK, left))
+                if not block:
+                    raise SeedError(f"{host} shrank while it was being seeded; run mlstack seed again")
+                left -= len(block)
+                sent += len(block)
+                on_bytes(sent)
+                yield block
+            if info.st_size % tarfile.BLOCKSIZE:
+                yield tarfile.NUL * (tarfile.BLOCKSIZE - info.st_size % tarfile.BLOCKSIZE)
+    yield from directories(prefix + "/" if prefix else "")   # an empty source still makes its place
+    yield tarfile.NUL * (tarfile.BLOCKSIZE * 2)
+
+
+def _parents(path: str) -> list[str]:
+    """`a/b/c` -> [`a`, `a/b`] (not `a/b/c` itself)."""
+    parts = path.split("/")
+    return ["/".join(parts[:depth]) for depth in range(1, len(parts))]
+
+
+def _padded(content: bytes) -> bytes:
+    return content + tarfile.NUL * (-len(content) % tarfile.BLOCKSIZE)
+
+
+def directory_tar(names: list[str]) -> bytes:
+    """A tar of empty directories (root-owned, 0755): to create a place for a stream to land."""
+    blocks = []
+    for name in names:
+        member = tarfile.TarInfo(name)
+        member.type, member.mode = tarfile.DIRTYPE, 0o755
+        blocks.append(member.tobuf(tarfile.GNU_FORMAT))
+    return b"".join(blocks) + tarfile.NUL * (tarfile.BLOCKSIZE * 2)
+
+
+def files_tar(files: dict[str, bytes], mode: int = 0o644) -> bytes:
+    """A small tar of in-memory files (the helper's script, its settings, the marker)."""
+    blocks = []
+    for name, content in files.items():
+        member = tarfile.TarInfo(name)
+        member.size, member.mode = len(content), mode
+        blocks.append(member.tobuf(tarfile.GNU_FORMAT) + _padded(content))
+    return b"".join(blocks) + tarfile.NUL * (tarfile.BLOCKSIZE * 2)
+
+
+def archive_chunks(path: str, archive_format: str, on_bytes: Callable[[int], None]) -> Iterator[bytes]:
+    """An archive file as the engine can take it: tar, gzip, bzip2 and xz as they are (the engine
+    unpacks them); zstd unpacked here (the engine's put_archive does not read it)."""
+    if archive_format == "zst":
+        handle = _zstd_reader(path)
+    else:
+        handle = open(path, "rb")
+    sent = 0
+    with handle:
+        for block in iter(lambda: handle.read(CHUNK), b""):
+            sent += len(block)
+            on_bytes(sent)
+            yield block
+
+
+def _zstd_reader(path: str):
+    try:
+        from compression import zstd  # Python >= 3.14
+
+        return zstd.open(path, "rb")
+    except ImportError:
+        pass
+    try:
+        import zstandard
+    except ImportError:
+        raise SeedError(f"{path}: reading .tar.zst needs the zstandard package (pip install zstandard) "
+                        "or Python 3.14; or use a .tar or .tar.gz archive") from None
+    return zstandard.ZstdDecompressor().stream_reader(open(path, "rb"), closefd=True)
