@@ -128,6 +128,26 @@ def up(
 
 
 @app.command()
+def seed(
+    volumes: Optional[List[str]] = typer.Argument(None, help="Volumes (default: every one with a seed declaration).",
+                                                  show_default=False),
+    stack_file: Optional[str] = StackFile,
+    profile: str = Profile,
+    force: bool = typer.Option(False, "--force", help="Copy again; copy into a volume that holds data mlstack did not put there."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Say what would be copied; change nothing."),
+    checksum: bool = typer.Option(False, "--checksum", help="Compare file contents (sha256), not only sizes and times."),
+    method: str = typer.Option("auto", "--method", help="auto, bind (local engine: copy inside it) or archive (stream through the API)."),
+    helper_image: Optional[str] = typer.Option(None, "--helper-image", help="Local image that runs the copy (never pulled)."),
+    as_json: bool = Json,
+) -> None:
+    """Seed named volumes (model caches) from a directory, an archive, an image or the local HF cache."""
+    from mlstack.commands import seed as command
+
+    options = command.SeedOptions(stack_file, profile, list(volumes or []), force, dry_run, checksum, method, helper_image)
+    _emit(command.run(options), as_json)
+
+
+@app.command()
 def down(
     stack_file: Optional[str] = StackFile,
     profile: str = Profile,

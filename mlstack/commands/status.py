@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 
-from mlstack.commands import running, urls
+from mlstack.commands import running, seed, urls
 from mlstack.commands.health import parse_ps
 from mlstack.engine import compose
 from mlstack.report import Result
@@ -18,4 +18,7 @@ def run(stack_file: str | None, profile: str) -> Result:
     project = running.existing(stack_file, profile)
     containers = parse_ps(compose.run(compose.ps(project.target)).stdout)
     rows = urls.table(project.document, containers, project.services, os.environ)
-    return Result(text=urls.format_table(rows), data={"project": project.name, "file": str(project.path), "services": rows})
+    seeded = seed.status_rows(stack_file, profile, project)   # [] (and no Docker SDK) unless mlstack.yaml declares seeds
+    text = urls.format_table(rows) + ("\n\n" + seed.format_status(seeded) if seeded else "")
+    return Result(text=text, data={"project": project.name, "file": str(project.path), "services": rows,
+                                   "volumes": seeded})

@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
-from mlstack.commands import health, preflight, running, urls
+from mlstack.commands import health, preflight, running, seed, urls
 from mlstack.commands.running import Project, say
 from mlstack.engine import compose
 from mlstack.engine.docker_facts import Engine
@@ -37,9 +37,9 @@ class UpOptions:
     seed: bool = True      # --no-seed: BEFORE_START hooks that seed volumes skip themselves
 
 
-# Steps between the written file and `compose up`, in order. Empty for now: the volume-seeding
-# feature (mlstack/commands/seed.py) appends its hook here and honours `options.seed`.
-BEFORE_START: list[Callable[[Project, UpOptions], None]] = []
+# Steps between the written file and `compose up`, in order. Seeding (mlstack/commands/seed.py)
+# honours `options.seed` (--no-seed).
+BEFORE_START: list[Callable[[Project, UpOptions], None]] = [seed.before_start]
 
 
 def run(options: UpOptions) -> Result:
@@ -55,13 +55,17 @@ def run(options: UpOptions) -> Result:
     for hook in BEFORE_START:
         hook(project, options)
     wanted = expected_services(project.document, options.services, options.compose_profiles)
+
+    def snapshot() -> list[health.Container]:   # through the SDK already loaded: a few ms per poll
+        return [health.from_inspect(attrs) for attrs in engine.project_containers(project.name)]
+
     try:
         compose.run(compose.up(project.target, options.services, build=options.build), capture=False,
                     stdin_closed=True, timeout=options.timeout)
     except EngineError:
         # `compose up` fails when a dependency's healthcheck fails, or runs past the timeout:
         # both are UNHEALTHY, reported with the services' logs.
-        states = health.by_service(_containers(project.target), wanted)
+        states = health.by_service(snapshot(), wanted)
         failing = [name for name, state in states.items() if state[0] == health.FAILED]
         if failing:
             raise UnhealthyError(health.failure_report(project.target, states, failing)) from None
@@ -74,19 +78,11 @@ def run(options: UpOptions) -> Result:
         progress = health.Progress()
         try:
             remaining = max(1.0, options.timeout - (time.monotonic() - started))
-            health.wait(project.target, wanted, remaining, progress)
+            health.wait(project.target, wanted, remaining, progress, snapshot)
         finally:
             progress.close()
-    containers = _containers(project.target)
-    rows = urls.table(project.document, containers, wanted, os.environ)
+    rows = urls.table(project.document, snapshot(), wanted, os.environ)
     return Result(text=urls.format_table(rows), data={"project": project.name, "file": str(project.path), "services": rows})
-
-
-def _containers(target: compose.Target) -> list[health.Container]:
-    try:
-        return health.parse_ps(compose.run(compose.ps(target), check=False).stdout)
-    except ValueError:
-        return []
 
 
 def expected_services(document: dict, selected: list[str], compose_profiles: tuple[str, ...]) -> list[str]:
