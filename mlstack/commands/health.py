@@ -1,8 +1,9 @@
 """Waiting until the started services are healthy: the rules as a table, the poll loop, the progress.
 
 mlstack does not use `compose up --wait`: it exits 1 as soon as a one-shot init container exits,
-even with code 0 (docker/compose#10596). It polls `compose ps --format json` instead (Docker's own
-healthcheck status: nothing connects to the containers from here).
+even with code 0 (docker/compose#10596). It polls the containers' state instead (Docker's own
+healthcheck status: nothing connects to the containers from here): `up` through the Docker SDK it
+has loaded anyway (`from_inspect`), `status` through one `compose ps --format json` (`parse_ps`).
 """
 
 from __future__ import annotations
@@ -63,6 +64,21 @@ def parse_ps(text: str) -> list[Container]:
                       tuple(row.get("Publishers") or ())) for row in rows]
 
 
+def from_inspect(attrs: dict) -> Container:
+    """A Container from `docker inspect` data; ports as `compose ps` Publishers."""
+    state = attrs.get("State") or {}
+    labels = (attrs.get("Config") or {}).get("Labels") or {}
+    publishers = []
+    for key, bindings in sorted(((attrs.get("NetworkSettings") or {}).get("Ports") or {}).items()):
+        target, _, protocol = key.partition("/")
+        for binding in bindings or []:
+            publishers.append({"URL": binding.get("HostIp") or "", "TargetPort": int(target),
+                               "PublishedPort": int(binding.get("HostPort") or 0), "Protocol": protocol or "tcp"})
+    return Container(labels.get("com.docker.compose.service", ""), (attrs.get("Name") or "").lstrip("/"),
+                     (state.get("Status") or "").lower(), ((state.get("Health") or {}).get("Status") or "").lower(),
+                     int(state.get("ExitCode") or 0), tuple(publishers))
+
+
 def by_service(containers: list[Container], services: list[str]) -> dict[str, tuple[str, str, Container]]:
     """Each wanted service's verdict; with several replicas the worst one counts."""
     rank = {FAILED: 0, WAITING: 1, READY: 2}
@@ -74,13 +90,19 @@ def by_service(containers: list[Container], services: list[str]) -> dict[str, tu
     return result
 
 
+def compose_snapshot(target: compose.Target) -> Callable[[], list[Container]]:
+    return lambda: parse_ps(compose.run(compose.ps(target)).stdout)
+
+
 def wait(target: compose.Target, services: list[str], timeout: float, show: Callable[[dict], None],
-         poll_s: float = 1.0, clock: Callable[[], float] = time.monotonic,
+         snapshot: Callable[[], list[Container]] | None = None, poll_s: float = 0.5,
+         clock: Callable[[], float] = time.monotonic,
          sleep: Callable[[float], None] = time.sleep) -> dict[str, tuple[str, str, Container]]:
     """Poll until every service is ready; UnhealthyError (with the failing services' logs) otherwise."""
+    snapshot = snapshot or compose_snapshot(target)
     deadline = clock() + timeout
     while True:
-        states = by_service(parse_ps(compose.run(compose.ps(target)).stdout), services)
+        states = by_service(snapshot(), services)
         show(states)
         failed = [name for name, (outcome, _, _) in states.items() if outcome == FAILED]
         if failed:

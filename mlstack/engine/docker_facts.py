@@ -120,6 +120,15 @@ class Engine:
                                                    labels.get("com.docker.compose.service", "")))
         return found
 
+    def project_containers(self, project: str) -> list[dict]:
+        """`docker inspect` data of the project's containers, stopped ones too (not `compose run` one-offs).
+
+        In-process over the engine's socket: polling this costs a few ms, `compose ps` ~60 ms of CPU.
+        """
+        labels = [f"com.docker.compose.project={project}", "com.docker.compose.oneoff=False"]
+        return [container.attrs for container in
+                self.client.containers.list(all=True, filters={"label": labels}, ignore_removed=True)]
+
     def project_volumes(self, project: str) -> list[str]:
         volumes = self.client.volumes.list(filters={"label": f"com.docker.compose.project={project}"})
         return sorted(volume.name for volume in volumes)

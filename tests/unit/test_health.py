@@ -118,3 +118,13 @@ def test_progress_without_a_terminal_prints_changes_only(tmp_path):
     progress.close()
     stream.seek(0)
     assert stream.read() == "mlstack: db: starting\nmlstack: db: healthy\n"
+
+
+def test_containers_from_recorded_inspect_data():
+    """What `up` polls through the SDK reads the same as what `status` gets from `compose ps`."""
+    containers = sorted((health.from_inspect(attrs) for attrs in
+                         json.loads((FIXTURES / "container-inspect.json").read_text())), key=lambda c: c.service)
+    assert [(c.service, c.name, c.state, c.health, c.exit_code) for c in containers] == [
+        ("init", "e2e4-dev-init-1", "exited", "", 0), ("web", "e2e4-dev-web-1", "running", "healthy", 0)]
+    assert containers[1].publishers == ({"URL": "127.0.0.1", "TargetPort": 8000, "PublishedPort": 23456, "Protocol": "tcp"},)
+    assert [verdict(c) for c in containers] == [(READY, "exited 0 (one-shot: done)"), (READY, "healthy")]
