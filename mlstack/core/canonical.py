@@ -58,8 +58,10 @@ def ports(node: Node, path: Path) -> Node:
         if item.is_map:
             expanded.append(item)
             continue
-        for mapping in parse_port(item.text(), item, path + (index,)):
-            expanded.append(Node({key: _child(value, item) for key, value in mapping.items()}, item.origin, raw=item.text()))
+        for number, mapping in enumerate(parse_port(item.text(), item, path + (index,))):
+            # each port of a range is its own entry, and all of them come from one short form
+            raw = item.text() if number == 0 else f"{item.text()}#{number}"
+            expanded.append(Node({key: _child(value, item) for key, value in mapping.items()}, item.origin, raw=raw))
     return Node(expanded, node.origin, node.tag)
 
 

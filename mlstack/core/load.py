@@ -7,6 +7,7 @@ plus Go's integer syntax), not PyYAML's YAML 1.1 rules: `yes` and `on` stay stri
 
 from __future__ import annotations
 
+import datetime
 import math
 import os
 import re
@@ -42,6 +43,37 @@ _SPECIAL_FLOATS = {
 }
 
 
+TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
+
+
+class Timestamp(str):
+    """A plain scalar Go's decoder reads as a time (`2024-01-01`): Compose then writes it as
+    `2024-01-01 00:00:00 +0000 UTC` in KEY=VALUE fields. mlstack keeps the text (a plain str,
+    its node tagged TIMESTAMP_TAG) and renders it unquoted, so Compose reads the same time."""
+
+
+_TIMESTAMP = re.compile(
+    r"(?P<date>[0-9]{4}-[0-9]{1,2}-[0-9]{1,2})"
+    r"(?:(?:[Tt](?P<clock>[0-9]{1,2}:[0-9]{1,2}:[0-9]{1,2}(?:\.[0-9]+)?)(?:Z|[+-][0-9]{2}:[0-9]{2}))"
+    r"|(?: (?P<spaced>[0-9]{1,2}:[0-9]{1,2}:[0-9]{1,2}(?:\.[0-9]+)?)))?"
+)
+
+
+def _timestamp(text: str) -> Timestamp | None:
+    """Go's layouts: 2006-1-2T15:4:5.999999999Z07:00 (or t), 2006-1-2 15:4:5.999999999, 2006-1-2."""
+    match = _TIMESTAMP.fullmatch(text)
+    if match is None:
+        return None
+    year, month, day = (int(part) for part in match["date"].split("-"))
+    clock = (match["clock"] or match["spaced"] or "0:0:0").split(".")[0]
+    hour, minute, second = (int(part) for part in clock.split(":"))
+    try:
+        datetime.datetime(year, month, day, hour, minute, second)
+    except ValueError:
+        return None
+    return Timestamp(text)
+
+
 def resolve_plain(text: str):
     """Type of an unquoted scalar, as Go's yaml decoder reads it into an `any`."""
     if text in _NULLS:
@@ -59,7 +91,7 @@ def resolve_plain(text: str):
         return integer
     if _FLOAT.match(number):
         return float(number)
-    return text
+    return _timestamp(text) or text
 
 
 def _go_int(text: str) -> int | None:
@@ -104,6 +136,8 @@ class _Builder:
         if isinstance(node, yaml.ScalarNode):
             plain = not node.style  # the C parser says '' where the Python one says None
             value = resolve_plain(node.value) if plain else node.value
+            if isinstance(value, Timestamp):
+                value, tag = str(value), tag or TIMESTAMP_TAG
             return Node(value, origin, tag, node.value)
         if isinstance(node, yaml.SequenceNode):
             return Node([self.build(item) for item in node.value], origin, tag)
@@ -120,6 +154,8 @@ class _Builder:
             if not isinstance(key_node, yaml.ScalarNode):
                 raise self.fail(key_node, "mapping keys must be plain strings")
             key = key_node.value
+            if not key_node.style and not _is_string_key(key):
+                raise self.fail(key_node, f"mapping key {key} is not a string (Compose rejects it): quote it, \"{key}\"")
             if key in mapping:
                 raise self.fail(key_node, f"duplicate key {key!r}")
             mapping[key] = self.build(value_node)
@@ -128,10 +164,28 @@ class _Builder:
         return Node(mapping, origin, tag)
 
 
+def _is_string_key(text: str) -> bool:
+    value = resolve_plain(text)
+    return isinstance(value, str) and not isinstance(value, Timestamp)
+
+
 def parse_yaml(text: str, filename: str, profile: str = "") -> Node:
     """Parse one YAML document into a located node tree; an empty document is an empty mapping."""
+    return _parse(text, filename, profile, lambda: [yaml.compose(text, Loader=_Loader)])[0]
+
+
+def parse_yaml_documents(text: str, filename: str, profile: str = "") -> list[Node]:
+    """Every document of a YAML stream (`---` between them), to be merged in turn, as Compose does.
+
+    A file with no document at all (empty, or only comments) is one empty mapping; an empty
+    document after a `---` is a null, which the caller rejects, as Compose does.
+    """
+    return _parse(text, filename, profile, lambda: list(yaml.compose_all(text, Loader=_Loader)) or [None])
+
+
+def _parse(text: str, filename: str, profile: str, compose) -> list[Node]:
     try:
-        root = yaml.compose(text, Loader=_Loader)
+        roots = compose()
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
@@ -142,9 +196,8 @@ def parse_yaml(text: str, filename: str, profile: str = "") -> Node:
         raise StackError(problem, [Diagnostic(filename, line, column, "", f"invalid YAML: {problem}", "yaml")]) from None
     except yaml.YAMLError as error:
         raise StackError(str(error), [Diagnostic(filename, 0, 0, "", f"invalid YAML: {error}", "yaml")]) from None
-    if root is None:
-        return Node({}, Origin(filename, 1, 1, profile))
-    return _Builder(filename, profile).build(root)
+    builder = _Builder(filename, profile)
+    return [Node({}, Origin(filename, 1, 1, profile)) if root is None else builder.build(root) for root in roots]
 
 
 def read_text(path: FsPath, what: str = "file", referenced_from: Origin | None = None) -> str:
@@ -164,7 +217,16 @@ def read_text(path: FsPath, what: str = "file", referenced_from: Origin | None =
 
 def load_yaml_file(path: FsPath, display: str, profile: str = "", what: str = "file",
                    referenced_from: Origin | None = None) -> Node:
-    node = parse_yaml(read_text(path, what, referenced_from), display, profile)
+    return _mapping(parse_yaml(read_text(path, what, referenced_from), display, profile), display, what)
+
+
+def load_yaml_documents(path: FsPath, display: str, profile: str = "", what: str = "file",
+                        referenced_from: Origin | None = None) -> list[Node]:
+    text = read_text(path, what, referenced_from)
+    return [_mapping(node, display, what) for node in parse_yaml_documents(text, display, profile)]
+
+
+def _mapping(node: Node, display: str, what: str) -> Node:
     if not node.is_map:
         message = f"a {what} must be a YAML mapping, not a {type(node.value).__name__}"
         raise StackError(message, [Diagnostic(display, node.origin.line, node.origin.column, "", message, "yaml")])

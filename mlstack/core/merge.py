@@ -55,14 +55,11 @@ def default_merge(base: Node, over: Node, path: Path) -> Node:
 
 
 def append_new(base: Node, over: Node, path: Path) -> Node:
-    """Append the later entries not there yet; a sequence with a UNIQUE_KEYS key appends them all.
+    """Append the later entries not there yet; entries already repeated stay repeated.
 
-    Entries already repeated stay repeated. Compose compares the merged (expanded) entries with
-    the later file's entries as written, so a short form never equals what is there.
+    Compose compares the merged (expanded) entries with the later file's entries as written, so
+    a short form never equals what is there; UNIQUE_KEYS then settles entries with the same key.
     """
-    if any(matches(path, want) for want, _ in UNIQUE_KEYS):
-        appended = [_mark(child, "appended") for child in over.value]
-        return Node(base.value + appended, base.origin.with_rule("appended"))
     kept = list(base.value)
     seen = [_identity(child) for child in kept]
     for child in over.value:

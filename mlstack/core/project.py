@@ -14,7 +14,7 @@ from typing import Mapping
 
 from mlstack.core.canonical import canonical, fill_defaults
 from mlstack.core.interpolate import InterpolationError, interpolate, substitute
-from mlstack.core.load import load_yaml_file, read_env_file
+from mlstack.core.load import load_yaml_documents, read_env_file
 from mlstack.core.merge import apply_tagged, enforce_unicity, merge_nodes, take_tagged
 from mlstack.core.model import Node, Origin, path_str
 from mlstack.core.paths import rebase_tree
@@ -45,26 +45,37 @@ class Model:
 def load_project(files: list[ComposeFile], env: Mapping[str, str], project_dir: FsPath,
                  project_name: str | None = None) -> Model:
     """Merge `files` in order; `project_name` is Compose's `-p` (else it is found as Compose finds it)."""
-    parsed = [_parse(compose_file) for compose_file in files]
-    name = project_name or env.get("COMPOSE_PROJECT_NAME") or declared_name(parsed, env) or normalize_name(project_dir.name)
+    parsed = [_parse_documents(compose_file) for compose_file in files]
+    name = (project_name or env.get("COMPOSE_PROJECT_NAME") or declared_name([doc for docs in parsed for doc in docs], env)
+            or normalize_name(project_dir.name))
     env = {**env, "COMPOSE_PROJECT_NAME": name}  # Compose sets it for interpolation, whatever the shell says
     merged = Node({}, Origin())
     model = Model(merged, list(files))
-    for compose_file, node in zip(files, parsed):
-        present = merged.get("services")
-        scope = frozenset(present.value) if compose_file.scoped and present is not None else None
-        node = _load_file(compose_file, env, project_dir, model, chain=(), scope=scope, parsed=node)
-        services = node.get("services")
-        model.file_services.append(frozenset(services.value) if services is not None and services.is_map else frozenset())
-        model.file_meta.append(node.get("x-mlstack"))
-        resets, overrides = take_tagged(node)
-        merged = merge_nodes(merged, node, ()) if merged.value else node
-        apply_tagged(merged, resets, overrides, model.tombstones)
-        enforce_unicity(merged)
-        _check_schema(merged)
-        fill_defaults(merged)
+    for compose_file, documents in zip(files, parsed):
+        services_defined: set[str] = set()
+        meta: Node | None = None
+        for document in documents:  # a file of several YAML documents merges them in turn, as Compose does
+            present = merged.get("services")
+            scope = frozenset(present.value) if compose_file.scoped and present is not None else None
+            node = _load_file(compose_file, env, project_dir, model, chain=(), scope=scope, parsed=document)
+            services = node.get("services")
+            services_defined |= set(services.value) if services is not None and services.is_map else set()
+            meta = node.get("x-mlstack") or meta
+            merged = _merge_layer(merged, node, model)
+        model.file_services.append(frozenset(services_defined))
+        model.file_meta.append(meta)
     model.root = merged
     return model
+
+
+def _merge_layer(merged: Node, node: Node, model: Model) -> Node:
+    resets, overrides = take_tagged(node)
+    merged = merge_nodes(merged, node, ()) if merged.value else node
+    apply_tagged(merged, resets, overrides, model.tombstones)
+    enforce_unicity(merged)
+    _check_schema(merged)
+    fill_defaults(merged)
+    return merged
 
 
 def declared_name(parsed: list[Node], env: Mapping[str, str]) -> str:
@@ -87,8 +98,9 @@ def normalize_name(text: str) -> str:
     return re.sub(r"[^a-z0-9_-]", "", text.lower()).lstrip("_-")
 
 
-def _parse(compose_file: ComposeFile, referenced_from: Origin | None = None) -> Node:
-    return load_yaml_file(compose_file.path, compose_file.display, compose_file.profile, "compose file", referenced_from)
+def _parse_documents(compose_file: ComposeFile, referenced_from: Origin | None = None) -> list[Node]:
+    return load_yaml_documents(compose_file.path, compose_file.display, compose_file.profile, "compose file",
+                               referenced_from)
 
 
 def _fail(origin: Origin, path: str, message: str, rule: str) -> StackError:
@@ -98,7 +110,14 @@ def _fail(origin: Origin, path: str, message: str, rule: str) -> StackError:
 def _load_file(compose_file: ComposeFile, env: Mapping[str, str], project_dir: FsPath, model: Model,
                chain: tuple[str, ...], referenced_from: Origin | None = None,
                scope: frozenset[str] | None = None, parsed: Node | None = None) -> Node:
-    node = parsed if parsed is not None else _parse(compose_file, referenced_from)
+    if parsed is None:  # an extended file: each of its YAML documents loaded, then merged in turn
+        layers = [_load_file(compose_file, env, project_dir, model, chain, scope=scope, parsed=document)
+                  for document in _parse_documents(compose_file, referenced_from)]
+        node = layers[0]
+        for layer in layers[1:]:
+            node = merge_nodes(node, layer, ())
+        return node
+    node = parsed
     interpolate(node, env, model.unset_variables)
     services = node.get("services")
     if compose_file.scoped and services is not None and services.is_map:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path as FsPath
 from typing import Any
 
+from mlstack.core.load import TIMESTAMP_TAG, Timestamp, resolve_plain
 from mlstack.core.model import Node, matches
 from mlstack.core.paths import PATH_FIELDS, rebase
 
@@ -35,6 +36,8 @@ def to_document(root: Node, project_dir: FsPath, out_dir: FsPath | None) -> dict
             return {key: convert(child, path + (key,)) for key, child in value.items()}
         if isinstance(value, list):
             return [convert(child, path + (index,)) for index, child in enumerate(value)]
+        if isinstance(value, str) and node.tag == TIMESTAMP_TAG:
+            return Timestamp(value)
         if isinstance(value, str):
             if out_dir is not None and out_dir != project_dir and any(matches(path, want) for want in PATH_FIELDS):
                 if not (path[-1] == "source" and _named_volume(root, path)):
@@ -73,11 +76,23 @@ def _dumper():
 
         def represent_str(dumper, value: str):
             style = "|" if "\n" in value else None  # the emitter falls back to quotes where a block cannot hold it
+            if style is None and value and _not_a_string_to_go(value):
+                style = "'"  # PyYAML would write 1e3, 0o17 or 2024-2-1 plain, and Go would not read a string
             return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
+        def represent_timestamp(dumper, value: Timestamp):
+            # unquoted, so that Compose reads the same time it read from the source file
+            return dumper.represent_scalar("tag:yaml.org,2002:timestamp", str(value), style=None)
+
         Dumper.add_representer(str, represent_str)
+        Dumper.add_representer(Timestamp, represent_timestamp)
         _DUMPER = Dumper
     return _DUMPER
+
+
+def _not_a_string_to_go(text: str) -> bool:
+    resolved = resolve_plain(text)
+    return not isinstance(resolved, str) or isinstance(resolved, Timestamp)
 
 
 def dump(document: dict[str, Any], header: Header, output_format: str = "yaml") -> str:
