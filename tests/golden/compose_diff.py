@@ -1,0 +1,124 @@
+"""The differential harness: Docker Compose on the original files vs Compose on mlstack's render.
+
+A case is a directory of numbered compose files (`1.yaml`, `2.yaml`, ...), optionally a `.env`
+(read by both sides), `env.json` (extra process environment) and `args.json` (extra Compose
+arguments such as `["--profile", "debug"]`). Both sides run with the case directory as the
+project directory, so relative paths mean the same thing.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mlstack.core.load import read_env_file
+from mlstack.core.project import ComposeFile, load_project
+from mlstack.core.render import Header, dump, to_document
+
+PROJECT = "mlstack-diff"
+COMPOSE = shutil.which("docker-compose")
+TIMEOUT_S = 60
+
+
+@dataclass
+class Case:
+    directory: Path
+    files: list[Path]
+    env: dict[str, str] = field(default_factory=dict)
+    args: list[str] = field(default_factory=list)
+
+    @classmethod
+    def read(cls, directory: Path) -> "Case":
+        directory = directory.resolve()
+        files = sorted(directory.glob("[0-9]*.yaml"), key=lambda path: int(path.stem))
+        env_path, args_path = directory / "env.json", directory / "args.json"
+        env = json.loads(env_path.read_text()) if env_path.is_file() else {}
+        args = json.loads(args_path.read_text()) if args_path.is_file() else []
+        return cls(directory, files, env, args)
+
+
+@dataclass
+class ComposeRun:
+    command: list[str]
+    returncode: int
+    stdout: str
+    stderr: str
+
+    def document(self) -> dict:
+        if self.returncode != 0:
+            raise AssertionError(f"docker compose failed ({self.returncode}): {' '.join(self.command)}\n{self.stderr}")
+        return json.loads(self.stdout)
+
+
+def process_env(case: Case) -> dict[str, str]:
+    """A clean environment: PATH and HOME only, plus what the case adds."""
+    env = {key: os.environ[key] for key in ("PATH", "HOME") if key in os.environ}
+    env.update(case.env)
+    return env
+
+
+def run_compose(case: Case, files: list[Path]) -> ComposeRun:
+    """The one subprocess call of the suite: `docker compose ... config --format json`."""
+    command = [COMPOSE or "docker-compose", "--project-directory", str(case.directory)]
+    if project_name(case):
+        command += ["-p", PROJECT]
+    command += list(case.args)
+    for path in files:
+        command += ["-f", str(path)]
+    command += ["config", "--format", "json"]
+    done = subprocess.run(command, capture_output=True, text=True, env=process_env(case), timeout=TIMEOUT_S,
+                          cwd=case.directory)
+    return ComposeRun(command, done.returncode, done.stdout, done.stderr)
+
+
+def project_name(case: Case) -> str | None:
+    """`-p mlstack-diff`, except for a case that tests `name:`: there the files choose the name."""
+    if any(re.search(r"(?m)^name\s*:", path.read_text()) for path in case.files):
+        return None
+    return PROJECT
+
+
+def interpolation_env(case: Case) -> dict[str, str]:
+    """What Compose interpolates with: the case's .env, overridden by the process environment."""
+    env: dict[str, str] = {}
+    dotenv = case.directory / ".env"
+    if dotenv.is_file():
+        env.update(read_env_file(dotenv, ".env", environ=process_env(case)))
+    env.update(process_env(case))
+    return env
+
+
+def render(case: Case) -> str:
+    """mlstack's pipeline, in process: load and merge the files, render one compose file."""
+    files = [ComposeFile(path, path.name) for path in case.files]
+    model = load_project(files, interpolation_env(case), case.directory, project_name(case))
+    document = to_document(model.root, case.directory, None)
+    if "name" not in document:
+        document = {"name": PROJECT, **document}
+    return dump(document, Header("differential", "", [path.name for path in case.files]))
+
+
+def compare(case: Case) -> tuple[dict, dict, str]:
+    """(expected, actual, rendered text): Compose on the files vs Compose on mlstack's render."""
+    expected = run_compose(case, case.files).document()
+    rendered = render(case)
+    with tempfile.TemporaryDirectory(prefix="mlstack-diff-") as scratch:
+        rendered_path = Path(scratch) / "rendered.yaml"
+        rendered_path.write_text(rendered)
+        actual = run_compose(case, [rendered_path]).document()
+    return expected, actual, rendered
+
+
+def explain_mismatch(case: Case, expected: dict, actual: dict, rendered: str) -> str:
+    left = json.dumps(expected, indent=2, sort_keys=True).splitlines()
+    right = json.dumps(actual, indent=2, sort_keys=True).splitlines()
+    diff = "\n".join(difflib.unified_diff(left, right, "compose(files)", "compose(mlstack render)", lineterm=""))
+    sources = "\n".join(f"--- {path.name}\n{path.read_text()}" for path in case.files)
+    return f"{case.directory.name}: mlstack's render differs from Compose\n{diff}\n\n{sources}\n--- rendered\n{rendered}"
