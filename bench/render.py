@@ -84,12 +84,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--write", help="append a results table to this markdown file's Render section")
     options = parser.parse_args()
-    from mlstack.core.stack import PACKAGE_DIR, builtin_dir
+    from mlstack.core.stack import builtin_dir
 
     env = {key: value for key, value in os.environ.items() if not key.startswith("MLSTACK_")}
-    compose_env = dict(env, MLSTACK_TEMPLATES=str(PACKAGE_DIR / "templates"),
-                       MLSTACK_API_CONTEXT=str(PACKAGE_DIR / "templates" / "api"), MLSTACK_STACK="mlstack",
-                       MLSTACK_PROJECT_DIR=".")
+    compose_env = dict(env, MLSTACK_TEMPLATES="./.mlstack/templates", MLSTACK_API_CONTEXT="./.mlstack/templates/api",
+                       MLSTACK_STACK="mlstack", MLSTACK_PROJECT_DIR=".")
     mlstack = mlstack_command()
     results = []
     with tempfile.TemporaryDirectory() as empty, tempfile.TemporaryDirectory() as big:

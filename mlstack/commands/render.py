@@ -6,7 +6,7 @@ import os
 import tempfile
 from pathlib import Path as FsPath
 
-from mlstack.commands.common import build_profile
+from mlstack.commands.common import build_profile, ensure_templates
 from mlstack.errors import UsageError
 from mlstack.report import Result
 
@@ -15,6 +15,7 @@ def run(stack_file: str | None, profile: str, out: str | None, output_format: st
     if output_format not in ("yaml", "json"):
         raise UsageError(f"unknown format {output_format!r}: use yaml or json")
     rendered = build_profile(stack_file, profile, gpu)
+    ensure_templates(rendered.stack.directory)
     if out is None or out == "-":
         return Result(text=rendered.text(None, output_format), diagnostics=rendered.warnings)
     target = FsPath(out).resolve()

@@ -64,7 +64,10 @@ def render(stack_file: str | None, profile: str, gpu: str | None = None,
 def write(project: Project) -> None:
     from mlstack.commands.render import write_atomically
 
+    from mlstack.commands.common import ensure_templates
+
     assert project.rendered is not None
+    ensure_templates(project.rendered.stack.directory)
     write_atomically(project.path, project.rendered.text(project.path.parent))
     project.document = project.rendered.document(project.path.parent)
 

@@ -16,6 +16,7 @@ from mlstack.errors import StackError, UsageError
 from mlstack.report import Diagnostic
 
 STACK_FILE = "mlstack.yaml"
+TEMPLATES_DIR = ".mlstack/templates"   # where the shipped build contexts are copied, in the stack directory
 PACKAGE_DIR = FsPath(__file__).resolve().parent.parent
 BUILTIN_FRAGMENTS = ("api", "qdrant", "redis", "postgres", "mlflow", "jupyter")
 BUILTIN_PROFILES = ("dev", "prod")
@@ -216,8 +217,10 @@ def environment(stack: Stack, profile: str, process_env: dict[str, str]) -> dict
         "MLSTACK_STACK": stack.name,
         "MLSTACK_PROFILE": profile,
         "MLSTACK_PROJECT_DIR": ".",
-        "MLSTACK_TEMPLATES": str(PACKAGE_DIR / "templates"),
-        "MLSTACK_API_CONTEXT": "./api" if api_dir.is_dir() else str(PACKAGE_DIR / "templates" / "api"),
+        # build contexts stay inside the stack directory (renders are byte-identical across machines);
+        # commands that write or run a render copy the shipped templates there first
+        "MLSTACK_TEMPLATES": f"./{TEMPLATES_DIR}",
+        "MLSTACK_API_CONTEXT": "./api" if api_dir.is_dir() else f"./{TEMPLATES_DIR}/api",
     }
     env.update(stack.variables)
     for path, origin in stack.env_files:

@@ -101,3 +101,17 @@ def test_local_fragment_shadows_the_builtin(mlstack, tmp_path):
     assert run.code == 0, run.err
     assert yaml.safe_load(run.out)["services"]["redis"]["image"] == "redis:7.2.5"
     assert "# source: stacks/redis.yaml" in run.out
+
+
+def test_render_holds_no_machine_paths_and_ships_its_build_contexts(mlstack, tmp_path):
+    first = mlstack("render", "--profile", "dev", cwd=tmp_path)
+    other = tmp_path / "elsewhere" / "deeper"
+    other.mkdir(parents=True)
+    second = mlstack("render", "--profile", "dev", cwd=other)
+    assert first.code == second.code == 0
+    assert first.out == second.out
+    assert str(tmp_path) not in first.out and "site-packages" not in first.out
+    model = yaml.safe_load(first.out)
+    assert model["services"]["api"]["build"]["context"] == "./.mlstack/templates/api"
+    assert (tmp_path / ".mlstack/templates/api/Dockerfile").is_file()
+    assert (tmp_path / ".mlstack/templates/mlflow/Dockerfile").is_file()
