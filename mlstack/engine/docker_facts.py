@@ -105,19 +105,17 @@ class Engine:
         return env, dict(config.get("Labels") or {})
 
     def published_ports(self) -> list[PublishedPort]:
-        """Host ports held by the engine's running containers."""
+        """Host ports held by the engine's running containers (one list request, no inspects)."""
         found = []
-        for container in self.client.containers.list():
-            labels = container.labels or {}
-            ports = (container.attrs.get("NetworkSettings") or {}).get("Ports") or {}
-            for key, bindings in ports.items():
-                target, _, protocol = key.partition("/")
-                for binding in bindings or []:
-                    if str(binding.get("HostPort", "")).isdigit():
-                        found.append(PublishedPort(binding.get("HostIp") or "0.0.0.0", int(binding["HostPort"]),
-                                                   protocol or "tcp", container.name,
-                                                   labels.get("com.docker.compose.project", ""),
-                                                   labels.get("com.docker.compose.service", "")))
+        for container in self.client.containers.list(sparse=True):
+            attrs = container.attrs
+            labels = attrs.get("Labels") or {}
+            name = (attrs.get("Names") or [""])[0].lstrip("/")
+            for port in attrs.get("Ports") or []:
+                if port.get("PublicPort"):
+                    found.append(PublishedPort(port.get("IP") or "0.0.0.0", int(port["PublicPort"]), port.get("Type") or "tcp",
+                                               name, labels.get("com.docker.compose.project", ""),
+                                               labels.get("com.docker.compose.service", "")))
         return found
 
     def project_containers(self, project: str) -> list[dict]:

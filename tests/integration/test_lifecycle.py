@@ -207,6 +207,16 @@ def test_a_taken_port_is_reported_before_anything_starts(tmp_path):
     assert project_containers(other.project) == [] and project_volumes(other.project) == []
 
 
+def test_a_port_another_stack_publishes_names_that_container(stack, tmp_path):
+    other = Stack(tmp_path, ["redis"])
+    port = stack.ports["REDIS_PORT"]
+    done = other.run("up", "--profile", "dev", env={"REDIS_PORT": str(port)})
+    assert done.returncode == 4, done.stderr
+    assert (f"  port {port} (127.0.0.1:{port}->6379/tcp, service redis) is taken by container {stack.project}-redis-1 "
+            f"(service redis of Compose project {stack.project}); remap it: `REDIS_PORT=") in done.stderr
+    assert project_containers(other.project) == []
+
+
 def test_gpu_required_refuses_before_anything_starts(tmp_path):
     other = Stack(tmp_path, ["jupyter"])
     done = other.run("up", "--profile", "dev", "--gpu", "required", "--port-offset", str(base_port() + 8 - 8888))
