@@ -29,6 +29,11 @@ def _child(value, like: Node) -> Node:
 
 
 # --- key=value lists (environment, labels, args, ...) become mappings -------------------------
+# Compose keeps KEY=VALUE fields as written, and as a list once two files set them: a `!reset`
+# of one KEY then finds no key to remove. The mapping remembers that shape in `raw`.
+AS_LIST = "KEY=VALUE"
+
+
 def key_value_mapping(node: Node, path: Path) -> Node:
     if node.is_map or node.value is None:
         return node
@@ -39,9 +44,8 @@ def key_value_mapping(node: Node, path: Path) -> Node:
             raise _fail(item, path, "expected KEY=VALUE strings or a mapping")
         text = item.text()
         key, sep, value = text.partition("=")
-        mapping.pop(key, None)  # a later entry wins and, as in Compose, keeps the first position
-        mapping[key] = Node(value if sep else None, item.origin)
-    return Node(mapping, node.origin, node.tag)
+        mapping[key] = Node(value if sep else None, item.origin)  # a later entry wins, in the first one's place
+    return Node(mapping, node.origin, node.tag, AS_LIST)
 
 
 def string_or_list(node: Node, path: Path) -> Node:
@@ -268,6 +272,8 @@ def fill_defaults(node: Node, path: Path = ()) -> None:
 
 def canonical(node: Node, path: Path = ()) -> Node:
     """Return the tree with every short form in its long form (children first)."""
+    if node.tag == "!reset":
+        return node  # never read: Compose drops it before anything else
     if node.is_map:
         for key in list(node.value):
             node.value[key] = canonical(node.value[key], path + (key,))

@@ -173,6 +173,8 @@ def interpolate(root: Node, env: Mapping[str, str], unset: set[str] | None = Non
 
 
 def _walk(node: Node, path: Path, env: Mapping[str, str], unset, problems: list[Diagnostic]) -> None:
+    if node.tag == "!reset":
+        return  # a reset value is never read: Compose drops it before interpolating
     value = node.value
     if isinstance(value, dict):
         for key, child in value.items():

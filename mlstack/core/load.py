@@ -134,8 +134,8 @@ class _Builder:
             raise self.fail(node, f"unknown YAML tag {node.tag} (Compose knows !reset and !override)")
         origin = self.origin(node)
         if isinstance(node, yaml.ScalarNode):
-            plain = not node.style  # the C parser says '' where the Python one says None
-            value = resolve_plain(node.value) if plain else node.value
+            plain = not node.style and not tag  # the C parser says '' where the Python one says None
+            value = resolve_plain(node.value) if plain else node.value  # a tagged scalar is its text, for Go
             if isinstance(value, Timestamp):
                 value, tag = str(value), tag or TIMESTAMP_TAG
             return Node(value, origin, tag, node.value)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Callable
 
+from mlstack.core.canonical import AS_LIST
 from mlstack.core.model import Node, Origin, Path, matches, path_str, pattern
 from mlstack.errors import StackError
 from mlstack.report import Diagnostic
@@ -100,14 +101,11 @@ def merge_mappings(base: Node, over: Node, path: Path) -> Node:
 
 def merge_key_values(base: Node, over: Node, path: Path) -> Node:
     """environment, labels, args...: canonical mappings, so a later KEY wins in place."""
-    if base.value is None:
-        return over
-    if over.value is None:
-        return base
-    result = dict(base.value)
-    for key, value in over.value.items():
+    result = dict(base.value or {})
+    for key, value in (over.value or {}).items():
         result[key] = _mark(value, "replaced" if key in result else "appended")
-    return Node(result, base.origin.with_rule("merged"), base.tag)
+    origin = base.origin.with_rule("merged") if base.value is not None else over.origin
+    return Node(result if base.value is not None or over.value is not None else None, origin, base.tag, AS_LIST)
 
 
 def merge_logging(base: Node, over: Node, path: Path) -> Node:
@@ -126,19 +124,23 @@ def merge_ulimit(base: Node, over: Node, path: Path) -> Node:
 
 
 def merge_extra_hosts(base: Node, over: Node, path: Path) -> Node:
+    """As sequences of host=ip (a mapping sorted by host); the later ones not there yet appended.
+    Nothing at all is a null, as in Compose (where the schema then rejects it)."""
     def entries(node: Node) -> list[Node]:
+        if node.value is None:
+            return []
         if node.is_map:
             out = []
             for host, ips in sorted(node.value.items()):
                 for ip in (ips.value if ips.is_seq else [ips]):
-                    out.append(Node(f"{host}={ip.text()}", ip.origin))
+                    out.append(Node(host if ip.value is None else f"{host}={ip.text()}", ip.origin))
             return out
         return list(node.value) if node.is_seq else [node]
 
     left = entries(base)
     seen = {entry.text() for entry in left}
     added = [_mark(entry, "appended") for entry in entries(over) if entry.text() not in seen]
-    return Node(left + added, base.origin.with_rule("appended"))
+    return Node(left + added or None, base.origin.with_rule("appended"))
 
 
 def merge_ipam_config(base: Node, over: Node, path: Path) -> Node:
@@ -291,7 +293,12 @@ def enforce_unicity(node: Node, path: Path = ()) -> None:
 
 # --- !reset and !override ------------------------------------------------------------------
 def take_tagged(node: Node, path: Path = ()) -> tuple[list[tuple[Path, Node]], list[tuple[Path, Node]]]:
-    """Remove `!reset` and `!override` nodes from a file's tree; return (resets, overrides)."""
+    """Find a file's `!reset` and `!override` values: (resets, overrides).
+
+    A `!reset` value is removed from the file; an `!override` one stays, as an ordinary value.
+    Both paths are then removed from what is merged so far (apply_resets), before the file is
+    merged: that is all an override is, in Compose.
+    """
     resets: list[tuple[Path, Node]] = []
     overrides: list[tuple[Path, Node]] = []
 
@@ -302,11 +309,12 @@ def take_tagged(node: Node, path: Path = ()) -> tuple[list[tuple[Path, Node]], l
                 if child.tag == "!reset":
                     resets.append((where + (key,), child))
                     del current.value[key]
-                elif child.tag == "!override":
+                    continue
+                if child.tag == "!override":
                     overrides.append((where + (key,), child))
-                    del current.value[key]
-                else:
-                    walk(child, where + (key,))
+                    child.tag = ""
+                    _mark(child, "overridden")
+                walk(child, where + (key,))
         elif current.is_seq:
             for index, child in enumerate(current.value):
                 walk(child, where + (index,))
@@ -315,26 +323,28 @@ def take_tagged(node: Node, path: Path = ()) -> tuple[list[tuple[Path, Node]], l
     return resets, overrides
 
 
-def apply_tagged(merged: Node, resets, overrides, tombstones: dict[str, Origin]) -> None:
-    for where, tagged in resets:
+def apply_resets(merged: Node, tagged: list[tuple[Path, Node]], tombstones: dict[str, Origin]) -> None:
+    """Before a file is merged, as Compose does: remove what its tags name from what is there."""
+    for where, node in tagged:
         parent = merged.find(where[:-1])
-        if parent is not None and parent.is_map and where[-1] in parent.value:
-            del parent.value[where[-1]]
-        tombstones[path_str(where)] = tagged.origin.with_rule("reset")
-    for where, tagged in overrides:
-        parent = merged.find(where[:-1])
-        if parent is None:
-            parent = _ensure(merged, where[:-1], tagged.origin)
-        tagged.tag = ""
-        parent.value[where[-1]] = _mark(tagged, "overridden")
+        if parent is None or not parent.is_map or where[-1] not in parent.value:
+            continue
+        if parent.raw == AS_LIST:
+            continue  # Compose holds these KEY=VALUE entries as a list, where a KEY finds nothing
+        del parent.value[where[-1]]
+        if node.origin.rule != "overridden":
+            tombstones[path_str(where)] = node.origin.with_rule("reset")
 
 
-def _ensure(root: Node, where: Path, origin: Origin) -> Node:
-    node = root
-    for part in where:
-        child = node.value.get(part)
-        if child is None or not child.is_map:
-            child = Node({}, origin)
-            node.value[part] = child
-        node = child
-    return node
+def drop_tagged_items(node: Node) -> None:
+    """A sequence entry tagged `!reset` is dropped from its own sequence (only there); one tagged
+    `!override` is an ordinary entry. Done before anything else reads the file, as Compose does."""
+    if node.is_map:
+        for child in node.value.values():
+            drop_tagged_items(child)
+    elif node.is_seq:
+        node.value = [child for child in node.value if child.tag != "!reset"]
+        for child in node.value:
+            if child.tag == "!override":
+                child.tag = ""
+            drop_tagged_items(child)

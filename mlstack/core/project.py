@@ -15,7 +15,7 @@ from typing import Mapping
 from mlstack.core.canonical import canonical, fill_defaults
 from mlstack.core.interpolate import InterpolationError, interpolate, substitute
 from mlstack.core.load import load_yaml_documents, read_env_file
-from mlstack.core.merge import apply_tagged, enforce_unicity, merge_nodes, take_tagged
+from mlstack.core.merge import apply_resets, drop_tagged_items, enforce_unicity, merge_nodes, take_tagged
 from mlstack.core.model import Node, Origin, path_str
 from mlstack.core.paths import rebase_tree
 from mlstack.errors import StackError
@@ -70,8 +70,8 @@ def load_project(files: list[ComposeFile], env: Mapping[str, str], project_dir: 
 
 def _merge_layer(merged: Node, node: Node, model: Model) -> Node:
     resets, overrides = take_tagged(node)
+    apply_resets(merged, resets + overrides, model.tombstones)
     merged = merge_nodes(merged, node, ()) if merged.value else node
-    apply_tagged(merged, resets, overrides, model.tombstones)
     enforce_unicity(merged)
     _check_schema(merged)
     fill_defaults(merged)
@@ -118,6 +118,7 @@ def _load_file(compose_file: ComposeFile, env: Mapping[str, str], project_dir: F
             node = merge_nodes(node, layer, ())
         return node
     node = parsed
+    drop_tagged_items(node)
     interpolate(node, env, model.unset_variables)
     services = node.get("services")
     if compose_file.scoped and services is not None and services.is_map:

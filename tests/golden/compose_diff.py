@@ -19,8 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mlstack.core.load import read_env_file
-from mlstack.core.project import ComposeFile, load_project
+from mlstack.core.project import ComposeFile, Model, load_project
 from mlstack.core.render import Header, dump, to_document
+from mlstack.core.validate import check
+from mlstack.errors import StackError
 
 PROJECT = "mlstack-diff"
 COMPOSE = shutil.which("docker-compose")
@@ -95,10 +97,23 @@ def interpolation_env(case: Case) -> dict[str, str]:
     return env
 
 
+def load(case: Case) -> Model:
+    files = [ComposeFile(path, path.name) for path in case.files]
+    return load_project(files, interpolation_env(case), case.directory, project_name(case))
+
+
+def load_and_check(case: Case) -> Model:
+    """Loading, then the checks the pipeline runs after it: either may reject the case."""
+    model = load(case)
+    errors = [diagnostic for diagnostic in check(model.root, "compose") if diagnostic.severity == "error"]
+    if errors:
+        raise StackError(errors[0].message, errors)
+    return model
+
+
 def render(case: Case) -> str:
     """mlstack's pipeline, in process: load and merge the files, render one compose file."""
-    files = [ComposeFile(path, path.name) for path in case.files]
-    model = load_project(files, interpolation_env(case), case.directory, project_name(case))
+    model = load(case)
     document = to_document(model.root, case.directory, None)
     if "name" not in document:
         document = {"name": PROJECT, **document}

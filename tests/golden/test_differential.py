@@ -11,9 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from compose_diff import Case, compare, explain_mismatch, interpolation_env, project_name, run_compose
-from mlstack.core.project import ComposeFile, load_project
-from mlstack.core.validate import check
+from compose_diff import Case, compare, explain_mismatch, load_and_check, run_compose
 from mlstack.errors import ExitCode, StackError
 
 HERE = Path(__file__).parent
@@ -36,11 +34,7 @@ def test_both_reject(directory: Path) -> None:
     compose = run_compose(case, case.files)
     assert compose.returncode != 0, f"Compose accepted {directory.name}; the case no longer tests a rejection"
     with pytest.raises(StackError) as raised:
-        model = load_project([ComposeFile(path, path.name) for path in case.files], interpolation_env(case),
-                             case.directory, project_name(case))
-        errors = [diagnostic for diagnostic in check(model.root, "compose") if diagnostic.severity == "error"]
-        if errors:
-            raise StackError(errors[0].message, errors)
+        load_and_check(case)
     assert raised.value.exit_code == ExitCode.INVALID_STACK
     assert raised.value.diagnostics, "a rejection must say where"
 

@@ -17,7 +17,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from compose_diff import Case, compare, explain_mismatch
+from compose_diff import Case, compare, explain_mismatch, load_and_check, run_compose
+from mlstack.errors import StackError
 
 pytestmark = pytest.mark.compose
 
@@ -218,9 +219,14 @@ def service_fields(draw, service: str, first: bool):
     if first:
         fields.setdefault("image", draw(st.sampled_from(IMAGES)))
         return fields
-    tagged = draw(st.sampled_from(["none", "none", "reset", "override", "deep"]))
-    deep = [name for name in DEEP if isinstance(fields.get(name), dict) and fields[name]]
-    if tagged == "deep" and deep:  # a tag one level down: healthcheck.interval, deploy.resources...
+    tagged = draw(st.sampled_from(["none", "none", "reset", "override", "deep", "deep", "item"]))
+    deep = [name for name in DEEP + ["environment", "labels", "extra_hosts"] if isinstance(fields.get(name), dict) and fields[name]]
+    listed = [name for name in ("ports", "dns", "cap_add", "command") if isinstance(fields.get(name), list) and fields[name]]
+    if tagged == "item" and listed:  # a tagged sequence entry: !reset drops it, !override is plain
+        field = draw(st.sampled_from(listed))
+        index = draw(st.integers(0, len(fields[field]) - 1))
+        fields[field][index] = Tagged(draw(st.sampled_from(["!reset", "!override"])), fields[field][index])
+    elif tagged == "deep" and deep:  # a tag one level down: healthcheck.interval, environment.A...
         field = draw(st.sampled_from(deep))
         key = draw(st.sampled_from(sorted(fields[field])))
         fields[field][key] = Tagged("!override", fields[field][key]) if draw(st.booleans()) else Tagged("!reset", None)
@@ -286,5 +292,9 @@ def test_random_overrides_match_compose(files: list[dict]) -> None:
             (directory / f"{index}.yaml").write_text(block(document))
         case = Case(directory, [directory / f"{index}.yaml" for index in range(1, len(files) + 1)],
                     env={"FROM_SHELL": "from-shell"})
+        if run_compose(case, case.files).returncode != 0:  # a set Compose rejects: mlstack must reject it too
+            with pytest.raises(StackError):
+                load_and_check(case)
+            return
         expected, actual, rendered = compare(case)
         assert expected == actual, explain_mismatch(case, expected, actual, rendered)
