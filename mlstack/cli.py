@@ -177,7 +177,8 @@ def ps(stack_file: Optional[str] = StackFile, profile: str = Profile, as_json: b
 @app.command()
 def logs(
     services: Optional[List[str]] = Services,
-    stack_file: Optional[str] = StackFile,
+    # -f is --follow here, as in docker compose logs
+    stack_file: Optional[str] = typer.Option(None, "--file", help="Stack definition (default: ./mlstack.yaml)."),
     profile: str = Profile,
     follow: bool = typer.Option(False, "--follow", "-f", help="Keep following new output."),
     tail: Optional[int] = typer.Option(None, "--tail", help="Only the last N lines per service."),

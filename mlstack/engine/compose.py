@@ -166,9 +166,20 @@ def run(command: Sequence[str], capture: bool = True, check: bool = True, stdin_
     return done
 
 
+# How Compose says it could not reach the engine (v2.x, v5.x).
+UNREACHABLE = ("cannot connect to the docker daemon", "failed to connect to the docker api")
+
+
 def failure(done: Completed) -> EngineError:
-    """The error for a failed command: its name, exit code and the end of what it said."""
+    """The error for a failed command: its name, exit code and the end of what it said; an
+    unreachable engine gets the same one-paragraph explanation as the SDK check."""
     said = (done.stderr.strip() or done.stdout.strip()).splitlines()[-15:]
+    if any(text in done.stderr.lower() for text in UNREACHABLE):
+        from mlstack.engine.docker_facts import engine_address, unreachable_message  # it imports this module
+
+        reason = said[-1].rsplit(": ", 1)[-1] if said else "no answer"
+        return EngineError(unreachable_message(engine_address(dict(os.environ)), reason), done.command,
+                           done.returncode, done.stdout, done.stderr)
     message = f"{_name(done.command)} failed (exit {done.returncode})"
     if said:
         message += ":\n  " + "\n  ".join(said)

@@ -88,7 +88,7 @@ class Engine:
             self.client.ping()
             self._info = self.client.info()
         except Exception as error:  # the SDK raises requests', urllib3's and its own errors
-            raise EngineError(unreachable_message(self.address, _short(error))) from None
+            raise EngineError(unreachable_message(self.address, short_reason(error))) from None
 
     def info(self) -> dict:
         return self._info
@@ -156,10 +156,14 @@ class Engine:
         return cdi_devices_from_specs([FsPath(d) for d in self._info.get("CDISpecDirs") or []])
 
 
-def _short(error: Exception) -> str:
+def short_reason(error: Exception) -> str:
+    """The OS-level reason inside the SDK's nested error text: `No such file or directory`, `Connection refused`."""
     text = str(error)
-    match = re.search(r"\((?:'|\")?(Connection aborted|[^()]*Errno[^()]*)", text)
-    return match.group(1) if match else text.splitlines()[0][:300] if text else type(error).__name__
+    for pattern in (r"\[Errno \d+\] ([^\"')]+)", r"\w+Error\(\d+, '([^']+)'\)", r"(Read timed out|timed out)"):
+        match = re.search(pattern, text)
+        if match:
+            return match.group(1).strip()
+    return text.splitlines()[0][:300] if text else type(error).__name__
 
 
 def host_gpu(info: dict, driver_query: str, smi_header: str, hook: bool = False,

@@ -109,3 +109,14 @@ def test_ctrl_c_terminates_the_child_and_propagates(monkeypatch, tmp_path):
     child = int(marker.read_text())
     with pytest.raises(ProcessLookupError):
         os.kill(child, 0)
+
+
+def test_an_unreachable_engine_reads_the_same_as_the_sdk_check(monkeypatch):
+    """Recorded from docker-compose 5.6.1 with DOCKER_HOST on a missing socket."""
+    monkeypatch.setenv("DOCKER_HOST", "unix:///tmp/nonexistent.sock")
+    stderr = ("failed to connect to the docker API at unix:///tmp/nonexistent.sock; check if the path is correct and if "
+              "the daemon is running: dial unix /tmp/nonexistent.sock: connect: no such file or directory\n")
+    error = compose.failure(compose.Completed(BASE + ["ps"], 1, "", stderr))
+    assert error.message.startswith("cannot reach the Docker engine at unix:///tmp/nonexistent.sock (from DOCKER_HOST): "
+                                    "no such file or directory. ")
+    assert (error.returncode, error.stderr) == (1, stderr)

@@ -9,7 +9,7 @@ import pytest
 
 from mlstack.core.gpu import HostGpu, decide, image_cuda
 from mlstack.engine.docker_facts import (Address, cdi_devices_from_specs, engine_address, host_gpu,
-                                         parse_cuda_header, parse_driver_query, unreachable_message)
+                                         parse_cuda_header, parse_driver_query, short_reason, unreachable_message)
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -97,3 +97,18 @@ def test_unreachable_message_names_where_the_address_came_from():
     assert text.startswith("cannot reach the Docker engine at unix:///var/run/docker.sock (from the default socket): "
                            "[Errno 111] Connection refused. ")
     assert "DOCKER_HOST" in text and "docker context" in text
+
+
+@pytest.mark.parametrize("sdk_text, reason", [
+    ("Error while fetching server API version: ('Connection aborted.', FileNotFoundError(2, 'No such file or directory'))",
+     "No such file or directory"),
+    ("Error while fetching server API version: ('Connection aborted.', PermissionError(13, 'Permission denied'))",
+     "Permission denied"),
+    ("Error while fetching server API version: HTTPConnectionPool(host='127.0.0.1', port=1): Max retries exceeded with "
+     "url: /version (Caused by NewConnectionError(\"HTTPConnection(host='127.0.0.1', port=1): Failed to establish a new "
+     "connection: [Errno 111] Connection refused\"))", "Connection refused"),
+    ("something else entirely", "something else entirely"),
+])
+def test_the_reason_inside_the_sdk_error(sdk_text, reason):
+    """Recorded from docker-py 7.1 against a missing socket and a closed port."""
+    assert short_reason(Exception(sdk_text)) == reason
