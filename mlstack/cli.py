@@ -151,7 +151,7 @@ def seed(
 def down(
     stack_file: Optional[str] = StackFile,
     profile: str = Profile,
-    volumes: bool = typer.Option(False, "--volumes", help="Also delete the stack's volumes (asks first)."),
+    volumes: bool = typer.Option(False, "--volumes", "-v", help="Also delete the stack's volumes (asks first)."),
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask before deleting volumes."),
 ) -> None:
     """Stop and remove the stack's containers; volumes are kept unless --volumes."""
