@@ -256,8 +256,17 @@ TRANSFORMS: list[tuple[tuple[str, ...], Transform]] = [
 
 # Defaults are filled after merging (and after validating what is merged so far), never per file:
 # an override that sets only `required` keeps the `condition` of the file before it.
+def build_context_default(node: Node, path: Path) -> Node:
+    """A build without a context builds the project directory: the render must say so, since it
+    may be read from another directory."""
+    if node.is_map:
+        node.value.setdefault("context", Node(".", node.origin.with_rule("derived")))
+    return node
+
+
 DEFAULTS: list[tuple[tuple[str, ...], Transform]] = [
     (pattern("services.*.depends_on.*"), dependency_defaults),
+    (pattern("services.*.build"), build_context_default),
 ]
 
 

@@ -14,6 +14,8 @@ from mlstack.core.model import Node, Path, matches, pattern
 
 PATH_FIELDS = [pattern(text) for text in (
     "services.*.build.context",
+    "services.*.build.additional_contexts.*",
+    "services.*.develop.watch.[].path",
     "services.*.env_file.[]",
     "services.*.env_file.[].path",
     "services.*.label_file.[]",
@@ -25,8 +27,9 @@ PATH_FIELDS = [pattern(text) for text in (
 
 
 def is_relative(text: str) -> bool:
+    """A local relative path: not absolute, not a URL, a git remote or another service's image."""
     return bool(text) and not (
-        text.startswith(("/", "~", "$")) or "://" in text or text.startswith(("git@", "github.com/"))
+        text.startswith(("/", "~", "$", "service:")) or "://" in text or text.startswith(("git@", "github.com/"))
     )
 
 

@@ -13,7 +13,7 @@ from pathlib import Path as FsPath
 from typing import Any
 
 from mlstack.core.load import TIMESTAMP_TAG, Timestamp, resolve_plain
-from mlstack.core.model import Node, matches
+from mlstack.core.model import Node, matches, pattern
 from mlstack.core.paths import PATH_FIELDS, rebase
 
 TOP_LEVEL_ORDER = ("name", "services", "networks", "volumes", "secrets", "configs", "models")
@@ -35,7 +35,8 @@ def to_document(root: Node, project_dir: FsPath, out_dir: FsPath | None) -> dict
         if isinstance(value, dict):
             return {key: convert(child, path + (key,)) for key, child in value.items()}
         if isinstance(value, list):
-            return [convert(child, path + (index,)) for index, child in enumerate(value)]
+            entries = [convert(child, path + (index,)) for index, child in enumerate(value)]
+            return _last_of_each(entries) if any(matches(path, want) for want in FILE_LISTS) else entries
         if isinstance(value, str) and node.tag == TIMESTAMP_TAG:
             return Timestamp(value)
         if isinstance(value, str):
@@ -49,6 +50,20 @@ def to_document(root: Node, project_dir: FsPath, out_dir: FsPath | None) -> dict
     ordered = {key: data[key] for key in TOP_LEVEL_ORDER if key in data}
     ordered.update({key: data[key] for key in sorted(data) if key not in ordered})
     return ordered
+
+
+# Files read in order, a later one winning: rebasing can make two spellings of one file (a.env,
+# ./a.env) the same text, which Compose would then keep in the FIRST place. Keeping each file's
+# last place instead reads the files in the same effective order.
+FILE_LISTS = [pattern("services.*.env_file"), pattern("services.*.label_file")]
+
+
+def _last_of_each(entries: list) -> list:
+    def file_of(entry) -> str:
+        return str(entry.get("path")) if isinstance(entry, dict) else str(entry)
+
+    last = {file_of(entry): index for index, entry in enumerate(entries)}
+    return [entry for index, entry in enumerate(entries) if last[file_of(entry)] == index]
 
 
 def _named_volume(root: Node, path: tuple) -> bool:

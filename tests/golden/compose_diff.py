@@ -66,9 +66,10 @@ def process_env(case: Case) -> dict[str, str]:
     return env
 
 
-def run_compose(case: Case, files: list[Path]) -> ComposeRun:
+def run_compose(case: Case, files: list[Path], project_directory: Path | None = None) -> ComposeRun:
     """The one subprocess call of the suite: `docker compose ... config --format json`."""
-    command = [COMPOSE or "docker-compose", "--project-directory", str(case.directory)]
+    directory = project_directory or case.directory
+    command = [COMPOSE or "docker-compose", "--project-directory", str(directory)]
     if project_name(case):
         command += ["-p", PROJECT]
     command += list(case.args)
@@ -76,7 +77,7 @@ def run_compose(case: Case, files: list[Path]) -> ComposeRun:
         command += ["-f", str(path)]
     command += ["config", "--format", "json"]
     done = subprocess.run(command, capture_output=True, text=True, env=process_env(case), timeout=TIMEOUT_S,
-                          cwd=case.directory)
+                          cwd=directory)
     return ComposeRun(command, done.returncode, done.stdout, done.stderr)
 
 
@@ -111,23 +112,33 @@ def load_and_check(case: Case) -> Model:
     return model
 
 
-def render(case: Case) -> str:
-    """mlstack's pipeline, in process: load and merge the files, render one compose file."""
+def render(case: Case, out_dir: Path | None = None) -> str:
+    """mlstack's pipeline, in process: load and merge the files, render one compose file for out_dir."""
     model = load(case)
-    document = to_document(model.root, case.directory, None)
+    document = to_document(model.root, case.directory, out_dir)
     if "name" not in document:
         document = {"name": PROJECT, **document}
     return dump(document, Header("differential", "", [path.name for path in case.files]))
 
 
-def compare(case: Case) -> tuple[dict, dict, str]:
-    """(expected, actual, rendered text): Compose on the files vs Compose on mlstack's render."""
+def compare(case: Case, relocated: bool = False) -> tuple[dict, dict, str]:
+    """(expected, actual, rendered text): Compose on the files vs Compose on mlstack's render.
+
+    The render is read with the case directory as the project directory; `relocated`, it is
+    written to a directory of its own, its relative paths rebased there, as `mlstack render`
+    writes .mlstack/<profile>/compose.yaml (the case's .env goes along: Compose reads it from
+    the project directory, and this checks paths, not where .env lives).
+    """
     expected = run_compose(case, case.files).document()
-    rendered = render(case)
-    with tempfile.TemporaryDirectory(prefix="mlstack-diff-") as scratch:
-        rendered_path = Path(scratch) / "rendered.yaml"
-        rendered_path.write_text(rendered)
-        actual = run_compose(case, [rendered_path]).document()
+    with tempfile.TemporaryDirectory(prefix=".render-", dir=case.directory if relocated else None) as scratch:
+        out_dir = Path(scratch) / "profile" if relocated else None
+        rendered = render(case, out_dir)
+        where = out_dir or Path(scratch)
+        where.mkdir(exist_ok=True)
+        (where / "rendered.yaml").write_text(rendered)
+        if relocated and (case.directory / ".env").is_file():
+            shutil.copy(case.directory / ".env", where / ".env")
+        actual = run_compose(case, [where / "rendered.yaml"], out_dir).document()
     return expected, actual, rendered
 
 

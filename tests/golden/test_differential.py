@@ -28,6 +28,13 @@ def test_render_matches_compose(directory: Path) -> None:
     assert expected == actual, explain_mismatch(case, expected, actual, rendered)
 
 
+@pytest.mark.parametrize("directory", CASES, ids=[path.name for path in CASES])
+def test_relocated_render_matches_compose(directory: Path) -> None:
+    case = Case.read(directory)
+    expected, actual, rendered = compare(case, relocated=True)
+    assert expected == actual, explain_mismatch(case, expected, actual, rendered)
+
+
 @pytest.mark.parametrize("directory", ERROR_CASES, ids=[path.name for path in ERROR_CASES])
 def test_both_reject(directory: Path) -> None:
     case = Case.read(directory)

@@ -296,5 +296,6 @@ def test_random_overrides_match_compose(files: list[dict]) -> None:
             with pytest.raises(StackError):
                 load_and_check(case)
             return
-        expected, actual, rendered = compare(case)
-        assert expected == actual, explain_mismatch(case, expected, actual, rendered)
+        for relocated in (False, True):
+            expected, actual, rendered = compare(case, relocated)
+            assert expected == actual, explain_mismatch(case, expected, actual, rendered)
