@@ -1,7 +1,8 @@
 """What the Docker engine and this host offer: reachability, GPU facts, images, disk, published ports.
 
 The parsers (`host_gpu`, `parse_driver_query`, `parse_cuda_header`) are pure and tested with
-recorded outputs; `Engine` wraps the Docker SDK (imported lazily: it costs about 200 ms).
+recorded outputs; `Engine` reads through `engine.api` (the stdlib over a local socket) and imports
+the Docker SDK only for what needs it (it costs about 200 ms).
 """
 
 from __future__ import annotations
@@ -76,39 +77,50 @@ def unreachable_message(address: Address, error: Exception) -> str:
 
 
 class Engine:
-    """One connection to the engine through the Docker SDK."""
+    """One connection to the engine: the cheap read-only calls through `engine.api`, the SDK on demand."""
 
     def __init__(self, env: dict[str, str] | None = None):
+        from mlstack.engine import api
+
         self.env = dict(os.environ if env is None else env)
         self.address = engine_address(self.env)
-        import docker
-
+        self._client = None
         try:
-            self.client = docker.DockerClient(base_url=self.address.url, timeout=CONNECT_TIMEOUT_S)
-            self.client.ping()
-            self._info = self.client.info()
-        except Exception as error:  # the SDK raises requests', urllib3's and its own errors
+            self.api = api.connect(self.address.url, CONNECT_TIMEOUT_S)
+            self.api.ping()
+            self._info = self.api.info()
+        except Exception as error:  # the stdlib, requests, urllib3 and the SDK each raise their own
             raise EngineError(unreachable_message(self.address, short_reason(error))) from None
+
+    @property
+    def client(self):
+        """The Docker SDK client, for what needs more than reading (seeding); imported on first use."""
+        if self._client is None:
+            import docker
+
+            self._client = docker.DockerClient(base_url=self.address.url, timeout=CONNECT_TIMEOUT_S)
+        return self._client
 
     def info(self) -> dict:
         return self._info
 
     def image(self, reference: str) -> tuple[dict[str, str], dict[str, str]] | None:
         """(env, labels) of a local image; None when it is not present locally."""
-        import docker.errors
+        from mlstack.engine.api import is_not_found
 
         try:
-            config = self.client.images.get(reference).attrs.get("Config") or {}
-        except docker.errors.ImageNotFound:
-            return None
+            config = self.api.inspect_image(reference).get("Config") or {}
+        except Exception as error:
+            if is_not_found(error):
+                return None
+            raise
         env = dict(item.split("=", 1) for item in config.get("Env") or [] if "=" in item)
         return env, dict(config.get("Labels") or {})
 
     def published_ports(self) -> list[PublishedPort]:
         """Host ports held by the engine's running containers (one list request, no inspects)."""
         found = []
-        for container in self.client.containers.list(sparse=True):
-            attrs = container.attrs
+        for attrs in self.api.containers():
             labels = attrs.get("Labels") or {}
             name = (attrs.get("Names") or [""])[0].lstrip("/")
             for port in attrs.get("Ports") or []:
@@ -123,13 +135,21 @@ class Engine:
 
         In-process over the engine's socket: polling this costs a few ms, `compose ps` ~60 ms of CPU.
         """
+        from mlstack.engine.api import is_not_found
+
         labels = [f"com.docker.compose.project={project}", "com.docker.compose.oneoff=False"]
-        return [container.attrs for container in
-                self.client.containers.list(all=True, filters={"label": labels}, ignore_removed=True)]
+        found = []
+        for summary in self.api.containers(all=True, filters={"label": labels}):
+            try:
+                found.append(self.api.inspect_container(summary["Id"]))
+            except Exception as error:
+                if not is_not_found(error):  # removed between the list and the inspect
+                    raise
+        return found
 
     def project_volumes(self, project: str) -> list[str]:
-        volumes = self.client.volumes.list(filters={"label": f"com.docker.compose.project={project}"})
-        return sorted(volume.name for volume in volumes)
+        answer = self.api.volumes(filters={"label": [f"com.docker.compose.project={project}"]})
+        return sorted(volume["Name"] for volume in (answer.get("Volumes") or []))
 
     def free_disk(self) -> tuple[str, int] | None:
         """(data root, free bytes) when the engine's data root is on this machine."""
