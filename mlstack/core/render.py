@@ -52,10 +52,10 @@ def to_document(root: Node, project_dir: FsPath, out_dir: FsPath | None) -> dict
     return ordered
 
 
-# Files read in order, a later one winning: rebasing can make two spellings of one file (a.env,
-# ./a.env) the same text, which Compose would then keep in the FIRST place. Keeping each file's
-# last place instead reads the files in the same effective order.
-FILE_LISTS = [pattern("services.*.env_file"), pattern("services.*.label_file")]
+# env files are read in order, a later one winning: rebasing can make two spellings of one file
+# (a.env, ./a.env) the same text, which Compose would then keep in the FIRST place. Keeping each
+# file's last place instead reads the files in the same effective order.
+FILE_LISTS = [pattern("services.*.env_file")]
 
 
 def _last_of_each(entries: list) -> list:
