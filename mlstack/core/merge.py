@@ -266,7 +266,14 @@ UNIQUE_KEYS: list[tuple[tuple[str, ...], Callable[[Node], str]]] = [
 ]
 
 
+# Compose de-duplicates twice: before expanding the file just merged (its short ports keyed by
+# their text, "8080:80") and after (every port by host_ip:published:target/protocol).
+KEYED_BY_TEXT_FIRST = [pattern("services.*.ports")]
+
+
 def enforce_unicity(node: Node, path: Path = ()) -> None:
+    """De-duplicate by UNIQUE_KEYS, then forget which entries were short forms: merged, they
+    are what the next file is compared with, as expanded entries."""
     if node.is_map:
         for key, child in node.value.items():
             enforce_unicity(child, path + (key,))
@@ -275,17 +282,27 @@ def enforce_unicity(node: Node, path: Path = ()) -> None:
         return
     for want, key_of in UNIQUE_KEYS:
         if matches(path, want):
-            kept: list[Node] = []
-            where: dict[str, int] = {}
-            for entry in node.value:
-                key = key_of(entry)
-                if key in where:
-                    kept[where[key]] = _mark(entry, "replaced")
-                else:
-                    where[key] = len(kept)
-                    kept.append(entry)
-            node.value = kept
-            return
+            if any(matches(path, first) for first in KEYED_BY_TEXT_FIRST):
+                node.value = _unique(node.value, lambda entry: entry.raw if entry.is_map and entry.raw else key_of(entry))
+            node.value = _unique(node.value, key_of)
+            break
+    for entry in node.value:
+        if entry.is_map:
+            entry.raw = None
+
+
+def _unique(entries: list[Node], key_of: Callable[[Node], str]) -> list[Node]:
+    """One entry per key: the later one, in the place of the first."""
+    kept: list[Node] = []
+    where: dict[str, int] = {}
+    for entry in entries:
+        key = key_of(entry)
+        if key in where:
+            kept[where[key]] = _mark(entry, "replaced")
+        else:
+            where[key] = len(kept)
+            kept.append(entry)
+    return kept
 
 
 # --- !reset and !override ------------------------------------------------------------------
@@ -300,15 +317,18 @@ def take_tagged(node: Node, path: Path = ()) -> tuple[list[tuple[Path, Node]], l
     overrides: list[tuple[Path, Node]] = []
 
     def walk(current: Node, where: Path) -> None:
+        in_sequence = any(isinstance(part, int) for part in where)  # Compose's paths never reach into one
         if current.is_map:
             for key in list(current.value):
                 child = current.value[key]
                 if child.tag == "!reset":
-                    resets.append((where + (key,), child))
+                    if not in_sequence:
+                        resets.append((where + (key,), child))
                     del current.value[key]
                     continue
                 if child.tag == "!override":
-                    overrides.append((where + (key,), child))
+                    if not in_sequence:
+                        overrides.append((where + (key,), child))
                     child.tag = ""
                     _mark(child, "overridden")
                 walk(child, where + (key,))

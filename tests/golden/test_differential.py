@@ -21,22 +21,32 @@ ERROR_CASES = sorted(path for path in (HERE / "differential_errors").iterdir() i
 pytestmark = pytest.mark.compose
 
 
+def _known_difference(directory: Path, request: pytest.FixtureRequest) -> None:
+    """A case may document a known difference (docs/merge.md) in xfail.txt: it must then fail."""
+    reason = directory / "xfail.txt"
+    if reason.is_file():
+        request.applymarker(pytest.mark.xfail(reason=reason.read_text().strip(), strict=True))
+
+
 @pytest.mark.parametrize("directory", CASES, ids=[path.name for path in CASES])
-def test_render_matches_compose(directory: Path) -> None:
+def test_render_matches_compose(directory: Path, request: pytest.FixtureRequest) -> None:
+    _known_difference(directory, request)
     case = Case.read(directory)
     expected, actual, rendered = compare(case)
     assert expected == actual, explain_mismatch(case, expected, actual, rendered)
 
 
 @pytest.mark.parametrize("directory", CASES, ids=[path.name for path in CASES])
-def test_relocated_render_matches_compose(directory: Path) -> None:
+def test_relocated_render_matches_compose(directory: Path, request: pytest.FixtureRequest) -> None:
+    _known_difference(directory, request)
     case = Case.read(directory)
     expected, actual, rendered = compare(case, relocated=True)
     assert expected == actual, explain_mismatch(case, expected, actual, rendered)
 
 
 @pytest.mark.parametrize("directory", ERROR_CASES, ids=[path.name for path in ERROR_CASES])
-def test_both_reject(directory: Path) -> None:
+def test_both_reject(directory: Path, request: pytest.FixtureRequest) -> None:
+    _known_difference(directory, request)
     case = Case.read(directory)
     compose = run_compose(case, case.files)
     assert compose.returncode != 0, f"Compose accepted {directory.name}; the case no longer tests a rejection"
