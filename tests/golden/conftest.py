@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 from pathlib import Path
 
@@ -18,12 +17,3 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "compose" in item.keywords and COMPOSE is None:
             item.add_marker(skip)
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _schema_until_it_exists():
-    """mlstack.core.schema is written alongside this suite; until it lands, skip the schema phase."""
-    with pytest.MonkeyPatch.context() as patch:
-        if importlib.util.find_spec("mlstack.core.schema") is None:
-            patch.setattr("mlstack.core.project._check_schema", lambda node: None)
-        yield
