@@ -25,7 +25,6 @@ from mlstack.report import Result
 if TYPE_CHECKING:
     from mlstack.commands.up import UpOptions
     from mlstack.core.stack import Stack
-    from mlstack.engine.volumes import Volumes
 
 
 @dataclass
@@ -139,12 +138,12 @@ class Seeder:
         self.settings = (stack.root.get("seeding").to_data() if stack.root is not None and stack.root.get("seeding")
                          is not None else {})
         self.engine = Engine()
-        self.volumes: Volumes = Volumes(self.engine)
+        self.volumes = Volumes(self.engine)
         self._helpers: dict[str, str] = {}
 
     def seed(self, plan: SeedPlan) -> Outcome:
         from mlstack.engine import sources
-        from mlstack.engine.volumes import HelperJob
+        from mlstack.engine.helper_job import HelperJob
 
         options = self.options
         self.volumes.settle(plan, say)
@@ -154,7 +153,7 @@ class Seeder:
         if observed.pending and not options.dry_run:
             self.volumes.run(HelperJob(plan, helper(), _new_id()))       # finish the interrupted one first
             observed = self.volumes.observe(plan, helper)
-        if observed.exists and observed.marker is None and observed.foreign is None:
+        if observed.exists and observed.marker is None and observed.foreign is None and not options.dry_run:
             output = self.volumes.run(HelperJob(plan, helper(), _new_id(), copy="check"))
             observed.foreign = [line[len("foreign "):] for line in output.splitlines() if line.startswith("foreign ")]
         differing = self._differing(resolved, observed, helper) if options.checksum else None
@@ -176,7 +175,7 @@ class Seeder:
         return outcome
 
     def _copy(self, plan, resolved, decision: Decision, observed, outcome: Outcome, helper: str) -> None:
-        from mlstack.engine.volumes import HelperJob
+        from mlstack.engine.helper_job import HelperJob
 
         seed_id = _new_id()
         files = resolved.fingerprint.files

@@ -1,6 +1,8 @@
 """The script the helper container runs (POSIX sh: busybox ash, dash, bash), as data.
 
-It runs as root with the volume at /mlstack-volume and its settings in /mlstack/env. The order is
+It runs as root with the volume at /mlstack-volume; its settings and lists lie next to it: in
+/mlstack (the bind method: a read-only bind of a directory on this machine) or in the staging
+directory's `control/` (the archive method: they came in the same stream as the data). The order is
 what makes a seed safe to interrupt anywhere (docs/seeding.md, "Guarantees"):
 
 1. finish an earlier seed that got past its commit point (`.mlstack-ready` exists);
@@ -26,7 +28,9 @@ CONTROL_DIR = "/mlstack"
 
 SCRIPT = r"""
 set -eu
-. /mlstack/env
+trap 'printf "mlstack-seed-exit %s\n" "$?"' EXIT   # mlstack stops listening here, not at teardown
+C=${0%/*}
+. "$C/env"
 V=/mlstack-volume
 S="$V/.mlstack-staging-$SEED_ID"
 R="$V/.mlstack-ready"
@@ -94,25 +98,26 @@ foreign() {
   return 1
 }
 
-copy_listed() {  # $1: source directory, $2: destination; /mlstack/files: paths relative to both
+copy_listed() {  # $1: source directory, $2: destination; $C/files: paths relative to both
   while IFS= read -r path; do
     case "$path" in */*) parent="$2/${path%/*}" ;; *) parent="$2" ;; esac
     [ -d "$parent" ] || mkdir -p "$parent"
     cp $CP_FLAGS "$1/$path" "$2/$path"
-  done < /mlstack/files
+  done < "$C/files"
 }
 
 [ ! -d "$R" ] || apply
 for old in "$V"/.mlstack-staging-*; do
   [ "$old" = "$S" ] || ! present "$old" || rm -rf "$old"
 done
-[ "$COPY" != none ] || exit 0
+if [ "$COPY" = none ]; then rm -rf "$S"; exit 0; fi
 if [ "$COPY" = check ]; then
   if found=$(foreign); then printf 'foreign %s\n' "$found"; fi
+  rm -rf "$S"
   exit 0
 fi
-
 if [ "$COPY" = checksums ]; then
+  rm -rf "$S"
   cd "$V"
   find . -path './.mlstack-*' -prune -o -type f -exec sha256sum {} +
   exit 0
@@ -136,13 +141,13 @@ if [ -n "$EXPECT_FILES" ]; then
   found=$(find "$D" -type f -o -type l | wc -l)
   [ "$found" -eq "$EXPECT_FILES" ] || die 19 "copied $found files, expected $EXPECT_FILES: the engine may not see the host directory (a VM?); use --method archive"
 fi
-[ ! -d /mlstack/extra ] || cp -R /mlstack/extra/. "$S/data/"
+[ ! -d "$C/extra" ] || cp -R "$C/extra/." "$S/data/"
 if [ -n "$OWNER" ]; then
   [ "$CHOWN" != 1 ] || chown -R "$OWNER" "$S/data"
   printf '%s\n' "$OWNER" > "$S/owner"
 fi
-[ ! -s /mlstack/remove ] || cp /mlstack/remove "$S/remove"
-cp /mlstack/marker.json "$S/marker.json"
+[ ! -s "$C/remove" ] || cp "$C/remove" "$S/remove"
+cp "$C/marker.json" "$S/marker.json"
 mv "$S" "$R"
 apply
 """

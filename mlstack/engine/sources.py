@@ -165,21 +165,69 @@ def sha256_file(path: str) -> str:
 
 # --- tar streams (the archive method) ---------------------------------------------------------
 
-def tar_stream(resolved: Resolved, base: str, only: list[str] | None, on_bytes: Callable[[int], None]) -> Iterator[bytes]:
+class TarBody:
     """A tar of the source's content under `base/` (volume-relative paths below it), owned by the
-    plan's owner, as chunks for the Docker API. `only`: just these volume-relative paths."""
+    plan's owner, then `trailer` files (name -> content, root-owned), for the Docker API.
+    `only`: just these volume-relative paths.
+
+    Its length is known before it is sent (headers are made first, file sizes are the fingerprint's),
+    so the HTTP layer sends it with a Content-Length, chunk by chunk, without copying: files are
+    read straight into one reused 1 MiB buffer and each chunk is a view of it (the consumer must be
+    done with a chunk before it asks for the next, as the HTTP layer is). Fewer copies and fewer,
+    larger writes are what keep this as fast as `docker cp`.
+    """
+
+    def __init__(self, resolved: Resolved, base: str, only: list[str] | None, on_bytes: Callable[[int], None],
+                 trailer: dict[str, bytes] | None = None):
+        self.pieces = list(_tar_pieces(resolved, base, only, trailer or {}))
+        self.on_bytes = on_bytes
+        self.length = sum(len(piece) if isinstance(piece, bytes) else piece[1] for piece in self.pieces)
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __iter__(self) -> Iterator[memoryview]:
+        buffer = bytearray(CHUNK)
+        view = memoryview(buffer)
+        used = sent = 0
+        for piece in self.pieces:
+            if isinstance(piece, bytes):
+                start = 0
+                while start < len(piece):
+                    count = min(len(piece) - start, CHUNK - used)
+                    view[used:used + count] = piece[start:start + count]
+                    used, start = used + count, start + count
+                    if used == CHUNK:
+                        yield view
+                        used = 0
+                continue
+            path, left = piece
+            with open(path, "rb", buffering=0) as handle:
+                while left > 0:   # exactly the fingerprinted size: a file that grew since is cut there
+                    count = handle.readinto(view[used:used + min(CHUNK - used, left)])
+                    if not count:
+                        raise SeedError(f"{path} shrank while it was being seeded; run mlstack seed again")
+                    used, left, sent = used + count, left - count, sent + count
+                    if used == CHUNK:
+                        self.on_bytes(sent)
+                        yield view
+                        used = 0
+        self.on_bytes(sent)
+        if used:
+            yield view[:used]
+
+
+def _tar_pieces(resolved: Resolved, base: str, only: list[str] | None, trailer: dict[str, bytes]) -> Iterator[bytes | tuple]:
+    """Headers and padding as bytes; a file's content as (path, size), read when it is sent."""
     owner = resolved.plan.owner
     prefix = resolved.subpath
     wanted = set(only) if only is not None else None
     made: set[str] = set()
 
     def header(name: str, info: os.stat_result, kind: bytes, size: int = 0, link: str = "") -> bytes:
-        member = tarfile.TarInfo(f"{base}/{name}" if name else base)
-        member.type, member.size, member.linkname = kind, size, link
-        member.mode = stat.S_IMODE(info.st_mode)
-        member.mtime = int(info.st_mtime)
-        member.uid, member.gid = owner if owner else (info.st_uid, info.st_gid)
-        return member.tobuf(tarfile.GNU_FORMAT)
+        uid, gid = owner if owner else (info.st_uid, info.st_gid)
+        return tar_header(f"{base}/{name}" if name else base, stat.S_IMODE(info.st_mode), uid, gid, size,
+                          int(info.st_mtime), kind, link)
 
     def directory_stat(name: str) -> os.stat_result:
         inside = name[len(prefix):].lstrip("/") if name.startswith(prefix) else ""
@@ -196,7 +244,6 @@ def tar_stream(resolved: Resolved, base: str, only: list[str] | None, on_bytes: 
                 yield header(name, directory_stat(name), tarfile.DIRTYPE)
 
     yield directory_tar(_parents(base))[:-2 * tarfile.BLOCKSIZE]
-    sent = 0
     for path in sorted(resolved.fingerprint.files):
         if wanted is not None and path not in wanted:
             continue
@@ -204,29 +251,38 @@ def tar_stream(resolved: Resolved, base: str, only: list[str] | None, on_bytes: 
         yield from directories(path)
         if entry[0] == "data":
             content = resolved.extras[path]
-            info = os.stat(resolved.copy_root)
-            yield header(path, info, tarfile.REGTYPE, len(content)) + _padded(content)
+            yield header(path, os.stat(resolved.copy_root), tarfile.REGTYPE, len(content)) + _padded(content)
             continue
         host = os.path.join(resolved.copy_root, path[len(prefix):].lstrip("/"))
         if entry[0] == "link":
             yield header(path, os.lstat(host), tarfile.SYMTYPE, link=entry[1])
             continue
-        with open(host, "rb") as handle:
-            info = os.fstat(handle.fileno())
-            yield header(path, info, tarfile.REGTYPE, info.st_size)
-            left = info.st_size
-            while left > 0:
-                block = handle.read(min(CHUNK, left))
-                if not block:
-                    raise SeedError(f"{host} shrank while it was being seeded; run mlstack seed again")
-                left -= len(block)
-                sent += len(block)
-                on_bytes(sent)
-                yield block
-            if info.st_size % tarfile.BLOCKSIZE:
-                yield tarfile.NUL * (tarfile.BLOCKSIZE - info.st_size % tarfile.BLOCKSIZE)
+        size = entry[0]
+        yield header(path, os.stat(host), tarfile.REGTYPE, size)
+        yield host, size
+        if size % tarfile.BLOCKSIZE:
+            yield tarfile.NUL * (tarfile.BLOCKSIZE - size % tarfile.BLOCKSIZE)
     yield from directories(prefix + "/" if prefix else "")   # an empty source still makes its place
-    yield tarfile.NUL * (tarfile.BLOCKSIZE * 2)
+    yield files_tar(trailer)
+
+
+def tar_header(name: str, mode: int, uid: int, gid: int, size: int, mtime: int, kind: bytes, link: str = "") -> bytes:
+    """The GNU tar header `tarfile` would write, built directly (tarfile takes ~35 us a header,
+    a third of the stream's cost for small files); tarfile's own for long names and large numbers."""
+    if kind == tarfile.DIRTYPE and not name.endswith("/"):
+        name += "/"
+    raw_name = name.encode("utf-8", "surrogateescape")
+    raw_link = link.encode("utf-8", "surrogateescape")
+    if len(raw_name) > 100 or len(raw_link) > 100 or not 0 <= size < 8 ** 11 or not 0 <= mtime < 8 ** 11 \
+            or not 0 <= uid < 8 ** 7 or not 0 <= gid < 8 ** 7:
+        member = tarfile.TarInfo(name)
+        member.mode, member.uid, member.gid, member.size, member.mtime = mode, uid, gid, size, mtime
+        member.type, member.linkname = kind, link
+        return member.tobuf(tarfile.GNU_FORMAT)
+    block = bytearray(raw_name.ljust(100, tarfile.NUL) + b"%07o\0%07o\0%07o\0%011o\0%011o\0" % (mode, uid, gid, size, mtime)
+                      + b" " * 8 + kind + raw_link.ljust(100, tarfile.NUL) + tarfile.GNU_MAGIC + tarfile.NUL * 247)
+    block[148:155] = b"%06o\0" % sum(block)
+    return bytes(block)
 
 
 def _parents(path: str) -> list[str]:

@@ -264,19 +264,39 @@ def test_tar_stream_round_trip(tmp_path):
     declared = plan(f"{{from: {tmp_path}, subpath: x/y}}")
     resolved = sources.resolve(declared, lambda ref: None)
     seen: list[int] = []
-    data = b"".join(sources.tar_stream(resolved, "stage/data", None, seen.append))
+    body = sources.TarBody(resolved, "stage/data", None, seen.append, {"stage/control/env": b"A=1\n"})
+    data = collect(body)
+    assert len(data) == len(body)
     with tarfile.open(fileobj=io.BytesIO(data)) as archive:
         members = {member.name: member for member in archive.getmembers()}
-        assert sorted(members) == ["stage", "stage/data", "stage/data/x", "stage/data/x/y", "stage/data/x/y/a.bin",
+        assert list(members) == ["stage", "stage/data", "stage/data/x", "stage/data/x/y", "stage/data/x/y/a.bin",
                                    "stage/data/x/y/link", "stage/data/x/y/sub", "stage/data/x/y/sub/b.txt",
-                                   "stage/data/x/y/sub/deeper", "stage/data/x/y/sub/deeper/c"]
+                                   "stage/data/x/y/sub/deeper", "stage/data/x/y/sub/deeper/c", "stage/control/env"]
         assert archive.extractfile("stage/data/x/y/sub/b.txt").read() == b"hello"
         assert members["stage/data/x/y/link"].linkname == "a.bin"
         assert {(m.uid, m.gid) for name, m in members.items() if name.startswith("stage/data")} == {(1000, 100)}
+        assert archive.extractfile("stage/control/env").read() == b"A=1\n"
     assert seen[-1] == 1005
-    only = b"".join(sources.tar_stream(resolved, "s", ["x/y/sub/b.txt"], lambda done: None))
+    only = collect(sources.TarBody(resolved, "s", ["x/y/sub/b.txt"], lambda done: None))
     with tarfile.open(fileobj=io.BytesIO(only)) as archive:
         assert [m.name for m in archive.getmembers() if m.isfile()] == ["s/x/y/sub/b.txt"]
+
+
+def collect(chunks) -> bytes:
+    """As the HTTP layer does: each chunk used before the next is asked for."""
+    return b"".join(bytes(chunk) for chunk in chunks)
+
+
+def test_tar_stream_of_files_larger_than_its_buffer(tmp_path):
+    contents = {f"f{index}": os.urandom(sources.CHUNK + 1000 * index) for index in range(3)}
+    for name, content in contents.items():
+        (tmp_path / name).write_bytes(content)
+    resolved = sources.resolve(plan(f"{{from: {tmp_path}}}"), lambda ref: None)
+    body = sources.TarBody(resolved, "d", None, lambda done: None)
+    data = collect(body)
+    assert len(data) == len(body)
+    with tarfile.open(fileobj=io.BytesIO(data)) as archive:
+        assert {name: archive.extractfile(f"d/{name}").read() for name in contents} == contents
 
 
 def test_resolve_reports_missing_sources(tmp_path):
@@ -304,3 +324,20 @@ def test_hf_model_resolution_works_offline_and_says_when_it_cannot(tmp_path):
     with pytest.raises(SeedError, match=r"model org/other@main: it is not in the local Hugging Face cache .* "
                                         r"downloading it needs the internet: `huggingface-cli download org/other`"):
         sources.resolve(plan("{from: 'hf-cache:org/other'}", env=env), lambda ref: None)
+
+
+@pytest.mark.parametrize("name, mode, uid, gid, size, mtime, kind, link", [
+    ("a/b.bin", 0o644, 1000, 100, 12345, 1_700_000_000, tarfile.REGTYPE, ""),
+    ("d", 0o755, 0, 0, 0, 0, tarfile.DIRTYPE, ""),
+    ("l", 0o777, 5, 6, 0, 1, tarfile.SYMTYPE, "../x/y"),
+    ("é" * 60, 0o600, 1, 1, 1, 1, tarfile.REGTYPE, ""),                  # 120 bytes: a GNU long name
+    ("big", 0o644, 1, 1, 9 * 2 ** 30, 1, tarfile.REGTYPE, ""),           # past 8 GiB: base-256 size
+])
+def test_tar_headers_read_back_as_written(name, mode, uid, gid, size, mtime, kind, link):
+    header = sources.tar_header(name, mode, uid, gid, size, mtime, kind, link)
+    if len(header) == tarfile.BLOCKSIZE:
+        member = tarfile.TarInfo.frombuf(header, "utf-8", "surrogateescape")
+    else:  # a GNU long name: an extra header and the name come first
+        member = tarfile.open(fileobj=io.BytesIO(header + b"\0" * (tarfile.BLOCKSIZE * 3))).next()
+    assert (member.name, member.mode, member.uid, member.gid, member.size, member.mtime, member.type, member.linkname) \
+        == (name, mode, uid, gid, size, mtime, kind, link)

@@ -1,0 +1,94 @@
+"""One run of the seeding helper as data: what it copies, and the files that steer it.
+
+The control files are the script (engine/seed_script.py), its settings as a sourced `env`, the
+marker it writes last, the paths to copy (`files`) and to remove (`remove`). They reach the helper
+by a bind of a directory on this machine (bind method) or inside the staging directory, in the
+same stream as the data (archive method).
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import tempfile
+from dataclasses import dataclass
+
+from mlstack.core import seeding
+from mlstack.core.seeding import Marker, SeedPlan
+from mlstack.engine import seed_script
+from mlstack.engine.sources import Resolved
+
+CONTROL_PREFIX = "mlstack-seed-"   # + pid: the bind method's control directory on this machine
+
+
+@dataclass
+class HelperJob:
+    """One run of the helper container."""
+
+    plan: SeedPlan
+    image: str
+    seed_id: str
+    copy: str = "none"                 # none | check | checksums | tree | list | archive | streamed
+    method: str = "bind"               # bind | archive
+    resolved: Resolved | None = None
+    files: list[str] | None = None     # UPDATE: volume-relative paths to copy
+    remove: bytes = b""
+    marker: Marker | None = None       # written last; its size is what was streamed when not known before
+    force: bool = False
+    expect_files: int | None = None
+    streamed: int = 0                  # bytes sent through the API
+
+
+def control_files(job: HelperJob) -> dict[str, bytes]:
+    """The helper's script, its settings (`env`), the marker it writes last, and the lists."""
+    resolved = job.resolved
+    plan = job.plan
+    subpath = resolved.subpath if resolved else plan.subpath
+    follow = bool(resolved and resolved.follow_links)
+    streamed_owner = job.copy == "streamed" and plan.source.kind in (seeding.DIRECTORY, seeding.HF_MODEL)
+    settings = {
+        "SEED_ID": job.seed_id, "COPY": job.copy, "FORCE": "1" if job.force else "0",
+        "SUBPATH": subpath, "SOURCE_INNER": resolved.inner if resolved else "",
+        "CP_FLAGS": "-RpL" if follow else "-a",
+        "ARCHIVE_NAME": os.path.basename(resolved.root) if resolved else "",
+        "TAR_FLAGS": {"gz": "-z", "bz2": "-j", "xz": "-J"}.get(plan.source.archive_format, ""),
+        "EXPECT_FILES": "" if job.expect_files is None else str(job.expect_files),
+        "OWNER": plan.owner_text, "CHOWN": "0" if streamed_owner else "1",
+    }
+    files = {"seed.sh": seed_script.SCRIPT.encode(),
+             "env": "".join(f"{key}={shlex.quote(value)}\n" for key, value in settings.items()).encode(),
+             "marker.json": marker_bytes(job), "remove": job.remove}
+    prefix = subpath + "/" if subpath else ""
+    if job.files is not None:
+        listed = [path[len(prefix):] for path in job.files if path.startswith(prefix) and "\n" not in path]
+        files["files"] = ("".join(f"{path}\n" for path in listed)).encode("utf-8", "surrogateescape")
+    if resolved is not None and job.method == "bind":
+        for path, content in resolved.extras.items():
+            if job.files is None or path in job.files:
+                files[f"extra/{path}"] = content
+    return files
+
+
+def control_place(job: HelperJob) -> str:
+    """Where the settings go when they travel through the API: inside the job's staging directory."""
+    return f"{seeding.STAGING_PREFIX}{job.seed_id}/control"
+
+
+def control_directory(files: dict[str, bytes]) -> str:
+    """The control files in a fresh directory readable by the helper's root (even a remapped one)."""
+    directory = tempfile.mkdtemp(prefix=f"{CONTROL_PREFIX}{os.getpid()}-")
+    os.chmod(directory, 0o755)
+    for name, content in files.items():
+        path = os.path.join(directory, name)
+        os.makedirs(os.path.dirname(path), mode=0o755, exist_ok=True)
+        with open(path, "wb") as handle:
+            handle.write(content)
+    return directory
+
+
+def marker_bytes(job: HelperJob) -> bytes:
+    if job.marker is None:
+        return b""
+    if not job.marker.total_bytes:
+        job.marker.total_bytes = job.streamed
+    return job.marker.to_json()
