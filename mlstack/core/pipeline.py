@@ -49,8 +49,8 @@ def build(stack: Stack, profile_name: str, process_env: dict[str, str], gpu: str
     if gpu:
         profile.gpu = gpu
     env = environment(stack, profile.name, process_env)
-    model = load_project(compose_files(stack, profile), env, stack.directory)
     project_name = f"{stack.name}-{profile.name}"
+    model = load_project(compose_files(stack, profile), env, stack.directory, project_name)
     root = model.root
     root.value["name"] = Node(project_name, Origin(str(stack.definition or "<default stack>"), rule="derived"))
     rendered = Rendered(stack, profile, model, env, Header(stack.name, profile.name, [ref.display for ref in stack.fragments] +
