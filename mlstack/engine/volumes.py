@@ -26,6 +26,7 @@ from typing import Callable, Iterator
 from mlstack.core import seeding
 from mlstack.core.seeding import Marker, Observed, SeedPlan
 from mlstack.engine import seed_script, sources
+from mlstack.engine.api import is_not_found
 from mlstack.engine.docker_facts import Engine
 from mlstack.engine.helper_job import CONTROL_PREFIX, HelperJob, control_directory, control_files, control_place
 from mlstack.engine.sources import Resolved
@@ -42,23 +43,29 @@ Progress = Callable[[int], None]
 
 
 class Volumes:
-    def __init__(self, engine: Engine):
-        import docker
+    """Reads through the engine's cheap read-only API (no Docker SDK import, ~0.2 s, for a volume
+    that is up to date); containers and streams through the SDK, loaded on first use."""
 
+    def __init__(self, engine: Engine):
+        self.engine = engine
         self.local = engine.address.local
-        self.client = engine.client
-        self.api = docker.APIClient(base_url=engine.address.url, timeout=TRANSFER_TIMEOUT_S,
-                                    version=engine.client.api.api_version)
+        self.reads = engine.api
+        self._api = None
+
+    @property
+    def api(self):
+        """The SDK's low-level client, without a timeout: a big copy is silent for as long as it takes."""
+        if self._api is None:
+            import docker
+
+            self._api = docker.APIClient(base_url=self.engine.address.url, timeout=TRANSFER_TIMEOUT_S)
+        return self._api
 
     # --- looking ---------------------------------------------------------------------------
 
     def inspect(self, name: str) -> dict | None:
-        import docker.errors
-
-        try:
-            return self.client.api.inspect_volume(name)
-        except docker.errors.NotFound:
-            return None
+        found = self.reads.volumes(filters={"name": [name]}).get("Volumes") or []
+        return next((volume for volume in found if volume.get("Name") == name), None)
 
     def readable_root(self, info: dict) -> str | None:
         """The volume's directory when this process can read it (local engine, same mount namespace)."""
@@ -86,15 +93,15 @@ class Volumes:
         return Observed(True, marker, None, pending)
 
     def image_id(self, reference: str) -> str | None:
-        import docker.errors
-
         try:
-            return self.client.api.inspect_image(reference)["Id"]
-        except docker.errors.ImageNotFound:
-            return None
+            return self.reads.inspect_image(reference)["Id"]
+        except Exception as error:  # the stdlib's and the SDK's own "not found"
+            if is_not_found(error):
+                return None
+            raise
 
     def local_images(self) -> list[str]:
-        return sorted(tag for image in self.client.api.images() for tag in image.get("RepoTags") or [] if tag != "<none>:<none>")
+        return sorted(tag for image in self.api.images() for tag in image.get("RepoTags") or [] if tag != "<none>:<none>")
 
     def sha256_in_volume(self, plan: SeedPlan, helper: str, paths: list[str]) -> dict[str, str]:
         """Content hashes of the seeded files as they are in the volume (--checksum)."""
@@ -119,26 +126,26 @@ class Volumes:
             return
         if plan.external:
             raise SeedError(f"{plan.where}: external volume {plan.volume_name} does not exist; create it first")
-        self.client.api.create_volume(plan.volume_name, driver=plan.driver or "local",
+        self.api.create_volume(plan.volume_name, driver=plan.driver or "local",
                                       driver_opts=plan.driver_opts or None, labels=plan.compose_labels())
 
     def settle(self, plan: SeedPlan, say: Callable[[str], None]) -> None:
         """Wait for a seed of this volume still running (an earlier mlstack that was killed, or another
         one now); remove the helpers that are done, and those whose mlstack is gone."""
         filters = {"label": [f"{LABEL}.volume={plan.volume_name}"]}
-        for container in self.client.api.containers(all=True, filters=filters):
+        for container in self.reads.containers(all=True, filters=filters):
             labels = container.get("Labels") or {}
             if container.get("State") == "running" or (container.get("State") == "created" and _alive(labels)):
                 say(f"{plan.volume}: waiting for an earlier seed of {plan.volume_name} to finish "
                     f"(container {container['Id'][:12]})")
-                _wait(self.api, container["Id"], SETTLE_WAIT_S)
+                _wait(self.reads, container["Id"], SETTLE_WAIT_S)
             self._discard(container["Id"])
         self._sweep_control_directories()
 
     def _sweep_control_directories(self) -> None:
         """Control directories of an mlstack that was killed, once no helper of it runs any more."""
         running = {(c.get("Labels") or {}).get(f"{LABEL}.owner") for c in
-                   self.client.api.containers(filters={"label": [LABEL], "status": ["running"]})}
+                   self.reads.containers(filters={"label": [LABEL], "status": ["running"]})}
         for path in glob.glob(os.path.join(tempfile.gettempdir(), f"{CONTROL_PREFIX}*-*")):
             pid = os.path.basename(path)[len(CONTROL_PREFIX):].split("-", 1)[0]
             owner = f"{socket.gethostname()}:{pid}"
@@ -367,15 +374,15 @@ def _alive(labels: dict[str, str]) -> bool:
     return True
 
 
-def _wait(api, container: str, timeout: float) -> None:
-    import docker.errors
-
+def _wait(reads, container: str, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            details = api.inspect_container(container)
-        except docker.errors.NotFound:
-            return
+            details = reads.inspect_container(container)
+        except Exception as error:  # noqa: BLE001 - gone (removed by the engine) is done
+            if is_not_found(error):
+                return
+            raise
         status = details["State"].get("Status")
         if status in ("exited", "dead") or (status == "created" and not _alive(details["Config"].get("Labels") or {})):
             return
