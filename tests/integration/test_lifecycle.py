@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -21,12 +20,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.integration.engine import DOCKER_HOST, NETNS_PATH, skip_reason
+
 pytestmark = pytest.mark.engine
 
-NETNS = os.environ.get("MLSTACK_TEST_NETNS", "mlstack-ci")
-NETNS_PATH = f"/var/run/netns/{NETNS}"
-DATA_ROOT = os.environ.get("MLSTACK_TEST_ROOT", "/var/lib/mlstack-ci")
-DOCKER_HOST = f"unix:///run/{NETNS}/docker.sock"
 REPO = Path(__file__).resolve().parents[2]
 
 IMAGE_MAP = """\
@@ -49,21 +46,7 @@ def fast_checks(fragments: list[str]) -> str:
         if builtin else "services: {}\n"
 
 
-def _skip_reason() -> str | None:
-    if os.geteuid() != 0 or not shutil.which("nsenter") or not os.path.exists(NETNS_PATH):
-        return f"needs root, nsenter and the {NETNS} network namespace (sudo scripts/test-engine start)"
-    try:
-        import docker
-
-        root = docker.DockerClient(base_url=DOCKER_HOST, timeout=10).info().get("DockerRootDir")
-    except Exception as error:  # noqa: BLE001 - any failure means: no engine
-        return f"hermetic Docker engine not reachable at {DOCKER_HOST}: {error}"
-    if root != DATA_ROOT:
-        return f"{DOCKER_HOST} is not the hermetic test engine (data root {root!r}, expected {DATA_ROOT!r})"
-    return None
-
-
-_REASON = _skip_reason()
+_REASON = skip_reason(needs_namespace=True)
 if _REASON:
     pytest.skip(_REASON, allow_module_level=True)
 

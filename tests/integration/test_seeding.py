@@ -22,12 +22,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.integration.engine import DOCKER_HOST, NETNS_PATH, skip_reason
+
 pytestmark = pytest.mark.engine
 
-NETNS = os.environ.get("MLSTACK_TEST_NETNS", "mlstack-ci")
-NETNS_PATH = f"/var/run/netns/{NETNS}"
-DATA_ROOT = os.environ.get("MLSTACK_TEST_ROOT", "/var/lib/mlstack-ci")
-DOCKER_HOST = f"unix:///run/{NETNS}/docker.sock"
 REPO = Path(__file__).resolve().parents[2]
 BUSYBOX = "mlstack-test/busybox:1"
 JUPYTER = "mlstack-test/jupyter:1"
@@ -47,19 +45,7 @@ volumes:
 FAST_CHECKS = "services:\n  jupyter:\n    healthcheck:\n      interval: 2s\n      start_period: 60s\n"
 
 
-def _skip_reason() -> str | None:
-    try:
-        import docker
-
-        root = docker.DockerClient(base_url=DOCKER_HOST, timeout=10).info().get("DockerRootDir")
-    except Exception as error:  # noqa: BLE001 - any failure means: no engine
-        return f"hermetic Docker engine not reachable at {DOCKER_HOST} (sudo scripts/test-engine start): {error}"
-    if root != DATA_ROOT:
-        return f"{DOCKER_HOST} is not the hermetic test engine (data root {root!r}, expected {DATA_ROOT!r})"
-    return None
-
-
-_REASON = _skip_reason()
+_REASON = skip_reason(needs_namespace=False)
 if _REASON:
     pytest.skip(_REASON, allow_module_level=True)
 
