@@ -44,14 +44,17 @@ def rebase_tree(root: Node, from_dir: FsPath, to_dir: FsPath) -> None:
     if from_dir == to_dir:
         return
     for path, node in list(root.walk()):
-        if node.is_scalar and isinstance(node.value, str) and any(matches(path, want) for want in PATH_FIELDS):
-            if path[-1] == "source" and _is_named_volume(root, path):
-                continue
+        if node.is_scalar and isinstance(node.value, str) and holds_path(root, path):
             node.value = rebase(node.value, from_dir, to_dir)
             node.raw = None
 
 
-def _is_named_volume(root: Node, path: Path) -> bool:
+def holds_path(root: Node, path: Path) -> bool:
+    """The value at `path` is a file-system path (a mount's `source` only when the mount is a bind)."""
+    if not any(matches(path, want) for want in PATH_FIELDS):
+        return False
+    if path[-1] != "source":
+        return True
     mount = root.find(path[:-1])
     kind = mount.get("type") if mount is not None else None
-    return kind is None or kind.value != "bind"
+    return kind is not None and kind.value == "bind"

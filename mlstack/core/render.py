@@ -12,9 +12,11 @@ from dataclasses import dataclass, field
 from pathlib import Path as FsPath
 from typing import Any
 
+import yaml  # already loaded by mlstack.core.load
+
 from mlstack.core.load import TIMESTAMP_TAG, Timestamp, resolve_plain
 from mlstack.core.model import Node, matches, pattern
-from mlstack.core.paths import PATH_FIELDS, rebase
+from mlstack.core.paths import holds_path, rebase
 
 TOP_LEVEL_ORDER = ("name", "services", "networks", "volumes", "secrets", "configs", "models")
 
@@ -40,9 +42,8 @@ def to_document(root: Node, project_dir: FsPath, out_dir: FsPath | None) -> dict
         if isinstance(value, str) and node.tag == TIMESTAMP_TAG:
             return Timestamp(value)
         if isinstance(value, str):
-            if out_dir is not None and out_dir != project_dir and any(matches(path, want) for want in PATH_FIELDS):
-                if not (path[-1] == "source" and _named_volume(root, path)):
-                    value = rebase(value, project_dir, out_dir)
+            if out_dir is not None and out_dir != project_dir and holds_path(root, path):
+                value = rebase(value, project_dir, out_dir)
             return value.replace("$", "$$")
         return value
 
@@ -66,12 +67,6 @@ def _last_of_each(entries: list) -> list:
     return [entry for index, entry in enumerate(entries) if last[file_of(entry)] == index]
 
 
-def _named_volume(root: Node, path: tuple) -> bool:
-    mount = root.find(path[:-1])
-    kind = mount.get("type") if mount is not None else None
-    return kind is None or kind.value != "bind"
-
-
 _DUMPER = None
 
 
@@ -79,8 +74,6 @@ def _dumper():
     """A safe dumper that writes multi-line strings (scripts, healthchecks) as literal blocks."""
     global _DUMPER
     if _DUMPER is None:
-        import yaml
-
         try:
             from yaml import CSafeDumper as base
         except ImportError:  # pragma: no cover
@@ -116,7 +109,7 @@ def dump(document: dict[str, Any], header: Header, output_format: str = "yaml") 
         return body
     Dumper = _dumper()
     body = "".join(
-        __import__("yaml").dump({key: value}, Dumper=Dumper, sort_keys=True, default_flow_style=False, allow_unicode=True, width=4096)
+        yaml.dump({key: value}, Dumper=Dumper, sort_keys=True, default_flow_style=False, allow_unicode=True, width=4096)
         for key, value in document.items()
     )
     digest = hashlib.sha256(body.encode()).hexdigest()[:16]
