@@ -11,18 +11,21 @@ from mlstack.report import Result
 def run(stack_file: str | None, profile: str | None, process_env: dict[str, str]) -> Result:
     stack = open_stack(stack_file)
     profiles = [profile] if profile else sorted(stack.profiles)
-    errors, warnings, lines = [], [], []
+    errors: set = set()
+    warnings: dict = {}  # an ordered set: the first profile to warn places the warning
+    lines = []
     for name in profiles:
         try:
             rendered = build(stack, name, process_env)
         except StackError as error:
-            errors.extend(d for d in error.diagnostics if d not in errors)
             if not error.diagnostics:
                 raise
+            errors.update(error.diagnostics)
             continue
-        warnings.extend(d for d in rendered.warnings if d not in warnings)
+        warnings.update(dict.fromkeys(rendered.warnings))
         count = len(rendered.root.get("services").value) if rendered.root.get("services") else 0
         lines.append(f"profile {name}: ok ({count} services)")
     if errors:
-        raise StackError(errors[0].message, sorted(set(errors)) + warnings)
-    return Result(text="\n".join(lines), diagnostics=warnings, data={"profiles": profiles, "ok": True})
+        ordered = sorted(errors)
+        raise StackError(ordered[0].message, ordered + list(warnings))
+    return Result(text="\n".join(lines), diagnostics=list(warnings), data={"profiles": profiles, "ok": True})
