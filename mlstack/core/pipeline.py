@@ -77,6 +77,7 @@ def check_requirements(rendered: Rendered) -> None:
     by_name = {ref.path.stem: index for index, ref in enumerate(fragments)}
     model = rendered.model
     services = rendered.root.get("services")
+    present = services.value if services is not None and services.is_map else {}
     problems = []
     for index, ref in enumerate(fragments):
         meta = model.file_meta[index] if index < len(model.file_meta) else None
@@ -90,13 +91,13 @@ def check_requirements(rendered: Rendered) -> None:
                                            "requires"))
                 continue
             for dependent in sorted(model.file_services[index]):
-                service = services.value.get(dependent) if services is not None else None
+                service = present.get(dependent)
                 if service is None or not service.is_map:
                     continue
                 origin = item.origin.with_rule("derived")
                 depends = service.value.setdefault("depends_on", Node({}, origin))
                 for dependency in sorted(model.file_services[by_name[needed]]):
-                    if dependency in (services.value if services is not None else {}) and dependency not in depends.value:
+                    if dependency in present and dependency not in depends.value:
                         depends.value[dependency] = Node({"condition": Node("service_healthy", origin),
                                                           "required": Node(True, origin)}, origin)
     if problems:
