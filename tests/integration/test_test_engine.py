@@ -34,31 +34,6 @@ VARIANTS = {
 }
 
 
-def _skip_reason() -> str | None:
-    if DOCKER is None:
-        return "docker CLI not installed"
-    try:
-        out = subprocess.run(
-            [DOCKER, "--host", DOCKER_HOST, "info", "--format", "{{.DockerRootDir}}"],
-            capture_output=True, text=True, timeout=20,
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return f"hermetic Docker engine not reachable at {DOCKER_HOST}: {exc}"
-    if out.returncode != 0:
-        return (f"hermetic Docker engine not reachable at {DOCKER_HOST} "
-                f"(start it with `sudo scripts/test-engine start`): {out.stderr.strip()[:200]}")
-    if out.stdout.strip() != DATA_ROOT:
-        # Never run these containers on an engine in the machine's own network namespace.
-        return (f"DOCKER_HOST={DOCKER_HOST} is not the hermetic test engine "
-                f"(data root {out.stdout.strip()!r}, expected {DATA_ROOT!r})")
-    return None
-
-
-_REASON = _skip_reason()
-if _REASON:
-    pytest.skip(_REASON, allow_module_level=True)
-
-
 def docker(*args: str, timeout: float = 60, check: bool = True) -> subprocess.CompletedProcess:
     proc = subprocess.run([DOCKER, "--host", DOCKER_HOST, *args],
                           capture_output=True, text=True, timeout=timeout)

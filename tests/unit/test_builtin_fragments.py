@@ -12,7 +12,6 @@ import importlib.util
 import json
 import os
 import re
-import shutil
 import socket
 import subprocess
 import sys
@@ -22,6 +21,8 @@ from typing import Any
 
 import pytest
 import yaml
+
+from tests import needs
 
 ROOT = Path(__file__).resolve().parents[2]
 STACKS = ROOT / "stacks"
@@ -34,7 +35,7 @@ X_MLSTACK_KEYS = {"description", "requires", "urls", "caches"}
 URL_KEYS = {"service", "port", "path", "label", "query"}
 CACHE_KEYS = {"service", "target", "owner"}
 
-COMPOSE = shutil.which("docker-compose")
+COMPOSE = needs.compose_argv()
 TIMEOUT_S = 60
 
 # Values that stand in for real secrets; they must never reach the rendered file.
@@ -46,7 +47,7 @@ PROD_ENV = {
 POSTGRES_MESSAGE = "POSTGRES_PASSWORD must be set for the prod profile"
 JUPYTER_MESSAGE = "JUPYTER_TOKEN must be set for the prod profile"
 
-needs_compose = pytest.mark.skipif(COMPOSE is None, reason="docker-compose binary not installed")
+needs_compose = pytest.mark.compose
 
 
 # --------------------------------------------------------------------------- helpers
@@ -113,7 +114,7 @@ def clean_env(**extra: str) -> dict[str, str]:
 
 def compose(files: list[Path], env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     assert COMPOSE is not None
-    cmd = [COMPOSE, "-p", "mlstack-test"]
+    cmd = [*COMPOSE, "-p", "mlstack-test"]
     for path in files:
         cmd += ["-f", str(path)]
     cmd += list(args)
