@@ -9,17 +9,44 @@ from __future__ import annotations
 
 import os
 import sys
+from enum import Enum
 from typing import List, Optional
 
 import typer
 
-from mlstack.errors import ExitCode, MlstackError
+from mlstack.errors import ExitCode, MlstackError, from_unexpected
+
+
+class GpuPolicy(str, Enum):
+    """--gpu: the values of core.gpu's policy table (a unit test keeps them equal)."""
+
+    auto = "auto"
+    required = "required"
+    off = "off"
+
+
+class RenderFormat(str, Enum):
+    yaml = "yaml"
+    json = "json"
+
+
+class SeedMethod(str, Enum):
+    """--method: core.seeding.METHODS."""
+
+    auto = "auto"
+    bind = "bind"
+    archive = "archive"
+
+
+def _value(choice: Enum | None) -> str | None:
+    return None if choice is None else choice.value
 
 app = typer.Typer(
     name="mlstack",
     help="One command for an ML team's development environment, one for its deployable compose file.\n\n"
          "--profile picks an mlstack profile (dev, prod, or one from mlstack.yaml: a set of override files); "
-         "--compose-profile is Docker Compose's own service profiles, passed through.",
+         "--compose-profile is Docker Compose's own service profiles, passed through.\n\n"
+         "--debug, with any command: the commands mlstack runs, and the traceback of an unexpected error.",
     add_completion=False,
     no_args_is_help=True,
     rich_markup_mode=None,
@@ -29,7 +56,8 @@ app = typer.Typer(
 StackFile = typer.Option(None, "--file", "-f", help="Stack definition (default: ./mlstack.yaml, else the built-in default stack).")
 Profile = typer.Option("dev", "--profile", "-p", help="mlstack profile: dev, prod or one defined in mlstack.yaml.")
 Json = typer.Option(False, "--json", help="Machine-readable output.")
-Gpu = typer.Option(None, "--gpu", help="GPU policy: auto, required or off (default: from mlstack.yaml; dev auto, prod required).")
+Gpu = typer.Option(None, "--gpu", case_sensitive=False,
+                   help="GPU policy (default: from mlstack.yaml; dev auto, prod required).")
 
 
 def _emit(result, as_json: bool = False) -> None:
@@ -45,13 +73,13 @@ def render(
     stack_file: Optional[str] = StackFile,
     profile: str = Profile,
     out: Optional[str] = typer.Option(None, "--out", "-o", help="Write here (atomically) instead of standard output."),
-    output_format: str = typer.Option("yaml", "--format", help="yaml or json."),
-    gpu: Optional[str] = Gpu,
+    output_format: RenderFormat = typer.Option(RenderFormat.yaml, "--format", case_sensitive=False, help="Output format."),
+    gpu: Optional[GpuPolicy] = Gpu,
 ) -> None:
     """Render one validated, deterministic compose file for a profile."""
     from mlstack.commands import render as command
 
-    _emit(command.run(stack_file, profile, out, output_format, gpu))
+    _emit(command.run(stack_file, profile, out, output_format.value, _value(gpu)))
 
 
 @app.command()
@@ -112,7 +140,7 @@ def up(
     profile: str = Profile,
     build: bool = typer.Option(False, "--build", help="Build images before starting."),
     no_wait: bool = typer.Option(False, "--no-wait", help="Do not wait for the services to become healthy."),
-    gpu: Optional[str] = Gpu,
+    gpu: Optional[GpuPolicy] = Gpu,
     port_offset: int = typer.Option(0, "--port-offset", help="Add N to every published host port."),
     compose_profiles: List[str] = ComposeProfiles,
     timeout: float = typer.Option(300.0, "--timeout", help="Seconds to wait for the services to become healthy."),
@@ -122,7 +150,7 @@ def up(
     """Start the stack: preflight, write .mlstack/<profile>/compose.yaml, start, wait until healthy, show URLs."""
     from mlstack.commands import up as command
 
-    options = command.UpOptions(stack_file, profile, list(services or []), build, not no_wait, gpu, port_offset,
+    options = command.UpOptions(stack_file, profile, list(services or []), build, not no_wait, _value(gpu), port_offset,
                                 tuple(compose_profiles), timeout, not no_seed)
     _emit(command.run(options), as_json)
 
@@ -136,14 +164,16 @@ def seed(
     force: bool = typer.Option(False, "--force", help="Copy again; copy into a volume that holds data mlstack did not put there."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Say what would be copied; change nothing."),
     checksum: bool = typer.Option(False, "--checksum", help="Compare file contents (sha256), not only sizes and times."),
-    method: str = typer.Option("auto", "--method", help="auto, bind (local engine: copy inside it) or archive (stream through the API)."),
+    method: SeedMethod = typer.Option(SeedMethod.auto, "--method", case_sensitive=False,
+                                      help="bind (local engine: copy inside it) or archive (stream through the API)."),
     helper_image: Optional[str] = typer.Option(None, "--helper-image", help="Local image that runs the copy (never pulled)."),
     as_json: bool = Json,
 ) -> None:
     """Seed named volumes (model caches) from a directory, an archive, an image or the local HF cache."""
     from mlstack.commands import seed as command
 
-    options = command.SeedOptions(stack_file, profile, list(volumes or []), force, dry_run, checksum, method, helper_image)
+    options = command.SeedOptions(stack_file, profile, list(volumes or []), force, dry_run, checksum, method.value,
+                                  helper_image)
     _emit(command.run(options), as_json)
 
 
@@ -255,7 +285,10 @@ def doctor(stack_file: Optional[str] = StackFile, profile: str = Profile, as_jso
 
 
 def main(argv: List[str] | None = None) -> None:
-    """Entry point: run the app, turn every mlstack error into its message and exit code."""
+    """Entry point: run the app, turn every error into one message and its exit code.
+
+    `--debug` (anywhere on the line) or MLSTACK_DEBUG=1 adds the traceback of an unexpected error.
+    """
     try:  # typer >= 0.20 vendors click
         from typer._click.exceptions import ClickException
     except ImportError:  # pragma: no cover
@@ -263,21 +296,35 @@ def main(argv: List[str] | None = None) -> None:
 
     from mlstack.report import emit_error
 
+    args = list(sys.argv[1:] if argv is None else argv)
+    # `exec SERVICE CMD...` passes its own arguments on: there only a --debug before `exec` counts
+    ours = args[:args.index("exec")] if "exec" in args else args
+    debug = "--debug" in ours or os.environ.get("MLSTACK_DEBUG") == "1"
+    if "--debug" in ours:
+        args.remove("--debug")
+        os.environ["MLSTACK_DEBUG"] = "1"  # the engine layer logs each command it runs
     try:
-        code = app(args=argv, standalone_mode=False)
+        code = app(args=args, standalone_mode=False)
     except MlstackError as error:
-        lines = [str(d) for d in error.diagnostics] or [f"mlstack: {error.message}"]
-        emit_error(lines, error.hint)
-        sys.exit(int(error.exit_code))
+        _exit_with(error, emit_error)
     except typer.Exit as done:
         sys.exit(done.exit_code)
-    except typer.Abort:
+    except (typer.Abort, KeyboardInterrupt):
         sys.stderr.write("mlstack: interrupted\n")
         sys.exit(int(ExitCode.INTERRUPTED))
     except ClickException as error:
         error.show()
         sys.exit(int(ExitCode.USAGE))
-    except KeyboardInterrupt:
-        sys.stderr.write("mlstack: interrupted\n")
-        sys.exit(int(ExitCode.INTERRUPTED))
+    except Exception as error:  # noqa: BLE001 - the last resort: one line, never a traceback
+        if debug:
+            import traceback
+
+            traceback.print_exc()
+        _exit_with(from_unexpected(error), emit_error)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _exit_with(error: MlstackError, emit_error) -> None:
+    lines = [str(d) for d in error.diagnostics] or [f"mlstack: {error.message}"]
+    emit_error(lines, error.hint)
+    sys.exit(int(error.exit_code))

@@ -17,6 +17,8 @@ class ExitCode(IntEnum):
     PREFLIGHT = 4          # a check before start failed: port taken, GPU required but unusable, disk
     UNHEALTHY = 5          # services started but did not become healthy
     SEED = 6               # a volume could not be seeded (foreign data, source missing, copy failed)
+    FILESYSTEM = 7         # a file or directory mlstack needs cannot be read or written (permissions, full disk)
+    INTERNAL = 70          # a bug in mlstack (EX_SOFTWARE): one line, --debug shows the traceback
     INTERRUPTED = 130      # Ctrl-C
 
 
@@ -66,3 +68,30 @@ class UnhealthyError(MlstackError):
 
 class SeedError(MlstackError):
     exit_code = ExitCode.SEED
+
+
+class FileSystemError(MlstackError):
+    exit_code = ExitCode.FILESYSTEM
+
+
+class InternalError(MlstackError):
+    exit_code = ExitCode.INTERNAL
+
+
+ENGINE_HINT = "check the engine with `docker info`; `mlstack doctor` says what mlstack sees"
+# Where an exception that escaped every layer comes from, by the top-level package of its type.
+ENGINE_PACKAGES = ("docker", "requests", "urllib3", "paramiko", "http", "websocket")
+
+
+def from_unexpected(error: BaseException) -> MlstackError:
+    """The last resort: an exception no layer translated becomes the error of its kind, in one line."""
+    reason = " ".join(str(error).split())[:300] or type(error).__name__
+    package = type(error).__module__.split(".")[0]
+    if package in ENGINE_PACKAGES or isinstance(error, (ConnectionError, TimeoutError)):
+        return EngineError(f"the Docker engine failed: {reason}", hint=ENGINE_HINT)
+    if isinstance(error, OSError):
+        where = f"{error.filename}: " if error.filename else ""
+        return FileSystemError(f"{where}{error.strerror or reason}",
+                               hint="check the path's permissions and the free space on its disk")
+    return InternalError(f"internal error ({type(error).__name__}: {reason})",
+                         hint="this is a bug in mlstack: run again with --debug for the traceback, and report it")

@@ -78,7 +78,14 @@ EVERY_COMPOSE_PROFILE = ("*",)
 
 
 def existing(stack_file: str | None, profile: str, compose_profiles: tuple[str, ...] = EVERY_COMPOSE_PROFILE) -> Project:
-    """The file `up` wrote for this profile; rendered and written first when there is none."""
+    """The file `up` wrote for this profile; rendered and written first when there is none.
+
+    The engine is asked first, with a timeout (a ping, a few ms): Compose itself waits forever
+    on an engine that accepts a connection and never answers.
+    """
+    from mlstack.engine.docker_facts import Engine
+
+    Engine()
     definition = find_stack_file(stack_file, FsPath.cwd())
     directory = definition.parent if definition is not None else FsPath.cwd()
     path = rendered_path(directory, profile)

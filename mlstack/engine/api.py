@@ -4,6 +4,11 @@ Over a local unix socket they go through the standard library (http.client): imp
 Docker SDK costs ~200 ms (requests, urllib3), more than `mlstack status`'s whole budget. Remote
 engines (tcp with TLS, ssh) go through the SDK's low-level client, which knows those transports.
 Both answer the same methods with the Engine API's JSON.
+
+Every failure leaves this module as one of two errors: `NotFound` (a 404: callers decide what
+absence means) or `EngineError` (exit 3), whatever the transport raised: a refused or missing
+socket, an engine that answers 500, closes mid-response, never answers within the timeout, or
+answers with something that is not JSON.
 """
 
 from __future__ import annotations
@@ -14,13 +19,22 @@ import socket
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from mlstack.errors import EngineError
+
+HINT = "check the engine with `docker info`; `mlstack doctor` says what mlstack sees"
+
 
 class NotFound(Exception):
     pass
 
 
-class APIFailure(Exception):
-    pass
+class Unreachable(EngineError):
+    """Nothing answers at the address (no socket, refused, no permission): not a failing engine."""
+
+
+def failure(what: str, error: Exception | str) -> EngineError:
+    reason = error if isinstance(error, str) else (str(error).splitlines()[0][:300] if str(error) else type(error).__name__)
+    return EngineError(f"the Docker engine failed {what}: {reason}", hint=HINT)
 
 
 class _UnixConnection(http.client.HTTPConnection):
@@ -51,46 +65,97 @@ class UnixSocketAPI:
                 response = self.connection.getresponse()
                 body = response.read()
                 break
-            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
-                self.connection.close()
-                self.connection = None
+            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError) as error:
+                self._drop()
                 if attempt == 2:
-                    raise
+                    raise failure(f"GET {path}", f"the connection closed before the answer ({type(error).__name__})") from None
+            except (FileNotFoundError, ConnectionRefusedError, PermissionError) as error:
+                self._drop()
+                raise Unreachable(error.strerror or str(error)) from None
+            except socket.timeout:
+                self._drop()
+                raise failure(f"GET {path}", f"no answer within {self.timeout:g} s") from None
+            except (OSError, http.client.HTTPException) as error:
+                self._drop()
+                raise failure(f"GET {path}", error) from None
         if response.status == 404:
             raise NotFound(path)
         if response.status >= 400:
-            raise APIFailure(f"GET {path}: {response.status} {body.decode(errors='replace')[:300]}")
-        return json.loads(body) if body and body[:1] in (b"{", b"[") else body.decode()
+            raise failure(f"GET {path}", f"HTTP {response.status} {body.decode(errors='replace').strip()[:300]}")
+        if body[:1] in (b"{", b"["):
+            try:
+                return json.loads(body)
+            except ValueError as error:
+                raise failure(f"GET {path}", f"the answer is not valid JSON ({error})") from None
+        return body.decode(errors="replace")
+
+    def _drop(self) -> None:
+        if self.connection is not None:
+            self.connection.close()
+        self.connection = None
 
     def ping(self) -> bool:
         return self._get("/_ping") == "OK"
 
     def info(self) -> dict:
-        return self._get("/info")
+        return _expect(dict, "GET /info", self._get("/info"))
 
     def inspect_image(self, reference: str) -> dict:
-        return self._get(f"/images/{quote(reference, safe='')}/json")
+        path = f"/images/{quote(reference, safe='')}/json"
+        return _expect(dict, f"GET {path}", self._get(path))
 
     def containers(self, all: bool = False, filters: dict | None = None) -> list[dict]:  # noqa: A002 (the API's word)
         query = {"all": "1" if all else "0"}
         if filters:
             query["filters"] = json.dumps(filters)
-        return self._get("/containers/json", query)
+        return _expect(list, "GET /containers/json", self._get("/containers/json", query))
 
     def inspect_container(self, container: str) -> dict:
-        return self._get(f"/containers/{quote(container, safe='')}/json")
+        path = f"/containers/{quote(container, safe='')}/json"
+        return _expect(dict, f"GET {path}", self._get(path))
 
     def volumes(self, filters: dict | None = None) -> dict:
-        return self._get("/volumes", {"filters": json.dumps(filters)} if filters else None)
+        return _expect(dict, "GET /volumes", self._get("/volumes", {"filters": json.dumps(filters)} if filters else None))
+
+
+def _expect(kind: type, what: str, answer: Any) -> Any:
+    if not isinstance(answer, kind):
+        raise failure(what, f"expected a JSON {'object' if kind is dict else 'array'}, got {str(answer)[:80]!r}")
+    return answer
+
+
+class SdkAPI:
+    """The SDK's low-level client for remote engines, its errors translated as the stdlib path's are."""
+
+    def __init__(self, url: str, timeout: float):
+        import docker
+
+        try:
+            self.client = docker.APIClient(base_url=url, timeout=timeout)
+        except Exception as error:  # noqa: BLE001 - DockerException, TLS and ssh errors, bad URLs
+            raise failure(f"to connect to {url}", error) from None
+
+    def __getattr__(self, name: str):
+        method = getattr(self.client, name)
+
+        def call(*args, **kwargs):
+            try:
+                return method(*args, **kwargs)
+            except Exception as error:  # noqa: BLE001 - requests, urllib3, paramiko and docker.errors
+                if is_not_found(error):
+                    raise NotFound(str(error)) from None
+                if type(error).__name__ == "ConnectionError":  # requests': nothing listens there
+                    raise Unreachable(str(error)) from None
+                raise failure(name, error) from None
+
+        return call
 
 
 def connect(url: str, timeout: float):
     """An API object for `url`: the stdlib for unix sockets, the SDK's APIClient otherwise."""
     if url.startswith("unix://"):
         return UnixSocketAPI(url, timeout)
-    import docker
-
-    return docker.APIClient(base_url=url, timeout=timeout)
+    return SdkAPI(url, timeout)
 
 
 def is_not_found(error: Exception) -> bool:

@@ -89,8 +89,11 @@ class Engine:
             self.api = api.connect(self.address.url, CONNECT_TIMEOUT_S)
             self.api.ping()
             self._info = self.api.info()
-        except Exception as error:  # the stdlib, requests, urllib3 and the SDK each raise their own
+        except api.Unreachable as error:
             raise EngineError(unreachable_message(self.address, short_reason(error))) from None
+        except EngineError as error:  # it answers, but wrongly: say so, not "start Docker"
+            raise EngineError(f"{error.message} (engine at {self.address.url}, from {self.address.source})",
+                              hint=error.hint) from None
 
     @property
     def client(self):
