@@ -15,12 +15,13 @@ from typing import Callable
 
 from mlstack.commands import health, preflight, running, seed, urls
 from mlstack.commands.running import Project, say
+from mlstack.core.gpu import POLICIES
 from mlstack.engine import compose
 from mlstack.engine.docker_facts import Engine
 from mlstack.errors import EngineError, UnhealthyError, UsageError
 from mlstack.report import Result
 
-GPU_POLICIES = ("auto", "required", "off")
+GPU_POLICIES = POLICIES   # one list, in core.gpu
 
 
 @dataclass
