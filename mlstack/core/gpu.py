@@ -161,6 +161,7 @@ def assess(name: str, service: Node, host: HostGpu, image: ImageFacts | None) ->
     if found.problem:
         return found
     _capabilities(wanted, env, sources, found)
+    _visible_devices(wanted, env, sources, found)
     runtime = "NVIDIA runtime" if host.nvidia_runtime and any(r.driver != "cdi" for r in wanted) else "CDI GPU devices"
     reason = f"{runtime} present"
     if host.driver_version:
@@ -222,7 +223,7 @@ def _requirements(wanted: list[DeviceRequest], host: HostGpu, env: dict[str, str
 
     Returns True when a requirement held only through a later alternative (a brand/driver group:
     NVIDIA's forward-compatibility package in the image, which the step after honours)."""
-    if "NVIDIA_DISABLE_REQUIRE" in env and not gpu_require.requirements(env) and _has_requirement(env):
+    if gpu_require.disabled(env) and _has_requirement(env):
         found.notes.append(f"NVIDIA_DISABLE_REQUIRE={env['NVIDIA_DISABLE_REQUIRE']} ({sources['NVIDIA_DISABLE_REQUIRE']}): "
                            "the runtime skips NVIDIA_REQUIRE_*; decided by CUDA compatibility")
     checks = gpu_require.requirements(env)
@@ -338,6 +339,15 @@ def _capabilities(wanted: list[DeviceRequest], env: dict[str, str], sources: dic
         return
     if not capabilities & {"compute", "all"}:
         found.notes.append(f"{source} = {','.join(sorted(capabilities))} has no `compute`: CUDA cannot run in it")
+
+
+def _visible_devices(wanted: list[DeviceRequest], env: dict[str, str], sources: dict[str, str], found: _Finding) -> None:
+    """Docker sets NVIDIA_VISIBLE_DEVICES from an `nvidia` request, over what the service's environment says."""
+    value = env.get("NVIDIA_VISIBLE_DEVICES")
+    if value is not None and value != "all" and sources.get("NVIDIA_VISIBLE_DEVICES") == "service environment" \
+            and any(request.driver != "cdi" for request in wanted):
+        found.notes.append(f"NVIDIA_VISIBLE_DEVICES={value} (service environment) is replaced by the reservation's "
+                           "devices: Docker sets it from the device request")
 
 
 _CUDA_TAG = re.compile(r"cuda[-_]?(\d+)(?:\.(\d+))?", re.IGNORECASE)

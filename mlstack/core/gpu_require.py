@@ -49,9 +49,14 @@ class Outcome:
     failing: list[str] = field(default_factory=list)   # per alternative: its first false clause
 
 
+def disabled(env: dict[str, str]) -> bool:
+    """NVIDIA_DISABLE_REQUIRE set to a true value: the runtime checks no requirement."""
+    return env.get("NVIDIA_DISABLE_REQUIRE", "") in TRUE_WORDS
+
+
 def requirements(env: dict[str, str]) -> list[tuple[str, str]]:
     """(variable, expression) the runtime checks for a container with this environment; [] when disabled."""
-    if env.get("NVIDIA_DISABLE_REQUIRE", "") in TRUE_WORDS:
+    if disabled(env):
         return []
     found = [(name, value) for name, value in sorted(env.items())
              if name.startswith("NVIDIA_REQUIRE_") and not name.startswith("NVIDIA_REQUIRE_JETPACK")]

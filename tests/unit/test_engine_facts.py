@@ -89,3 +89,44 @@ def test_unreachable_message_names_where_the_address_came_from():
 def test_the_reason_inside_the_sdk_error(sdk_text, reason):
     """Recorded from docker-py 7.1 against a missing socket and a closed port."""
     assert short_reason(Exception(sdk_text)) == reason
+
+
+def fake_nvidia_smi(host_name: str, knows_compute_cap: bool = True):
+    """compose.run answering nvidia-smi from a host's fixtures; a driver before 510 rejects compute_cap."""
+    from mlstack.engine.compose import Completed
+
+    directory = FIXTURES / "gpu-hosts" / host_name
+    asked = []
+
+    def run(command, check=True, timeout=None):
+        asked.append(command[1])
+        if command[1] == "-L":
+            return Completed(command, 0, (directory / "list.txt").read_text())
+        if command[1] == "-q":
+            return Completed(command, 0, (directory / "details.txt").read_text())
+        if "compute_cap" in command[1] and not knows_compute_cap:
+            return Completed(command, 2, 'Field "compute_cap" is not a valid field to query.\n\n')
+        return Completed(command, 0, (directory / "query.csv").read_text())
+    return run, asked
+
+
+def test_nvidia_smi_is_asked_three_things_and_again_without_compute_cap_on_old_drivers(monkeypatch):
+    from mlstack.engine import docker_facts
+
+    run, asked = fake_nvidia_smi("t4-470", knows_compute_cap=False)
+    monkeypatch.setattr(docker_facts.compose, "run", run)
+    answers = docker_facts._ask_nvidia_smi()
+    assert sorted(asked) == sorted(["--query-gpu=index,uuid,name,driver_version,pci.bus_id,compute_cap",
+                                    "--query-gpu=index,uuid,name,driver_version,pci.bus_id", "-L", "-q"])
+    facts = host_gpu(docker_info(), answers)
+    assert (facts.driver_version, facts.cuda_version, [g.name for g in facts.gpus]) == ("470.82.01", (11, 4), ["Tesla T4"])
+
+
+def test_what_nvidia_smi_says_without_a_driver_is_kept(monkeypatch):
+    from mlstack.engine import docker_facts
+    from mlstack.engine.compose import Completed
+
+    text = (FIXTURES / "gpu-hosts" / "no-driver" / "query.csv").read_text()
+    monkeypatch.setattr(docker_facts.compose, "run", lambda command, check=True, timeout=None: Completed(command, 9, text))
+    facts = host_gpu(docker_info(), docker_facts._ask_nvidia_smi())
+    assert facts.gpus == [] and facts.smi_error.startswith("NVIDIA-SMI has failed")

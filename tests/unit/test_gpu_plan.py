@@ -152,6 +152,11 @@ CASES = [
      "jupyter: GPU kept: NVIDIA runtime present, driver 550.54.15 (CUDA 12.4), GPU 0, 1, image needs CUDA 12.4 "
      "(NVIDIA_REQUIRE_CUDA, image config); NVIDIA_DRIVER_CAPABILITIES (service environment) = graphics,utility has no "
      "`compute`: CUDA cannot run in it"),
+    # NVIDIA_VISIBLE_DEVICES in the service's environment: the reservation decides which GPUs
+    ("h100-550", CUDA_12_4, "cuda-12.4.1", None, {"NVIDIA_VISIBLE_DEVICES": "1"}, "auto",
+     "jupyter: GPU kept: NVIDIA runtime present, driver 550.54.15 (CUDA 12.4), GPU 0, 1, image needs CUDA 12.4 "
+     "(NVIDIA_REQUIRE_CUDA, image config); NVIDIA_VISIBLE_DEVICES=1 (service environment) is replaced by the "
+     "reservation's devices: Docker sets it from the device request"),
     # the common laptop: no NVIDIA runtime, no CDI
     (LAPTOP, JUPYTER, None, None, None, "auto", f"jupyter: GPU removed: {NO_RUNTIME}; {CPU}; {TOOLKIT}"),
     (LAPTOP, JUPYTER, None, None, None, "required", f"jupyter: cannot start: {NO_RUNTIME}; {TOOLKIT}"),
