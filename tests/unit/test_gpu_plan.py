@@ -16,7 +16,7 @@ from mlstack.core.model import from_data
 from mlstack.engine.docker_facts import host_gpu
 
 KEPT, MINOR, FORWARD, REMOVED = "kept", "kept, minor-version compatibility", "kept, forward compatibility", "removed"
-IMAGES = ["cuda-11.8.0", "cuda-12.1.1", "cuda-12.4.1", "cuda-12.8.1", "cuda-13.0.0"]
+IMAGES = ["cuda-11.8.0", "cuda-12.1.1", "cuda-12.4.1", "cuda-12.8.1", "cuda-13.0.3"]
 
 # Every host against nvidia/cuda images of CUDA 11.8, 12.1, 12.4, 12.8, 13.0 under `auto`:
 # the image's NVIDIA_REQUIRE_CUDA decides as the NVIDIA container CLI does (cuda>=X.Y, or one of
@@ -49,7 +49,7 @@ def test_every_host_against_every_cuda_image(host_name, expected):
     facts = host(host_name)
     found = []
     for name in IMAGES:
-        plan = plan_gpu(stack(f"nvidia/cuda:{name[5:]}-base-ubuntu22.04"), "auto", facts, {"jupyter": image(name)})
+        plan = plan_gpu(stack(f"nvidia/cuda:{name[5:]}-base"), "auto", facts, {"jupyter": image(name)})
         found.append(verdict(plan.decisions[0].line()))
     assert found == expected
 
@@ -90,9 +90,9 @@ CASES = [
      f"CUDA 11.4, and CUDA 12.x needs driver >= 525.60.13 even under minor-version compatibility; {CPU}; "
      "install driver >= 525.60.13 (CUDA 12.x), or use an image built for CUDA 11.x"),
     # CUDA 13 on the 535 GeForce: refused, naming the clause and the driver to install
-    ("geforce-rtx4090-535", "nvidia/cuda:13.0.0-base-ubuntu22.04", "cuda-13.0.0", None, None, "required",
+    ("geforce-rtx4090-535", "nvidia/cuda:13.0.3-base-ubuntu24.04", "cuda-13.0.3", None, None, "required",
      f"jupyter: cannot start: NVIDIA_REQUIRE_CUDA (image config) fails on {RTX_535}: cuda>=13.0 is false, and none of "
-     "its 36 other alternatives holds (the NVIDIA container CLI refuses to start it: unsatisfied condition: cuda>=13.0); "
+     "its 60 other alternatives holds (the NVIDIA container CLI refuses to start it: unsatisfied condition: cuda>=13.0); "
      "install driver >= 580.65.06 (CUDA 13.0)"),
     # CUDA 12.8 on 535: refused by the runtime, though minor-version compatibility would run it
     ("geforce-rtx4090-535", "nvidia/cuda:12.8.1-base-ubuntu22.04", "cuda-12.8.1", None, None, "auto",
