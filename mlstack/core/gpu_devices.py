@@ -10,6 +10,7 @@ daemon/nvidia_linux.go): `count: N` becomes `0,...,N-1`, `count: all` or no coun
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from mlstack.core.gpu_host import Gpu, HostGpu
@@ -87,7 +88,10 @@ def select(request: DeviceRequest, host: HostGpu) -> tuple[list[Gpu], list[str]]
         return _select_cdi(request, host)
     if request.ids:
         chosen, missing = [], []
-        for device_id in request.ids:
+        # Docker joins the ids with commas into NVIDIA_VISIBLE_DEVICES; the CLI splits them again
+        for device_id in [part for device_id in request.ids for part in device_id.split(",") if part]:
+            if device_id.lower() == "all":
+                return gpus, missing
             gpu = _find(device_id, gpus)
             if gpu is None:
                 missing.append(device_id)
@@ -99,14 +103,25 @@ def select(request: DeviceRequest, host: HostGpu) -> tuple[list[Gpu], list[str]]
     return (gpus[: request.count] if request.count is not None else gpus), []
 
 
+_PCI = re.compile(r"([0-9a-fA-F]+):([0-9a-fA-F]{1,2}):([0-9a-fA-F]{1,2})\.0")
+_MIG_INDEX = re.compile(r"(\d+):(\d+)")
+
+
 def _find(device_id: str, gpus: list[Gpu]) -> Gpu | None:
-    """An index, a GPU or MIG UUID, a PCI bus id, or `GPU:MIG` indexes, as nvidia-container-cli accepts them."""
-    wanted = device_id.strip()
+    """The GPU an id names, in the order nvidia-container-cli tries (src/cli/common.c, select_devices): a GPU
+    UUID (any case), a PCI bus id, an index; then a MIG UUID or `GPU:MIG` indexes, which name their GPU."""
+    pci = _PCI.match(device_id)
+    bus = f"{int(pci[1], 16):08x}:{int(pci[2], 16):02x}:{int(pci[3], 16):02x}.0" if pci else None
     for gpu in gpus:
-        if wanted in (str(gpu.index), gpu.uuid) or (gpu.bus_id and wanted.lower() == gpu.bus_id.lower()):
+        if device_id.lower() == gpu.uuid.lower() or (bus and gpu.bus_id.lower().startswith(bus)):
             return gpu
+    if device_id.isdigit() and int(device_id) < len(gpus):
+        return gpus[int(device_id)]
+    match = _MIG_INDEX.match(device_id)
+    indexes = (int(match[1]), int(match[2])) if match else None
+    for gpu in gpus:
         for mig in gpu.mig:
-            if wanted in (mig.uuid, f"{mig.gpu}:{mig.index}"):
+            if device_id.lower() == mig.uuid.lower() or indexes == (mig.gpu, mig.index):
                 return gpu
     return None
 

@@ -221,3 +221,23 @@ def test_gpus_all_is_a_reservation_too():
 ])
 def test_one_definition_of_reserves_a_gpu(service, reserves):
     assert reserves_gpu(from_data(service, ORIGIN)) is reserves
+
+
+# (device_ids of an nvidia request, the GPU indexes given to the container, the ids that name no GPU),
+# matched as nvidia-container-cli matches them (src/cli/common.c): UUIDs in any case, PCI bus ids
+# with or without leading zeros, indexes, MIG UUIDs and GPU:MIG indexes (which give their GPU), `all`
+@pytest.mark.parametrize("ids, chosen, missing", [
+    (["1"], [1], []),
+    (["gpu-7D2E1B4A-9C3F-4E58-A6B7-1F0E2D3C4B5A"], [1], []),
+    (["0:2a:00.0"], [1], []),
+    (["00000000:18:00.0", "1"], [0, 1], []),
+    (["0,1"], [0, 1], []),
+    (["all"], [0, 1], []),
+    (["2", "0"], [0], ["2"]),
+    (["0:0"], [], ["0:0"]),            # no MIG on these H100s
+])
+def test_which_gpus_an_id_names(ids, chosen, missing):
+    from mlstack.core.gpu_devices import DeviceRequest, select
+
+    gpus, unknown = select(DeviceRequest("nvidia", None, tuple(ids), ("gpu",), "x"), host("h100-550"))
+    assert ([gpu.index for gpu in gpus], unknown) == (chosen, missing)
