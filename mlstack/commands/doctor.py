@@ -81,8 +81,9 @@ def run(stack_file: str | None, profile: str) -> Result:
 
 def gpu_facts(host: HostGpu) -> str:
     """One line: runtime, CDI devices, driver and its CUDA, the GPUs (or why nvidia-smi says none)."""
-    text = (f"NVIDIA runtime {'yes' if host.nvidia_runtime else 'no'}; CDI devices {', '.join(host.cdi_devices) or 'none'}; "
-            f"driver {host.driver_version or ('none: ' + host.smi_error if host.smi_error else 'unknown (no nvidia-smi for this engine)')}")
+    driver = host.driver_version or (f"none: {host.smi_error}" if host.smi_error else "unknown (no nvidia-smi for this engine)")
+    text = (f"NVIDIA runtime {'yes' if host.nvidia_runtime else 'no'}; "
+            f"CDI devices {', '.join(host.cdi_devices) or 'none'}; driver {driver}")
     if host.driver_cuda:
         text += f" (CUDA {version_text(host.driver_cuda)})"
     if host.gpus:

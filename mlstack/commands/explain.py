@@ -38,7 +38,7 @@ def host_gpu_decisions(rendered) -> None:
     """Apply the GPU plan `up` would make on this host, so explain shows the model `up` starts.
 
     Only stacks with GPU reservations ask the engine; when it cannot be reached, the plan says so."""
-    from mlstack.core.gpu import gpu_services
+    from mlstack.core.gpu_devices import gpu_services
 
     if rendered.profile.gpu == "off" or not gpu_services(rendered.root):
         return

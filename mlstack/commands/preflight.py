@@ -13,7 +13,8 @@ from pathlib import Path as FsPath
 from typing import Callable
 
 from mlstack.commands.running import Project
-from mlstack.core.gpu import GpuPlan, gpu_services, plan_gpu
+from mlstack.core.gpu import GpuPlan, plan_gpu
+from mlstack.core.gpu_devices import gpu_services
 from mlstack.core.model import Origin
 from mlstack.core.pipeline import Rendered, apply_gpu
 from mlstack.core.ports import ModelPort, offset_ports, overlaps, published_ports

@@ -241,3 +241,17 @@ def test_which_gpus_an_id_names(ids, chosen, missing):
 
     gpus, unknown = select(DeviceRequest("nvidia", None, tuple(ids), ("gpu",), "x"), host("h100-550"))
     assert ([gpu.index for gpu in gpus], unknown) == (chosen, missing)
+
+
+@pytest.mark.parametrize("host_facts, expected", [
+    ("a100-mig-535", "NVIDIA runtime yes; CDI devices none; driver 535.104.05 (CUDA 12.2); GPUs 0 NVIDIA A100-SXM4-80GB "
+                     "(GPU-e2b7a9c4-1d3f-4b6e-8a05-9f7c2d1e3b48); MIG devices 0:0 3g.40gb "
+                     "(MIG-1b2c3d4e-5f60-5172-8394-a5b6c7d8e9f0), 0:1 3g.40gb (MIG-9e8d7c6b-5a49-5837-9261-f0e1d2c3b4a5)"),
+    ("no-driver", "NVIDIA runtime yes; CDI devices none; driver none: NVIDIA-SMI has failed because it couldn't "
+                  "communicate with the NVIDIA driver. Make sure that the latest NVIDIA driver is installed and running."),
+    (LAPTOP, "NVIDIA runtime no; CDI devices none; driver unknown (no nvidia-smi for this engine)"),
+])
+def test_the_facts_doctor_shows(host_facts, expected):
+    from mlstack.commands.doctor import gpu_facts
+
+    assert gpu_facts(host(host_facts) if isinstance(host_facts, str) else host_facts) == expected
