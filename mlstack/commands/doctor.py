@@ -7,7 +7,8 @@ another check fails, 0 otherwise.
 from __future__ import annotations
 
 from mlstack.commands import preflight, running
-from mlstack.core.gpu import version_text
+from mlstack.core.gpu_host import HostGpu
+from mlstack.core.gpu_tables import version_text
 from mlstack.core.ports import published_ports
 from mlstack.engine import ports as host_ports
 from mlstack.engine.discovery import FEATURES, MINIMUM_VERSION, discover
@@ -39,12 +40,11 @@ def run(stack_file: str | None, profile: str) -> Result:
         failed = True
         lines.append(f"compose: PROBLEM: {error.message}" + (f"\n  hint: {error.hint}" if error.hint else ""))
     host = engine.host_gpu()
-    lines.append(f"gpu:     NVIDIA runtime {'yes' if host.nvidia_runtime else 'no'}; CDI devices "
-                 f"{', '.join(host.cdi_devices) or 'none'}; driver {host.driver_version or 'none (no nvidia-smi)'}"
-                 + (f", CUDA up to {version_text(host.max_cuda)}" if host.max_cuda else "")
-                 + (f"; {', '.join(host.gpu_names)}" if host.gpu_names else ""))
+    lines.append(f"gpu:     {gpu_facts(host)}")
     data["gpu"] = {"nvidia_runtime": host.nvidia_runtime, "cdi_devices": host.cdi_devices,
-                   "driver": host.driver_version, "gpus": host.gpu_names}
+                   "driver": host.driver_version, "cuda": version_text(host.driver_cuda) if host.driver_cuda else None,
+                   "gpus": [{"index": g.index, "uuid": g.uuid, "name": g.name, "brand": g.brand, "arch": g.arch,
+                             "mig": [m.uuid for m in g.mig]} for g in host.gpus or []]}
     decisions_at = len(lines)
     problem, notice = preflight.disk(engine)
     free = engine.free_disk()
@@ -56,9 +56,11 @@ def run(stack_file: str | None, profile: str) -> Result:
         lines.append(f"stack:   cannot render profile {profile}: {error.message}")
         return Result(text="\n".join(lines), data=data, exit_code=int(ExitCode.PREFLIGHT))
     assert project.rendered is not None
-    decisions = preflight.gpu_decisions(project.rendered, engine, host)
-    lines[decisions_at:decisions_at] = [f"  {profile}: {d.line()} (policy {project.rendered.profile.gpu})" for d in decisions]
-    failed = failed or any(d.fatal for d in decisions)
+    plan = preflight.gpu_plan(project.rendered, engine)
+    lines[decisions_at:decisions_at] = [f"  {profile}: {line.removeprefix('gpu: ')}" for line in plan.lines()]
+    data["gpu"]["decisions"] = [{"service": d.service, "keep": d.keep, "fatal": d.fatal, "line": d.line()}
+                                for d in plan.decisions]
+    failed = failed or bool(plan.fatal)
     model_ports = published_ports(project.rendered.root)
     engine_ports = engine.published_ports()
     bind_free = host_ports.bind_free if engine.address.local else None
@@ -75,3 +77,15 @@ def run(stack_file: str | None, profile: str) -> Result:
     data["ports"] = [{"service": p.service, "port": p.published, "taken_by": conflicts[p].holder if p in conflicts else None}
                      for p in model_ports]
     return Result(text="\n".join(lines), data=data, exit_code=int(ExitCode.PREFLIGHT) if failed else 0)
+
+
+def gpu_facts(host: HostGpu) -> str:
+    """One line: runtime, CDI devices, driver and its CUDA, the GPUs (or why nvidia-smi says none)."""
+    driver = host.driver_version or (f"none: {host.smi_error}" if host.smi_error else "unknown (no nvidia-smi for this engine)")
+    text = (f"NVIDIA runtime {'yes' if host.nvidia_runtime else 'no'}; "
+            f"CDI devices {', '.join(host.cdi_devices) or 'none'}; driver {driver}")
+    if host.driver_cuda:
+        text += f" (CUDA {version_text(host.driver_cuda)})"
+    if host.gpus:
+        text += f"; GPUs {host.present()}"
+    return text

@@ -35,30 +35,20 @@ def run(stack_file: str | None, target: str, profile: str) -> Result:
 
 
 def host_gpu_decisions(rendered) -> None:
-    """Make the GPU decision `up` would make on this host, so explain shows the model `up` starts.
+    """Apply the GPU plan `up` would make on this host, so explain shows the model `up` starts.
 
-    Only stacks with GPU reservations ask the engine; when it cannot be reached, say so.
-    """
-    from mlstack.core.gpu import gpu_services
+    Only stacks with GPU reservations ask the engine; when it cannot be reached, the plan says so."""
+    from mlstack.core.gpu_devices import gpu_services
 
     if rendered.profile.gpu == "off" or not gpu_services(rendered.root):
         return
-    from mlstack.commands.preflight import apply_gpu, gpu_decisions
+    from mlstack.commands.preflight import gpu_plan
+    from mlstack.core.pipeline import apply_gpu
     from mlstack.engine.docker_facts import Engine
     from mlstack.errors import EngineError
 
     try:
         engine = Engine()
     except EngineError:
-        rendered.notes.append(f"gpu: engine not reachable; `mlstack up` decides per service (policy {rendered.profile.gpu})")
-        return
-    decisions = gpu_decisions(rendered, engine)
-    fatal = [d for d in decisions if d.fatal]
-    services = rendered.root.get("services")
-    for decision in decisions:
-        devices = services.value[decision.service].find(("deploy", "resources", "reservations", "devices"))
-        if not decision.keep and not decision.fatal and devices is not None:
-            where = f"services.{decision.service}.deploy.resources.reservations.devices"
-            rendered.model.tombstones[where] = devices.origin.with_rule("gpu-removed")
-    apply_gpu(rendered, [d for d in decisions if not d.fatal])
-    rendered.notes += [f"gpu: {d.line()} (policy {rendered.profile.gpu}: `mlstack up` stops here)" for d in fatal]
+        engine = None
+    apply_gpu(rendered, gpu_plan(rendered, engine))

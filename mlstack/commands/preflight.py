@@ -1,8 +1,8 @@
 """Checks before anything starts: Compose features, GPU policy, published ports, disk.
 
-`up` calls `run()`: GPU decisions and `--port-offset` change the model before it is written, and
-any failure raises PreflightError (exit 4) with nothing started. `doctor` calls the same checks
-and reports instead of raising.
+`up` calls `run()`: the GPU plan and `--port-offset` change the model before it is written, and
+any failure raises PreflightError (exit 4) with nothing started. `doctor`, `explain`, `pull` and
+`build` take the same GPU plan (`gpu_plan`) and report it instead of raising.
 """
 
 from __future__ import annotations
@@ -13,9 +13,10 @@ from pathlib import Path as FsPath
 from typing import Callable
 
 from mlstack.commands.running import Project
-from mlstack.core.gpu import Decision, HostGpu, decide, gpu_services, image_cuda, strip_gpu_reservations
+from mlstack.core.gpu import GpuPlan, plan_gpu
+from mlstack.core.gpu_devices import gpu_services
 from mlstack.core.model import Origin
-from mlstack.core.pipeline import Rendered
+from mlstack.core.pipeline import Rendered, apply_gpu
 from mlstack.core.ports import ModelPort, offset_ports, overlaps, published_ports
 from mlstack.engine import ports as host_ports
 from mlstack.engine.discovery import missing_file_features
@@ -41,11 +42,9 @@ def run(project: Project, engine: Engine, port_offset: int = 0) -> list[str]:
     problems: list[str] = []
     for line in offset_ports(rendered.root, port_offset):
         rendered.notes.append(f"ports: {line} (--port-offset {port_offset})")
-    decisions = gpu_decisions(rendered, engine)
-    fatal = [d for d in decisions if d.fatal]
-    problems += [f"gpu: {d.line()}" for d in fatal]
-    if not fatal:
-        notices += apply_gpu(rendered, decisions)
+    plan = gpu_plan(rendered, engine)
+    notices += apply_gpu(rendered, plan)
+    problems += [f"gpu: {d.line()}" for d in plan.fatal]
     problems += [f"compose: {text}" for text in missing_file_features(project.cli, _service_keys(rendered))]
     model_ports = published_ports(rendered.root)
     engine_ports = engine.published_ports()
@@ -59,18 +58,17 @@ def run(project: Project, engine: Engine, port_offset: int = 0) -> list[str]:
     notices += [disk_notice] if disk_notice else []
     if problems:
         raise PreflightError("preflight failed; nothing was started:\n  " + "\n  ".join(problems),
-                             hint=_hint(fatal, problems))
+                             hint=_hint(bool(plan.fatal), problems))
     return notices
 
 
 def adjust_for_host(project: Project, engine: Engine) -> list[str]:
-    """The GPU decisions without failing (for `pull` and `build`, which write the same file as `up`)."""
+    """The GPU plan without failing (for `pull` and `build`, which write the same file as `up`)."""
     assert project.rendered is not None
-    decisions = [d for d in gpu_decisions(project.rendered, engine) if not d.fatal]
-    return apply_gpu(project.rendered, decisions)
+    return apply_gpu(project.rendered, gpu_plan(project.rendered, engine))
 
 
-def _hint(fatal: list[Decision], problems: list[str]) -> str:
+def _hint(fatal: bool, problems: list[str]) -> str:
     if fatal:
         return "--gpu off (or --gpu auto) starts these services without their GPU"
     if any(problem.startswith("port ") for problem in problems):
@@ -84,29 +82,22 @@ def _service_keys(rendered: Rendered) -> set[str]:
             for key in service.value}
 
 
-def gpu_decisions(rendered: Rendered, engine: Engine, host: HostGpu | None = None) -> list[Decision]:
-    """One decision per service with a GPU reservation; nothing to decide under `off` (render removed them)."""
+def gpu_plan(rendered: Rendered, engine: Engine | None) -> GpuPlan:
+    """Gather the facts the GPU decision needs, once, and decide (`core.gpu.plan_gpu`).
+
+    Only services with a GPU reservation cost anything; under `off` render has already applied the
+    plan. `engine` None: the engine could not be reached (explain), the reservations stay as written."""
     wanted = gpu_services(rendered.root)
-    if not wanted or rendered.profile.gpu == "off":
-        return []
-    host = host or engine.host_gpu()
-    images, needs = {}, {}
+    policy = rendered.profile.gpu
+    if not wanted or policy == "off":
+        return GpuPlan(policy, [])
+    if engine is None:
+        return plan_gpu(rendered.root, policy, None)
+    images = {}
     for name, service in wanted.items():
         image = service.get("image").text() if service.get("image") is not None else ""
-        inspected = engine.image(image) if image else None
-        images[name] = image
-        needs[name] = image_cuda(image, *(inspected or ({}, {})))
-    return decide(rendered.profile.gpu, images, host, needs)
-
-
-def apply_gpu(rendered: Rendered, decisions: list[Decision]) -> list[str]:
-    """Drop the reservations that will not work, before the file is written; notes for the header and explain."""
-    dropped = {d.service for d in decisions if not d.keep}
-    if dropped:
-        strip_gpu_reservations(rendered.root, dropped)
-    lines = [f"gpu: {d.line()} (policy {rendered.profile.gpu})" for d in decisions]
-    rendered.notes += lines
-    return lines
+        images[name] = engine.image(image) if image else None
+    return plan_gpu(rendered.root, policy, engine.host_gpu(), images)
 
 
 def port_conflicts(ports: list[ModelPort], engine_ports: list[PublishedPort], project: str,

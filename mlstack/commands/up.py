@@ -15,13 +15,11 @@ from typing import Callable
 
 from mlstack.commands import health, preflight, running, seed, urls
 from mlstack.commands.running import Project, say
+from mlstack.core.gpu import POLICIES
 from mlstack.engine import compose
 from mlstack.engine.docker_facts import Engine
 from mlstack.errors import EngineError, UnhealthyError, UsageError
 from mlstack.report import Result
-
-GPU_POLICIES = ("auto", "required", "off")
-
 
 @dataclass
 class UpOptions:
@@ -43,7 +41,7 @@ BEFORE_START: list[Callable[[Project, UpOptions], None]] = [seed.before_start]
 
 
 def run(options: UpOptions) -> Result:
-    if options.gpu is not None and options.gpu not in GPU_POLICIES:
+    if options.gpu is not None and options.gpu not in POLICIES:
         raise UsageError(f"unknown --gpu {options.gpu!r}: use auto, required or off")
     started = time.monotonic()
     project = running.render(options.stack_file, options.profile, options.gpu, options.compose_profiles)

@@ -1,8 +1,18 @@
-"""GPU policy: which GPU reservations to keep, as a pure decision table over host facts.
+"""The GPU plan: per service with a GPU reservation, keep it, remove it, or refuse to start.
 
-Facts come from the engine layer (`docker info` runtimes and CDI devices, `nvidia-smi`); this
-module never runs anything. Policy `auto` keeps a reservation only where it will work, `required`
-fails before anything starts, `off` drops them all.
+One pure function, `plan_gpu`, decides for render (policy off), `up`, `pull`, `build`, `explain` and
+`doctor`; `apply_plan` carries it out on the model. Facts come from the engine layer (docker info,
+nvidia-smi, the image's config); this module runs nothing. The steps below are the decision table of
+docs/gpu.md, in its order; the first step that finds a problem decides:
+
+  1. policy `off`                   -> removed, nothing asked
+  2. no NVIDIA runtime, no CDI GPU  -> problem (Docker: could not select device driver "nvidia")
+  3. nvidia-smi cannot reach the driver -> problem
+  4. a count or id no GPU here has  -> problem (nvidia-container-cli: unknown device)
+  5. NVIDIA_REQUIRE_* false          -> problem (nvidia-container-cli: unsatisfied condition)
+  6. CUDA beyond what the driver can run under NVIDIA's compatibility rules -> problem
+  otherwise kept, with notes (minor-version compatibility, capabilities, unchecked facts).
+A problem removes the reservation under `auto` and refuses to start under `required`.
 """
 
 from __future__ import annotations
@@ -10,141 +20,37 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from mlstack.core import gpu_require
+from mlstack.core.gpu_devices import DeviceRequest, gpu_services, requests, select, strip_gpu_reservations
+from mlstack.core.gpu_host import HostGpu
+from mlstack.core.gpu_tables import (MINOR_VERSION_MINIMUM, driver_for_cuda, driver_text, same_version, version_text,
+                                     version_tuple)
 from mlstack.core.model import Node
 
-# NVIDIA's published minimum Linux driver for each CUDA toolkit release (CUDA Toolkit release notes, table 3).
-CUDA_MIN_DRIVER: list[tuple[tuple[int, int], tuple[int, ...]]] = [
-    ((13, 0), (580, 65, 6)),
-    ((12, 9), (575, 51, 3)),
-    ((12, 8), (570, 26)),
-    ((12, 6), (560, 28, 3)),
-    ((12, 5), (555, 42, 2)),
-    ((12, 4), (550, 54, 14)),
-    ((12, 3), (545, 23, 6)),
-    ((12, 2), (535, 54, 3)),
-    ((12, 1), (530, 30, 2)),
-    ((12, 0), (525, 60, 13)),
-    ((11, 8), (520, 61, 5)),
-    ((11, 7), (515, 43, 4)),
-    ((11, 6), (510, 39, 1)),
-    ((11, 5), (495, 29, 5)),
-    ((11, 4), (470, 42, 1)),
-    ((11, 3), (465, 19, 1)),
-    ((11, 2), (460, 27, 3)),
-    ((11, 1), (455, 23)),
-    ((11, 0), (450, 36, 6)),
-    ((10, 2), (440, 33)),
-    ((10, 1), (418, 39)),
-    ((10, 0), (410, 48)),
-]
+POLICIES = ("auto", "required", "off")
+NO_RUNTIME = "the Docker engine has no NVIDIA runtime and no CDI GPU devices"
+INSTALL_TOOLKIT = ("install the NVIDIA Container Toolkit and run `nvidia-ctk runtime configure --runtime=docker`, "
+                   "or use --gpu off")
+ON_THE_CPU = "it runs on the CPU (CUDA code in it will not see a GPU)"
+NVIDIA_CAPABILITIES = {"compute", "utility", "graphics", "video", "display", "compat32", "all"}
 
 
-def version_tuple(text: str) -> tuple[int, ...]:
-    return tuple(int(part) for part in re.findall(r"\d+", text))
+@dataclass(frozen=True)
+class ImageFacts:
+    """`Config.Env` and `Config.Labels` of an image present on the engine."""
+
+    env: dict[str, str]
+    labels: dict[str, str]
 
 
-def version_text(version: tuple[int, ...]) -> str:
-    return ".".join(str(part) for part in version)
+@dataclass(frozen=True)
+class CudaNeed:
+    version: tuple[int, int]
+    exact: bool          # False for a tag like `cuda12`: any 12.x
+    source: str
 
-
-def max_cuda_for_driver(driver: str) -> tuple[int, int] | None:
-    installed = version_tuple(driver)
-    for cuda, minimum in CUDA_MIN_DRIVER:
-        if installed >= minimum:
-            return cuda
-    return None
-
-
-def min_driver_for_cuda(cuda: tuple[int, int]) -> tuple[int, ...] | None:
-    candidates = [minimum for version, minimum in CUDA_MIN_DRIVER if version >= cuda]
-    return min(candidates) if candidates else None
-
-
-_CUDA_TAG = re.compile(r"cuda[-_]?(\d+)(?:\.(\d+))?", re.IGNORECASE)
-
-
-def image_cuda(image: str, env: dict[str, str] | None = None, labels: dict[str, str] | None = None) -> tuple[int, int] | None:
-    """The CUDA version an image needs: its CUDA_VERSION env or label when known, else its tag."""
-    for source in ((env or {}).get("CUDA_VERSION"), (labels or {}).get("com.nvidia.cuda.version")):
-        if source:
-            parts = version_tuple(source)
-            if parts:
-                return (parts[0], parts[1] if len(parts) > 1 else 0)
-    repository, _, tag = image.rsplit("/", 1)[-1].partition(":")
-    match = _CUDA_TAG.search(tag)
-    if match:
-        return (int(match[1]), int(match[2] or 0))
-    if repository == "cuda" and re.match(r"\d+\.\d+", tag):  # nvidia/cuda:12.4.1-runtime-ubuntu22.04
-        parts = version_tuple(tag)
-        return (parts[0], parts[1])
-    return None
-
-
-def gpu_devices(service: Node) -> list[Node]:
-    """The GPU entries of a service's deploy.resources.reservations.devices."""
-    devices = service.find(("deploy", "resources", "reservations", "devices"))
-    if devices is None or not devices.is_seq:
-        return []
-    found = []
-    for device in devices.value:
-        data = device.to_data() if device.is_map else {}
-        capabilities = data.get("capabilities") or []
-        if "gpu" in capabilities or data.get("driver") == "nvidia":
-            found.append(device)
-    return found
-
-
-def gpu_services(root: Node) -> dict[str, Node]:
-    services = root.get("services")
-    if services is None or not services.is_map:
-        return {}
-    return {name: service for name, service in sorted(services.value.items())
-            if service.is_map and (gpu_devices(service) or service.get("gpus") is not None)}
-
-
-def strip_gpu_reservations(root: Node, only: set[str] | None = None) -> list[str]:
-    """Remove GPU device reservations (and `gpus:`) in place; return the services changed."""
-    changed = []
-    for name, service in gpu_services(root).items():
-        if only is not None and name not in only:
-            continue
-        service.value.pop("gpus", None)
-        devices = service.find(("deploy", "resources", "reservations", "devices"))
-        if devices is not None:
-            gpu = gpu_devices(service)
-            devices.value = [device for device in devices.value if device not in gpu]
-            _prune_empty(service, ("deploy", "resources", "reservations", "devices"))
-        changed.append(name)
-    return changed
-
-
-def _prune_empty(service: Node, path: tuple[str, ...]) -> None:
-    for depth in range(len(path), 0, -1):
-        parent = service.find(path[: depth - 1]) if depth > 1 else service
-        child = service.find(path[:depth])
-        if child is not None and not child.value and parent is not None and parent.is_map:
-            del parent.value[path[depth - 1]]
-
-
-@dataclass
-class HostGpu:
-    """What the engine and host offer; filled by the engine layer."""
-
-    nvidia_runtime: bool = False
-    cdi_devices: list[str] = field(default_factory=list)
-    driver_version: str | None = None      # from nvidia-smi
-    cuda_version: tuple[int, int] | None = None  # highest CUDA the driver supports (nvidia-smi header)
-    gpu_names: list[str] = field(default_factory=list)
-
-    @property
-    def usable(self) -> bool:
-        return self.nvidia_runtime or any("nvidia.com/gpu" in device for device in self.cdi_devices)
-
-    @property
-    def max_cuda(self) -> tuple[int, int] | None:
-        if self.cuda_version:
-            return self.cuda_version
-        return max_cuda_for_driver(self.driver_version) if self.driver_version else None
+    def text(self) -> str:
+        return version_text(self.version) if self.exact else f"{self.version[0]}.x"
 
 
 @dataclass
@@ -154,49 +60,317 @@ class Decision:
     reason: str
     fix: str = ""
     fatal: bool = False
+    notes: list[str] = field(default_factory=list)
 
     def line(self) -> str:
         verdict = "GPU kept" if self.keep else ("cannot start" if self.fatal else "GPU removed")
-        text = f"{self.service}: {verdict}: {self.reason}"
-        return f"{text}; {self.fix}" if self.fix else text
+        return "; ".join([f"{self.service}: {verdict}: {self.reason}"] + ([self.fix] if self.fix else []) + self.notes)
 
 
-def decide(policy: str, services: dict[str, str], host: HostGpu, needs: dict[str, tuple[int, int] | None]) -> list[Decision]:
-    """One decision per GPU service. `services` maps service -> image; `needs` -> CUDA it needs."""
+@dataclass
+class GpuPlan:
+    policy: str
+    decisions: list[Decision]
+
+    @property
+    def fatal(self) -> list[Decision]:
+        return [d for d in self.decisions if d.fatal]
+
+    @property
+    def removed(self) -> set[str]:
+        return {d.service for d in self.decisions if not d.keep and not d.fatal}
+
+    def lines(self) -> list[str]:
+        return [f"gpu: {d.line()} (policy {self.policy})" for d in self.decisions]
+
+
+@dataclass
+class _Finding:
+    problem: str | None = None
+    fix: str = ""
+    reason: str = ""
+    notes: list[str] = field(default_factory=list)
+
+
+def plan_gpu(root: Node, policy: str, host: HostGpu | None,
+             images: dict[str, ImageFacts | None] | None = None) -> GpuPlan:
+    """One decision per service with a GPU reservation. `host` None: the engine could not be asked."""
     decisions = []
-    for service in sorted(services):
-        image = services[service]
+    for name, service in gpu_services(root).items():
         if policy == "off":
-            decisions.append(Decision(service, False, "GPU policy is off", "runs on the CPU"))
+            decisions.append(Decision(name, False, "GPU policy is off", "it runs on the CPU"))
             continue
-        problem, fix = _problem(image, host, needs.get(service))
-        if problem is None:
-            decisions.append(Decision(service, True, _ok_reason(host, needs.get(service))))
+        if host is None:
+            decisions.append(Decision(name, True, "engine not reachable: the reservation stays as written; "
+                                                  "`mlstack up` decides on the engine it reaches"))
+            continue
+        found = assess(name, service, host, (images or {}).get(name))
+        if found.problem is None:
+            decisions.append(Decision(name, True, found.reason, notes=found.notes))
         elif policy == "required":
-            decisions.append(Decision(service, False, problem, fix, fatal=True))
+            decisions.append(Decision(name, False, found.problem, found.fix, fatal=True, notes=found.notes))
         else:
-            decisions.append(Decision(service, False, problem,
-                                      f"it runs on the CPU (CUDA code in it will not see a GPU); {fix}" if fix else
-                                      "it runs on the CPU (CUDA code in it will not see a GPU)"))
-    return decisions
+            fix = f"{ON_THE_CPU}; {found.fix}" if found.fix else ON_THE_CPU
+            decisions.append(Decision(name, False, found.problem, fix, notes=found.notes))
+    return GpuPlan(policy, decisions)
 
 
-def _ok_reason(host: HostGpu, need: tuple[int, int] | None) -> str:
-    runtime = "NVIDIA runtime" if host.nvidia_runtime else "CDI GPU devices"
-    if host.driver_version and need:
-        return f"{runtime} present, driver {host.driver_version} supports CUDA {version_text(host.max_cuda or ())}, image needs {version_text(need)}"
-    return f"{runtime} present"
+def apply_plan(root: Node, tombstones: dict, plan: GpuPlan) -> list[str]:
+    """Remove the reservations the plan removes (recorded for `explain`); return the plan's note lines.
+
+    A fatal decision leaves the model as it is: the command decides whether to stop (`up`, `doctor`)
+    or to show it (`explain`, `pull`, `build`)."""
+    services = root.get("services")
+    for name in sorted(plan.removed):
+        devices = services.value[name].find(("deploy", "resources", "reservations", "devices"))
+        if devices is not None:
+            tombstones[f"services.{name}.deploy.resources.reservations.devices"] = devices.origin.with_rule("gpu-removed")
+        gpus = services.value[name].get("gpus")
+        if gpus is not None:
+            tombstones[f"services.{name}.gpus"] = gpus.origin.with_rule("gpu-removed")
+    strip_gpu_reservations(root, plan.removed)
+    return plan.lines()
 
 
-def _problem(image: str, host: HostGpu, need: tuple[int, int] | None) -> tuple[str | None, str]:
+def assess(name: str, service: Node, host: HostGpu, image: ImageFacts | None) -> _Finding:
+    """Steps 2-6 of the table for one service."""
+    wanted = requests(name, service)
+    image_ref = service.get("image").text() if service.get("image") is not None else ""
+    env, sources = container_env(service, image)
     if not host.usable:
-        return ("the Docker engine has no NVIDIA runtime and no CDI GPU devices",
-                "install the NVIDIA Container Toolkit and run `nvidia-ctk runtime configure --runtime=docker`, or use --gpu off")
-    supported = host.max_cuda
-    if need and supported and need > supported:
-        minimum = min_driver_for_cuda(need)
-        driver = f"host driver {host.driver_version}" if host.driver_version else "the host driver"
-        fix = f"upgrade the driver to >= {minimum[0] if minimum else '?'}"
-        fix += f" or use an image built for CUDA {version_text(supported)} (e.g. a cuda{version_text(supported)} tag)"
-        return (f"image {image} needs CUDA {version_text(need)}, {driver} supports up to {version_text(supported)}", fix)
-    return (None, "")
+        return _Finding(NO_RUNTIME, INSTALL_TOOLKIT)
+    if host.gpus == [] and host.smi_error:
+        return _Finding(f"nvidia-smi cannot reach the NVIDIA driver ({host.smi_error})",
+                        "load the driver (`sudo modprobe nvidia`, or reinstall it) until `nvidia-smi` lists the GPUs")
+    found = _Finding()
+    selected = []
+    for request in wanted:
+        problem = _device_problem(request, host, found)
+        if problem:
+            return problem
+        if host.gpus is not None:
+            selected += [gpu for gpu in select(request, host)[0] if gpu not in selected]
+    forward = _requirements(wanted, host, env, sources, selected, found)
+    if found.problem:
+        return found
+    need = cuda_need(image_ref, env, sources, image)
+    if image is None and need is not None and need.source.startswith("tag"):
+        found.notes.append(f"image {image_ref} is not on the engine yet: CUDA read from its tag; once pulled, "
+                           "its own NVIDIA_REQUIRE_CUDA decides")
+    _compatibility(need, image_ref, host, forward, found)
+    if found.problem:
+        return found
+    _capabilities(wanted, env, sources, found)
+    _visible_devices(wanted, env, sources, found)
+    runtime = "NVIDIA runtime" if host.nvidia_runtime and any(r.driver != "cdi" for r in wanted) else "CDI GPU devices"
+    reason = f"{runtime} present"
+    if host.driver_version:
+        reason += f", driver {host.driver_version} (CUDA {version_text(host.driver_cuda or ())})"
+    if selected:
+        reason += f", GPU {', '.join(str(gpu.index) for gpu in selected)}"
+    if need:
+        reason += f", image needs CUDA {need.text()} ({need.source})"
+    found.reason = reason
+    return found
+
+
+def container_env(service: Node, image: ImageFacts | None) -> tuple[dict[str, str], dict[str, str]]:
+    """The variables the container sees (the image's, then the service's `environment:` over them) and
+    where each came from."""
+    env: dict[str, str] = {}
+    sources: dict[str, str] = {}
+    for key, value in (image.env if image else {}).items():
+        env[key], sources[key] = value, "image config"
+    environment = service.get("environment")
+    if environment is not None and environment.is_map:
+        for key, value in environment.value.items():
+            if value.is_scalar and value.value is not None:
+                env[key], sources[key] = value.text(), "service environment"
+    return env, sources
+
+
+def _device_problem(request: DeviceRequest, host: HostGpu, found: _Finding) -> _Finding | None:
+    if request.driver == "cdi":
+        chosen, missing = select(request, host)
+        if missing:
+            return _Finding(f"{request.where} names CDI device {', '.join(missing)}, which no CDI spec on the engine "
+                            f"defines (CDI GPU devices here: {', '.join(host.cdi_gpus) or 'none'})",
+                            "`nvidia-ctk cdi generate --output=/etc/cdi/nvidia.yaml` writes the spec; "
+                            "`nvidia-ctk cdi list` lists the names")
+        return None
+    if not host.nvidia_runtime and not host.cdi_gpus:
+        return _Finding(NO_RUNTIME, INSTALL_TOOLKIT)
+    if host.gpus is None:
+        if request.ids or request.count is not None:
+            found.notes.append(f"{request.where}: GPU ids and counts not checked (nvidia-smi not available to mlstack "
+                               "for this engine)")
+        return None
+    _, missing = select(request, host)
+    if not missing:
+        return None
+    count = len(host.gpus)
+    if request.count is not None and not request.ids:
+        return _Finding(f"{request.where} asks for {request.count} GPUs, this host has {count}: {host.present()}",
+                        f"set count: {count} or count: all")
+    return _Finding(f"{request.where} names GPU {', '.join(missing)}, which this host does not have "
+                    f"(GPUs here: {host.present()})",
+                    "use an index, GPU-/MIG- UUID or GPU:MIG index listed by `nvidia-smi -L`")
+
+
+def _requirements(wanted: list[DeviceRequest], host: HostGpu, env: dict[str, str], sources: dict[str, str],
+                  selected: list, found: _Finding) -> bool:
+    """Step 5, as the NVIDIA container CLI runs it for a request through the runtime hook.
+
+    Returns True when a requirement held only through a later alternative (a brand/driver group:
+    NVIDIA's forward-compatibility package in the image, which the step after honours)."""
+    if gpu_require.disabled(env) and _has_requirement(env):
+        found.notes.append(f"NVIDIA_DISABLE_REQUIRE={env['NVIDIA_DISABLE_REQUIRE']} ({sources['NVIDIA_DISABLE_REQUIRE']}): "
+                           "the runtime skips NVIDIA_REQUIRE_*; decided by CUDA compatibility")
+    checks = gpu_require.requirements(env)
+    if not checks:
+        return False
+    through_hook = host.nvidia_runtime and any(request.driver != "cdi" for request in wanted)
+    if not through_hook:
+        found.notes.append("NVIDIA_REQUIRE_* is not evaluated for CDI devices; decided by CUDA compatibility")
+        return False
+    if not host.driver_version:
+        found.notes.append("NVIDIA_REQUIRE_* not checked: the host driver is unknown (nvidia-smi not available "
+                           "to mlstack for this engine)")
+        return False
+    forward = False
+    cuda = version_text(host.driver_cuda or ())
+    for variable, expression in checks:
+        where = f"{variable} ({sources.get(variable, 'image config')})" if variable != "CUDA_VERSION" else \
+            f"CUDA_VERSION={env['CUDA_VERSION']} ({sources.get('CUDA_VERSION', 'image config')}) without NVIDIA_REQUIRE_CUDA"
+        through: list[str] = []
+        for gpu in selected or [None]:
+            facts = gpu_require.Facts(cuda, host.driver_version, gpu.arch if gpu else None, gpu.brand if gpu else None)
+            try:
+                outcome = gpu_require.evaluate(expression, facts)
+            except gpu_require.InvalidExpression as error:
+                found.problem = (f"{where} has the clause {error.args[0]!r}, which the NVIDIA container CLI rejects "
+                                 "(requirement error: invalid expression)")
+                found.fix = "correct it, or set NVIDIA_DISABLE_REQUIRE=1 in the service's environment"
+                return False
+            on = f"GPU {gpu.index} {gpu.name} (brand {gpu.brand or 'unknown'}, " if gpu else "("
+            on += f"driver {host.driver_version}, CUDA {cuda})"
+            if outcome.holds is False:
+                found.problem = _unsatisfied(where, expression, outcome, on)
+                found.fix = _requirement_fix(expression, host)
+                return False
+            if outcome.holds is None:
+                found.notes.append(f"{where} could not be checked on {on}: brand or arch unknown")
+            elif outcome.matched != gpu_require.first_alternative(expression) and outcome.matched not in through:
+                through.append(outcome.matched)
+        if through:
+            found.notes.append(f"{where} holds through {' and '.join(through)}, not "
+                               f"{gpu_require.first_alternative(expression)}")
+            forward = True
+    return forward
+
+
+def _has_requirement(env: dict[str, str]) -> bool:
+    return any(name.startswith("NVIDIA_REQUIRE_") for name in env) or bool(env.get("CUDA_VERSION"))
+
+
+def _unsatisfied(where: str, expression: str, outcome: gpu_require.Outcome, on: str) -> str:
+    first = gpu_require.first_alternative(expression)
+    text = f"{where} fails on {on}: {outcome.failing[0]} is false"
+    others = len(outcome.failing) - 1
+    if others:
+        text += f", and none of its {others} other alternatives holds"
+    return text + f" (the NVIDIA container CLI refuses to start it: unsatisfied condition: {first})"
+
+
+def _requirement_fix(expression: str, host: HostGpu) -> str:
+    floor = gpu_require.cuda_floor(expression)
+    if floor is None:
+        return "use an image whose NVIDIA_REQUIRE_* this host meets"
+    driver = driver_for_cuda(floor)
+    fix = f"install driver >= {driver_text(driver)} (CUDA {version_text(floor)})" if driver else "upgrade the driver"
+    family = MINOR_VERSION_MINIMUM.get(floor[0])
+    if family and host.driver_version and same_version(version_tuple(host.driver_version)) >= same_version(family):
+        fix += (f", or set NVIDIA_DISABLE_REQUIRE=1 in the service's environment: driver {host.driver_version} runs "
+                f"CUDA {floor[0]}.x through minor-version compatibility (no JIT of newer PTX)")
+    return fix
+
+
+def _compatibility(need: CudaNeed | None, image: str, host: HostGpu, forward: bool, found: _Finding) -> None:
+    """Step 6: NVIDIA's minor-version compatibility (CUDA Compatibility guide) where only a version is known."""
+    if need is None:
+        return
+    if not host.driver_version:
+        found.notes.append(f"CUDA {need.text()} not checked against the driver: unknown (nvidia-smi not available "
+                           "to mlstack for this engine)")
+        return
+    have = host.driver_cuda
+    if have is None:
+        return
+    driver = same_version(version_tuple(host.driver_version))
+    major = need.version[0]
+    family = MINOR_VERSION_MINIMUM.get(major)
+    wanted_driver = driver_for_cuda(need.version) if need.exact else family
+    install = f"install driver >= {driver_text(wanted_driver)}" if wanted_driver else "upgrade the driver"
+    if major > have[0] and forward:
+        found.notes.append(f"CUDA {need.text()} on a CUDA {version_text(have)} driver runs through NVIDIA's forward "
+                           "compatibility package in the image (data-center GPUs only)")
+        return
+    if major > have[0] or (family and driver < same_version(family)):
+        minimum = f"CUDA {major}.x needs driver >= {driver_text(family)}" if family else \
+            f"CUDA {need.text()} needs a newer driver"
+        found.problem = (f"image {image} needs CUDA {need.text()} ({need.source}); driver {host.driver_version} "
+                         f"supports CUDA {version_text(have)}, and {minimum} even under minor-version compatibility")
+        found.fix = f"{install} (CUDA {need.text()}), or use an image built for CUDA {have[0]}.x"
+        return
+    if major == have[0] and need.exact and need.version > have:
+        found.notes.append(f"CUDA {need.text()} on a CUDA {version_text(have)} driver runs through minor-version "
+                           f"compatibility: no JIT of PTX newer than {version_text(have)} ({install} lifts that)")
+
+
+def _capabilities(wanted: list[DeviceRequest], env: dict[str, str], sources: dict[str, str], found: _Finding) -> None:
+    """Docker sets NVIDIA_DRIVER_CAPABILITIES from a request's NVIDIA capabilities, else the container's applies."""
+    requested = {c for request in wanted for c in request.capabilities if c in NVIDIA_CAPABILITIES}
+    if requested:
+        capabilities, source = requested, "the reservation's capabilities"
+    elif env.get("NVIDIA_DRIVER_CAPABILITIES"):
+        capabilities = set(env["NVIDIA_DRIVER_CAPABILITIES"].split(","))
+        source = f"NVIDIA_DRIVER_CAPABILITIES ({sources['NVIDIA_DRIVER_CAPABILITIES']})"
+    else:
+        return
+    if not capabilities & {"compute", "all"}:
+        found.notes.append(f"{source} = {','.join(sorted(capabilities))} has no `compute`: CUDA cannot run in it")
+
+
+def _visible_devices(wanted: list[DeviceRequest], env: dict[str, str], sources: dict[str, str], found: _Finding) -> None:
+    """Docker sets NVIDIA_VISIBLE_DEVICES from an `nvidia` request, over what the service's environment says."""
+    value = env.get("NVIDIA_VISIBLE_DEVICES")
+    if value is not None and value != "all" and sources.get("NVIDIA_VISIBLE_DEVICES") == "service environment" \
+            and any(request.driver != "cdi" for request in wanted):
+        found.notes.append(f"NVIDIA_VISIBLE_DEVICES={value} (service environment) is replaced by the reservation's "
+                           "devices: Docker sets it from the device request")
+
+
+_CUDA_TAG = re.compile(r"cuda[-_]?(\d+)(?:\.(\d+))?", re.IGNORECASE)
+_CU_TAG = re.compile(r"(?<![a-z])cu(\d{2})(\d)(?!\d)", re.IGNORECASE)   # pytorch's cu124, cu118
+
+
+def cuda_need(image: str, env: dict[str, str], sources: dict[str, str], facts: ImageFacts | None) -> CudaNeed | None:
+    """The CUDA the image was built for: its NVIDIA_REQUIRE_CUDA floor or CUDA_VERSION, its label, else its tag."""
+    floor = gpu_require.cuda_floor(env.get("NVIDIA_REQUIRE_CUDA", ""))
+    if floor:
+        return CudaNeed(floor, True, f"NVIDIA_REQUIRE_CUDA, {sources['NVIDIA_REQUIRE_CUDA']}")
+    for key, value, source in (("CUDA_VERSION", env.get("CUDA_VERSION"), sources.get("CUDA_VERSION")),
+                               ("label com.nvidia.cuda.version", (facts.labels if facts else {}).get("com.nvidia.cuda.version"),
+                                "image config")):
+        parts = version_tuple(value or "")
+        if parts:
+            return CudaNeed((parts[0], parts[1] if len(parts) > 1 else 0), len(parts) > 1, f"{key}, {source}")
+    repository, _, tag = image.rsplit("/", 1)[-1].partition(":")
+    match = _CUDA_TAG.search(tag) or _CU_TAG.search(tag)
+    if match:
+        exact = match[2] is not None
+        return CudaNeed((int(match[1]), int(match[2] or 0)), exact, f"tag {tag}")
+    if repository == "cuda" and re.match(r"\d+\.\d+", tag):   # nvidia/cuda:12.4.1-runtime-ubuntu22.04
+        parts = version_tuple(tag)
+        return CudaNeed((parts[0], parts[1]), True, f"tag {tag}")
+    return None

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from typing import Callable
 
+from mlstack.core.gpu_devices import reserves_gpu
 from mlstack.core.model import Node, Path, path_str
 from mlstack.core.validate import ALL_INTERFACES, items, services_of
 from mlstack.report import Diagnostic
@@ -68,17 +69,6 @@ def size_in_bytes(node: Node) -> int | None:
         return node.value
     match = _SIZE.match(node.value) if isinstance(node.value, str) else None
     return int(float(match[1]) * _UNITS[match[2].lower()]) if match else None
-
-
-def reserves_gpu(service: Node) -> bool:
-    if service.get("gpus") is not None:
-        return True
-    devices = service.find(("deploy", "resources", "reservations", "devices"))
-    for _, device in items(devices):
-        capabilities = device.get("capabilities") if device.is_map else None
-        if any(capability.value == "gpu" for _, capability in items(capabilities)):
-            return True
-    return False
 
 
 def gpu_shm_size(root: Node) -> list[Diagnostic]:

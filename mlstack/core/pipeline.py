@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path as FsPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlstack.core.model import Node, Origin, path_str
 from mlstack.core.project import ComposeFile, Model, load_project
@@ -12,6 +12,9 @@ from mlstack.core.render import Header, dump, to_document
 from mlstack.core.stack import Profile, Stack, environment
 from mlstack.errors import StackError
 from mlstack.report import Diagnostic
+
+if TYPE_CHECKING:
+    from mlstack.core.gpu import GpuPlan
 
 
 @dataclass
@@ -58,13 +61,21 @@ def build(stack: Stack, profile_name: str, process_env: dict[str, str], gpu: str
     check_requirements(rendered)
     check_secret_sources(rendered)
     apply_image_map(rendered)
-    if profile.gpu == "off":
-        from mlstack.core.gpu import strip_gpu_reservations
+    if profile.gpu == "off":   # decided without the engine: no facts needed
+        from mlstack.core.gpu import plan_gpu
 
-        for service in strip_gpu_reservations(root):
-            rendered.notes.append(f"gpu: reservation of {service} removed (policy off)")
+        apply_gpu(rendered, plan_gpu(root, "off", None))
     validate_rendered(rendered)
     return rendered
+
+
+def apply_gpu(rendered: Rendered, plan: GpuPlan) -> list[str]:
+    """Carry out a GPU plan on the model before the file is written; its lines go to the header notes."""
+    from mlstack.core.gpu import apply_plan
+
+    lines = apply_plan(rendered.root, rendered.model.tombstones, plan)
+    rendered.notes += lines
+    return lines
 
 
 def check_requirements(rendered: Rendered) -> None:

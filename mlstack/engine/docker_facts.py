@@ -1,7 +1,7 @@
 """What the Docker engine and this host offer: reachability, GPU facts, images, disk, published ports.
 
-The parsers (`host_gpu`, `parse_driver_query`, `parse_cuda_header`) are pure and tested with
-recorded outputs; `Engine` reads through `engine.api` (the stdlib over a local socket) and imports
+The parsers (`host_gpu`, `parse_gpu_query`, `parse_smi_list`, `parse_smi_details`) are pure and
+tested with recorded outputs; `Engine` reads through `engine.api` (the stdlib over a local socket) and imports
 the Docker SDK only for what needs it (it costs about 200 ms).
 """
 
@@ -14,7 +14,9 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path as FsPath
 
-from mlstack.core.gpu import HostGpu
+from mlstack.core.gpu import ImageFacts
+from mlstack.core.gpu_host import Gpu, HostGpu, MigDevice
+from mlstack.core.gpu_tables import brand_word
 from mlstack.engine import compose
 from mlstack.errors import EngineError
 
@@ -85,6 +87,7 @@ class Engine:
         self.env = dict(os.environ if env is None else env)
         self.address = engine_address(self.env)
         self._client = None
+        self._host_gpu: HostGpu | None = None
         try:
             self.api = api.connect(self.address.url, CONNECT_TIMEOUT_S)
             self.api.ping()
@@ -107,18 +110,16 @@ class Engine:
     def info(self) -> dict:
         return self._info
 
-    def image(self, reference: str) -> tuple[dict[str, str], dict[str, str]] | None:
-        """(env, labels) of a local image; None when it is not present locally."""
+    def image(self, reference: str) -> ImageFacts | None:
+        """The environment and labels of an image on the engine; None when it is not there (not pulled yet)."""
         from mlstack.engine.api import is_not_found
 
         try:
-            config = self.api.inspect_image(reference).get("Config") or {}
+            return image_facts(self.api.inspect_image(reference))
         except Exception as error:
             if is_not_found(error):
                 return None
             raise
-        env = dict(item.split("=", 1) for item in config.get("Env") or [] if "=" in item)
-        return env, dict(config.get("Labels") or {})
 
     def published_ports(self) -> list[PublishedPort]:
         """Host ports held by the engine's running containers (one list request, no inspects)."""
@@ -162,21 +163,29 @@ class Engine:
         return root, shutil.disk_usage(root).free
 
     def host_gpu(self) -> HostGpu:
-        """GPU facts; nvidia-smi and the runtime hook only count when the engine is on this machine."""
-        query = header = ""
-        hook = False
-        if self.address.local:
-            hook = shutil.which(NVIDIA_HOOK) is not None
-            if shutil.which("nvidia-smi"):
-                query = compose.run(["nvidia-smi", "--query-gpu=driver_version,name", "--format=csv,noheader"],
-                                    check=False, timeout=15).stdout
-                header = compose.run(["nvidia-smi"], check=False, timeout=15).stdout
-        return host_gpu(self._info, query, header, hook, self._local_cdi_devices())
+        """GPU facts, asked once per Engine; nvidia-smi and the runtime hook count only when the
+        engine is on this machine (a remote engine's GPUs are not this host's)."""
+        if self._host_gpu is None:
+            outputs = {}
+            hook = False
+            if self.address.local:
+                hook = shutil.which(NVIDIA_HOOK) is not None
+                if shutil.which("nvidia-smi"):
+                    outputs = _ask_nvidia_smi()
+            self._host_gpu = host_gpu(self._info, outputs, hook, self._local_cdi_devices())
+        return self._host_gpu
 
     def _local_cdi_devices(self) -> list[str]:
         if not self.address.local:
             return []
         return cdi_devices_from_specs([FsPath(d) for d in self._info.get("CDISpecDirs") or []])
+
+
+def image_facts(inspected: dict) -> ImageFacts:
+    """`docker image inspect` -> Config.Env (as a dict: NVIDIA_REQUIRE_CUDA, CUDA_VERSION ...) and Config.Labels."""
+    config = inspected.get("Config") or {}
+    env = dict(item.split("=", 1) for item in config.get("Env") or [] if "=" in item)
+    return ImageFacts(env, dict(config.get("Labels") or {}))
 
 
 def short_reason(error: Exception) -> str:
@@ -189,36 +198,98 @@ def short_reason(error: Exception) -> str:
     return text.splitlines()[0][:300] if text else type(error).__name__
 
 
-def host_gpu(info: dict, driver_query: str, smi_header: str, hook: bool = False,
+# What mlstack asks nvidia-smi, by name; `host_gpu` reads the answers. compute_cap needs driver >= 510:
+# older drivers refuse the whole query, which is then asked without it.
+SMI_QUERY_FIELDS = ("index", "uuid", "name", "driver_version", "pci.bus_id", "compute_cap")
+SMI_COMMANDS = {
+    "query": ["nvidia-smi", f"--query-gpu={','.join(SMI_QUERY_FIELDS)}", "--format=csv,noheader"],
+    "list": ["nvidia-smi", "-L"],
+    "details": ["nvidia-smi", "-q"],
+}
+
+
+def _ask_nvidia_smi() -> dict[str, str]:
+    """The three nvidia-smi answers, asked side by side (each costs 50-300 ms)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def ask(command: list[str]) -> str:
+        done = compose.run(command, check=False, timeout=15)
+        if done.returncode != 0 and "compute_cap" in command[1]:
+            done = compose.run([command[0], command[1].replace(",compute_cap", ""), command[2]], check=False, timeout=15)
+        return done.stdout + (done.stderr if done.returncode != 0 else "")
+
+    with ThreadPoolExecutor(len(SMI_COMMANDS)) as pool:
+        futures = {name: pool.submit(ask, command) for name, command in SMI_COMMANDS.items()}
+        return {name: future.result() for name, future in futures.items()}
+
+
+def host_gpu(info: dict, smi: dict[str, str] | None = None, hook: bool = False,
              cdi_from_specs: list[str] | None = None) -> HostGpu:
-    """HostGpu from `docker info` JSON, `nvidia-smi --query-gpu=driver_version,name` and plain `nvidia-smi`."""
+    """HostGpu from `docker info` JSON and nvidia-smi's answers ({"query", "list", "details"}; {} when
+    nvidia-smi was not asked)."""
     runtimes = info.get("Runtimes") or {}
     discovered = [device.get("ID", "") for device in info.get("DiscoveredDevices") or [] if device.get("Source") == "cdi"]
-    drivers, names = parse_driver_query(driver_query)
-    return HostGpu(
-        nvidia_runtime="nvidia" in runtimes or hook,
-        cdi_devices=sorted(set(discovered) | set(cdi_from_specs or [])),
-        driver_version=drivers[0] if drivers else None,
-        cuda_version=parse_cuda_header(smi_header),
-        gpu_names=names,
-    )
+    host = HostGpu(nvidia_runtime="nvidia" in runtimes or hook,
+                   cdi_devices=sorted(set(discovered) | set(cdi_from_specs or [])))
+    if not smi:
+        return host
+    rows = parse_gpu_query(smi.get("query", ""))
+    details = parse_smi_details(smi.get("details", ""))
+    migs = parse_smi_list(smi.get("list", ""))
+    if not rows:
+        host.gpus = []
+        host.smi_error = next((line.strip() for line in (smi.get("query") or smi.get("details") or "").splitlines()
+                               if line.strip()), "no output")
+        return host
+    brands = details.get("brands", [])
+    host.gpus = [Gpu(row["index"], row["uuid"], row["name"], brand_word(brands[i]) if i < len(brands) else None,
+                     row.get("compute_cap"), row.get("pci.bus_id", ""), tuple(migs.get(row["index"], ())))
+                 for i, row in enumerate(rows)]
+    host.driver_version = rows[0]["driver_version"]
+    host.cuda_version = details.get("cuda")
+    return host
 
 
-def parse_driver_query(text: str) -> tuple[list[str], list[str]]:
-    """`550.54.15, NVIDIA H100 80GB HBM3` per GPU -> ([driver...], [name...])."""
-    drivers, names = [], []
+def parse_gpu_query(text: str) -> list[dict]:
+    """`nvidia-smi --query-gpu=index,uuid,name,driver_version,pci.bus_id,compute_cap --format=csv,noheader`,
+    one GPU a line (compute_cap absent on drivers before 510)."""
+    rows = []
     for line in text.splitlines():
-        driver, _, name = line.partition(",")
-        if re.fullmatch(r"\s*\d+(\.\d+)+\s*", driver):
-            drivers.append(driver.strip())
-            names.append(name.strip())
-    return drivers, names
+        parts = [part.strip() for part in line.split(",")]
+        if len(parts) < 5 or not parts[0].isdigit() or not re.fullmatch(r"\d+(\.\d+)+", parts[3]):
+            continue
+        row = dict(zip(SMI_QUERY_FIELDS, parts))
+        row["index"] = int(parts[0])
+        if not re.fullmatch(r"\d+\.\d+", row.get("compute_cap", "")):
+            row.pop("compute_cap", None)
+        rows.append(row)
+    return rows
 
 
-def parse_cuda_header(text: str) -> tuple[int, int] | None:
-    """`... CUDA Version: 12.4 |` in plain nvidia-smi's banner: the highest CUDA the driver supports."""
-    match = re.search(r"CUDA Version:\s*(\d+)\.(\d+)", text)
-    return (int(match[1]), int(match[2])) if match else None
+_MIG_LINE = re.compile(r"^\s+MIG\s+(\S+)\s+Device\s+(\d+):\s+\(UUID:\s+(MIG-[^)\s]+)\)")
+_GPU_LINE = re.compile(r"^GPU\s+(\d+):")
+
+
+def parse_smi_list(text: str) -> dict[int, list[MigDevice]]:
+    """MIG devices per GPU index from `nvidia-smi -L` (`  MIG 3g.40gb     Device  0: (UUID: MIG-...)`)."""
+    found: dict[int, list[MigDevice]] = {}
+    gpu = None
+    for line in text.splitlines():
+        header = _GPU_LINE.match(line)
+        if header:
+            gpu = int(header[1])
+            continue
+        mig = _MIG_LINE.match(line)
+        if mig and gpu is not None:
+            found.setdefault(gpu, []).append(MigDevice(gpu, int(mig[2]), mig[3], mig[1]))
+    return found
+
+
+def parse_smi_details(text: str) -> dict:
+    """`nvidia-smi -q`: the driver's CUDA version and each GPU's "Product Brand", in GPU order."""
+    cuda = re.search(r"^CUDA Version\s*:\s*(\d+)\.(\d+)", text, re.MULTILINE)
+    return {"cuda": (int(cuda[1]), int(cuda[2])) if cuda else None,
+            "brands": re.findall(r"^\s+Product Brand\s*:\s*(.+?)\s*$", text, re.MULTILINE)}
 
 
 def cdi_devices_from_specs(directories: list[FsPath]) -> list[str]:
@@ -233,6 +304,6 @@ def cdi_devices_from_specs(directories: list[FsPath]) -> list[str]:
             kind = re.search(r"""["']?kind["']?\s*:\s*["']?([\w.\-]+/[\w.\-]+)""", text)
             if kind is None:
                 continue
-            for name in re.findall(r"""["']?name["']?\s*:\s*["']?([\w.\-]+)["']?""", text):
+            for name in re.findall(r"""["']?name["']?\s*:\s*["']?([\w.:\-]+)["']?""", text):
                 devices.append(f"{kind[1]}={name}")
     return devices

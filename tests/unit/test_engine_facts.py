@@ -1,87 +1,64 @@
-"""GPU facts from recorded `docker info` and nvidia-smi outputs, and the decisions they lead to."""
+"""Engine facts from recorded outputs: GPU facts (docker info, nvidia-smi, image configs), addresses, reasons.
+
+The decisions these facts lead to are in test_gpu_plan.py."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 
 import pytest
+from gpu_fixtures import FIXTURES, docker_info, host, image
 
-from mlstack.core.gpu import HostGpu, decide, image_cuda
-from mlstack.engine.docker_facts import (Address, cdi_devices_from_specs, engine_address, host_gpu,
-                                         parse_cuda_header, parse_driver_query, short_reason, unreachable_message)
+from mlstack.core.gpu_host import Gpu, HostGpu, MigDevice
+from mlstack.engine.docker_facts import (Address, cdi_devices_from_specs, engine_address, host_gpu, parse_gpu_query,
+                                         parse_smi_details, parse_smi_list, short_reason, unreachable_message)
 
-FIXTURES = Path(__file__).parent / "fixtures"
-
-
-def fixture(name: str) -> str:
-    return (FIXTURES / name).read_text(encoding="utf-8")
+H100_0 = Gpu(0, "GPU-0f3a9c2e-41b7-4d6a-8e15-7c2b9d4e6a10", "NVIDIA H100 80GB HBM3", "nvidia", "9.0", "00000000:18:00.0")
+H100_1 = Gpu(1, "GPU-7d2e1b4a-9c3f-4e58-a6b7-1f0e2d3c4b5a", "NVIDIA H100 80GB HBM3", "nvidia", "9.0", "00000000:2A:00.0")
 
 
-def host(info: str, smi: str = "", query: str = "") -> HostGpu:
-    return host_gpu(json.loads(fixture(info)), fixture(query) if query else "", fixture(smi) if smi else "")
+def test_host_facts_from_docker_info_and_nvidia_smi():
+    assert host_gpu(docker_info("docker-info-test-engine.json")) == HostGpu(False, [], None, None, None, "")
+    assert host("h100-550") == HostGpu(True, [], "550.54.15", (12, 4), [H100_0, H100_1], "")
+    assert host_gpu(docker_info("docker-info-cdi.json")).cdi_devices == ["nvidia.com/gpu=0", "nvidia.com/gpu=all"]
 
 
-def test_parsers():
-    assert parse_driver_query(fixture("nvidia-smi-query-h100.txt")) == (
-        ["550.54.15", "550.54.15"], ["NVIDIA H100 80GB HBM3", "NVIDIA H100 80GB HBM3"])
-    assert parse_cuda_header(fixture("nvidia-smi-h100.txt")) == (12, 4)
-    assert parse_cuda_header(fixture("nvidia-smi-t4-470.txt")) == (11, 4)
-    assert parse_driver_query(fixture("nvidia-smi-no-driver.txt")) == ([], [])
-    assert parse_cuda_header(fixture("nvidia-smi-no-driver.txt")) is None
+def test_mig_devices_from_nvidia_smi_list():
+    [a100] = host("a100-mig-535").gpus
+    assert a100.mig == (MigDevice(0, 0, "MIG-1b2c3d4e-5f60-5172-8394-a5b6c7d8e9f0", "3g.40gb"),
+                        MigDevice(0, 1, "MIG-9e8d7c6b-5a49-5837-9261-f0e1d2c3b4a5", "3g.40gb"))
+    # drivers before R470 wrote the MIG UUID as MIG-GPU-<uuid>/<gi>/<ci>
+    old = "GPU 0: A100-SXM4-40GB (UUID: GPU-5c89852c)\n  MIG 1g.5gb Device 0: (UUID: MIG-GPU-5c89852c/7/0)\n"
+    assert parse_smi_list(old) == {0: [MigDevice(0, 0, "MIG-GPU-5c89852c/7/0", "1g.5gb")]}
 
 
-def test_host_facts_from_fixtures():
-    assert host("docker-info-test-engine.json") == HostGpu(False, [], None, None, [])
-    assert host("docker-info-nvidia-runtime.json", "nvidia-smi-h100.txt", "nvidia-smi-query-h100.txt") == HostGpu(
-        True, [], "550.54.15", (12, 4), ["NVIDIA H100 80GB HBM3", "NVIDIA H100 80GB HBM3"])
-    assert host("docker-info-cdi.json").cdi_devices == ["nvidia.com/gpu=0", "nvidia.com/gpu=all"]
-    assert host("docker-info-cdi.json").usable
+def test_brand_and_arch_as_the_requirements_see_them():
+    assert [(gpu.brand, gpu.arch) for gpu in host("geforce-rtx4090-535").gpus] == [("geforce", "8.9")]
+    # driver 470 knows no compute_cap field: the query is asked without it, arch stays unknown
+    assert [(gpu.brand, gpu.arch) for gpu in host("t4-470").gpus] == [("tesla", None)]
+    assert parse_smi_details((FIXTURES / "gpu-hosts" / "t4-470" / "details.txt").read_text()) == {
+        "cuda": (11, 4), "brands": ["Tesla"]}
 
 
-JUPYTER = "quay.io/jupyter/pytorch-notebook:cuda12-pytorch-2.5.1"
-NO_RUNTIME = "the Docker engine has no NVIDIA runtime and no CDI GPU devices"
-TOOLKIT = "install the NVIDIA Container Toolkit and run `nvidia-ctk runtime configure --runtime=docker`, or use --gpu off"
-CPU = "it runs on the CPU (CUDA code in it will not see a GPU)"
-
-# (policy, docker info, nvidia-smi, nvidia-smi query, image env, expected Decision.line())
-DECISIONS = [
-    ("auto", "docker-info-test-engine.json", "", "", {},
-     f"jupyter: GPU removed: {NO_RUNTIME}; {CPU}; {TOOLKIT}"),
-    ("required", "docker-info-test-engine.json", "", "", {},
-     f"jupyter: cannot start: {NO_RUNTIME}; {TOOLKIT}"),
-    ("off", "docker-info-nvidia-runtime.json", "nvidia-smi-h100.txt", "nvidia-smi-query-h100.txt", {},
-     "jupyter: GPU removed: GPU policy is off; runs on the CPU"),
-    ("auto", "docker-info-nvidia-runtime.json", "nvidia-smi-h100.txt", "nvidia-smi-query-h100.txt", {},
-     "jupyter: GPU kept: NVIDIA runtime present, driver 550.54.15 supports CUDA 12.4, image needs 12.0"),
-    ("required", "docker-info-cdi.json", "", "", {},
-     "jupyter: GPU kept: CDI GPU devices present"),
-    ("auto", "docker-info-nvidia-runtime.json", "nvidia-smi-t4-470.txt", "nvidia-smi-query-t4-470.txt", {},
-     f"jupyter: GPU removed: image {JUPYTER} needs CUDA 12.0, host driver 470.82.01 supports up to 11.4; {CPU}; "
-     "upgrade the driver to >= 525 or use an image built for CUDA 11.4 (e.g. a cuda11.4 tag)"),
-    ("required", "docker-info-nvidia-runtime.json", "nvidia-smi-t4-470.txt", "nvidia-smi-query-t4-470.txt", {},
-     f"jupyter: cannot start: image {JUPYTER} needs CUDA 12.0, host driver 470.82.01 supports up to 11.4; "
-     "upgrade the driver to >= 525 or use an image built for CUDA 11.4 (e.g. a cuda11.4 tag)"),
-    # The image's own CUDA_VERSION (from `docker image inspect`) beats the tag.
-    ("auto", "docker-info-nvidia-runtime.json", "nvidia-smi-h100.txt", "nvidia-smi-query-h100.txt",
-     {"CUDA_VERSION": "12.6.2"},
-     f"jupyter: GPU removed: image {JUPYTER} needs CUDA 12.6, host driver 550.54.15 supports up to 12.4; {CPU}; "
-     "upgrade the driver to >= 560 or use an image built for CUDA 12.4 (e.g. a cuda12.4 tag)"),
-]
+def test_a_driver_nvidia_smi_cannot_reach():
+    facts = host("no-driver")
+    assert (facts.gpus, facts.driver_version) == ([], None)
+    assert facts.smi_error.startswith("NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver.")
+    assert parse_gpu_query("NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver.") == []
 
 
-@pytest.mark.parametrize("policy, info, smi, query, image_env, expected", DECISIONS)
-def test_gpu_decisions(policy, info, smi, query, image_env, expected):
-    facts = host(info, smi, query)
-    [decision] = decide(policy, {"jupyter": JUPYTER}, facts, {"jupyter": image_cuda(JUPYTER, image_env, {})})
-    assert decision.line() == expected
+def test_image_config_env_and_labels():
+    facts = image("cuda-12.4.1")
+    assert facts.env["NVIDIA_REQUIRE_CUDA"].startswith("cuda>=12.4 brand=tesla,driver>=470,driver<471 ")
+    assert (facts.env["CUDA_VERSION"], facts.env["NVIDIA_DRIVER_CAPABILITIES"]) == ("12.4.1", "compute,utility")
+    assert "NVIDIA_REQUIRE_CUDA" not in image("pytorch-notebook-cuda12").env
 
 
 def test_cdi_specs_on_disk(tmp_path):
     (tmp_path / "nvidia.yaml").write_text(
-        "cdiVersion: 0.5.0\nkind: nvidia.com/gpu\ndevices:\n- name: \"0\"\n  containerEdits: {}\n- name: all\n"
-        "containerEdits:\n  hooks:\n  - hookName: createContainer\n", encoding="utf-8")
-    assert cdi_devices_from_specs([tmp_path, tmp_path / "missing"]) == ["nvidia.com/gpu=0", "nvidia.com/gpu=all"]
+        "cdiVersion: 0.5.0\nkind: nvidia.com/gpu\ndevices:\n- name: \"0\"\n  containerEdits: {}\n- name: \"0:1\"\n"
+        "  containerEdits: {}\n- name: all\ncontainerEdits:\n  hooks:\n  - hookName: createContainer\n", encoding="utf-8")
+    assert cdi_devices_from_specs([tmp_path, tmp_path / "missing"]) == [
+        "nvidia.com/gpu=0", "nvidia.com/gpu=0:1", "nvidia.com/gpu=all"]
 
 
 def test_engine_address_order(tmp_path):
@@ -112,3 +89,44 @@ def test_unreachable_message_names_where_the_address_came_from():
 def test_the_reason_inside_the_sdk_error(sdk_text, reason):
     """Recorded from docker-py 7.1 against a missing socket and a closed port."""
     assert short_reason(Exception(sdk_text)) == reason
+
+
+def fake_nvidia_smi(host_name: str, knows_compute_cap: bool = True):
+    """compose.run answering nvidia-smi from a host's fixtures; a driver before 510 rejects compute_cap."""
+    from mlstack.engine.compose import Completed
+
+    directory = FIXTURES / "gpu-hosts" / host_name
+    asked = []
+
+    def run(command, check=True, timeout=None):
+        asked.append(command[1])
+        if command[1] == "-L":
+            return Completed(command, 0, (directory / "list.txt").read_text())
+        if command[1] == "-q":
+            return Completed(command, 0, (directory / "details.txt").read_text())
+        if "compute_cap" in command[1] and not knows_compute_cap:
+            return Completed(command, 2, 'Field "compute_cap" is not a valid field to query.\n\n')
+        return Completed(command, 0, (directory / "query.csv").read_text())
+    return run, asked
+
+
+def test_nvidia_smi_is_asked_three_things_and_again_without_compute_cap_on_old_drivers(monkeypatch):
+    from mlstack.engine import docker_facts
+
+    run, asked = fake_nvidia_smi("t4-470", knows_compute_cap=False)
+    monkeypatch.setattr(docker_facts.compose, "run", run)
+    answers = docker_facts._ask_nvidia_smi()
+    assert sorted(asked) == sorted(["--query-gpu=index,uuid,name,driver_version,pci.bus_id,compute_cap",
+                                    "--query-gpu=index,uuid,name,driver_version,pci.bus_id", "-L", "-q"])
+    facts = host_gpu(docker_info(), answers)
+    assert (facts.driver_version, facts.cuda_version, [g.name for g in facts.gpus]) == ("470.82.01", (11, 4), ["Tesla T4"])
+
+
+def test_what_nvidia_smi_says_without_a_driver_is_kept(monkeypatch):
+    from mlstack.engine import docker_facts
+    from mlstack.engine.compose import Completed
+
+    text = (FIXTURES / "gpu-hosts" / "no-driver" / "query.csv").read_text()
+    monkeypatch.setattr(docker_facts.compose, "run", lambda command, check=True, timeout=None: Completed(command, 9, text))
+    facts = host_gpu(docker_info(), docker_facts._ask_nvidia_smi())
+    assert facts.gpus == [] and facts.smi_error.startswith("NVIDIA-SMI has failed")
