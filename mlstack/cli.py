@@ -30,6 +30,14 @@ class RenderFormat(str, Enum):
     json = "json"
 
 
+class LintFormat(str, Enum):
+    """--format of lint: commands.lint.FORMATS."""
+
+    text = "text"
+    json = "json"
+    sarif = "sarif"
+
+
 class SeedMethod(str, Enum):
     """--method: core.seeding.METHODS."""
 
@@ -92,6 +100,26 @@ def validate(
     from mlstack.commands import validate as command
 
     _emit(command.run(stack_file, profile, dict(os.environ)), as_json)
+
+
+@app.command()
+def lint(
+    stack_file: Optional[str] = StackFile,
+    profile: Optional[str] = typer.Option(None, "--profile", "-p", help="Only this profile (default: all)."),
+    all_profiles: bool = typer.Option(False, "--all-profiles", help="Every profile of the stack (the default)."),
+    output_format: LintFormat = typer.Option(LintFormat.text, "--format", case_sensitive=False,
+                                             help="text, json, or sarif (GitHub code scanning)."),
+    out: Optional[str] = typer.Option(None, "--out", "-o", help="Write the report here (atomically)."),
+    strict: bool = typer.Option(False, "--strict", help="Fail on warnings too."),
+) -> None:
+    """Check the stack against the lint rules (docs/lint.md); exit 1 on an error-level finding."""
+    from mlstack.commands import lint as command
+    from mlstack.errors import UsageError
+
+    if profile and all_profiles:
+        raise UsageError("--profile and --all-profiles exclude each other")
+    options = command.LintOptions(stack_file, profile, output_format.value, out, strict)
+    _emit(command.run(options, dict(os.environ)))
 
 
 @app.command()

@@ -146,14 +146,14 @@ def apply_image_map(rendered: Rendered) -> None:
 
 
 def validate_rendered(rendered: Rendered) -> None:
-    from mlstack.core.lint import lint
+    """Schema and semantic checks; lint (core.lint) is a separate phase, run by `lint` and `validate`."""
     from mlstack.core.validate import check
 
     diagnostics = check(rendered.root, "compose")
     errors = [d for d in diagnostics if d.severity == "error"]
     if errors:
         raise StackError(errors[0].message, errors)
-    rendered.warnings = [d for d in diagnostics if d.severity != "error"] + lint(rendered.root)
+    rendered.warnings = [d for d in diagnostics if d.severity != "error"]
 
 
 def provenance(rendered: Rendered, path: tuple) -> list[tuple[str, Any, Origin]]:
