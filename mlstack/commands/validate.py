@@ -1,8 +1,12 @@
-"""`mlstack validate`: every profile (or one) through the whole pipeline; all problems at once."""
+"""`mlstack validate`: every profile (or one) through the whole pipeline and lint; all problems at once.
+
+A lint finding at error level fails validation as a schema error does; warnings and info are shown.
+"""
 
 from __future__ import annotations
 
 from mlstack.commands.common import open_stack
+from mlstack.commands.lint import lint_profile
 from mlstack.core.pipeline import build
 from mlstack.errors import StackError
 from mlstack.report import Result
@@ -17,12 +21,17 @@ def run(stack_file: str | None, profile: str | None, process_env: dict[str, str]
     for name in profiles:
         try:
             rendered = build(stack, name, process_env)
+            findings = [finding.diagnostic() for finding in lint_profile(rendered) if not finding.silenced]
         except StackError as error:
             if not error.diagnostics:
                 raise
             errors.update(error.diagnostics)
             continue
         warnings.update(dict.fromkeys(rendered.warnings))
+        warnings.update(dict.fromkeys(finding for finding in findings if finding.severity != "error"))
+        if any(finding.severity == "error" for finding in findings):
+            errors.update(finding for finding in findings if finding.severity == "error")
+            continue
         count = len(rendered.root.get("services").value) if rendered.root.get("services") else 0
         lines.append(f"profile {name}: ok ({count} services)")
     if errors:
