@@ -168,7 +168,8 @@ def healthcheck_tool(data: LintInput) -> Iterator[Hit]:
         test = healthcheck.get("test")
         missing = [program for program in healthcheck_programs(test) if program in facts.lacks]
         if missing:
-            image = _image(service) or data.contexts[name].dockerfile_base
+            image = (f"{data.contexts[name].dockerfile_base} (its base image)" if service.get("build") is not None
+                     else _image(service))
             yield Hit(test, ("services", name, "healthcheck", "test"),
                       f"the healthcheck runs {missing[0]}, which {image} does not ship, so the service never "
                       "becomes healthy")
