@@ -8,6 +8,7 @@ Each need is a pytest marker (registered in pyproject.toml):
 |           | MLSTACK_COMPOSE, the docker CLI plugin, the `compose` extra in this venv, PATH |
 | `engine`  | the hermetic test engine (scripts/test-engine start) at DOCKER_HOST    |
 | `netns`   | root, nsenter and the engine's network namespace                       |
+| `precommit` | pre-commit and git; the hook's environment installs mlstack's dependencies from PyPI |
 
 A marked test whose need is unmet is skipped with the reason, except under CI=true, where it
 fails with it (tests/conftest.py): a skipped proof is no proof.
@@ -54,8 +55,27 @@ def _netns_reason() -> str | None:
     return None
 
 
+def pre_commit_argv() -> list[str] | None:
+    """The pre-commit of this environment (the `test` extra installs it), else the one on PATH."""
+    import sys
+    from pathlib import Path
+
+    beside = Path(sys.executable).parent / "pre-commit"
+    found = str(beside) if beside.is_file() else shutil.which("pre-commit")
+    return [found] if found else None
+
+
+def _precommit_reason() -> str | None:
+    if pre_commit_argv() is None:
+        return "pre-commit is not installed (pip install -e '.[test]')"
+    if shutil.which("git") is None:
+        return "git is not on PATH"
+    return None
+
+
 CHECKS = {
     "compose": lambda: _compose()[1],
+    "precommit": _precommit_reason,
     "engine": _engine_reason,
     "netns": _netns_reason,
 }
