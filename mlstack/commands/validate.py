@@ -1,6 +1,6 @@
 """`mlstack validate`: every profile (or one) through the whole pipeline and lint; all problems at once.
 
-A lint finding at error level fails validation as a schema error does; warnings and info are shown.
+A lint finding at error level fails validation as a schema error does; warnings are shown.
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ def run(stack_file: str | None, profile: str | None, process_env: dict[str, str]
     for name in profiles:
         try:
             rendered = build(stack, name, process_env)
-            findings = [finding.diagnostic() for finding in lint_profile(rendered) if not finding.silenced]
+            findings = [finding.diagnostic() for finding in lint_profile(rendered)
+                        if not finding.silenced and finding.severity != "info"]   # info is for `mlstack lint`
         except StackError as error:
             if not error.diagnostics:
                 raise

@@ -42,8 +42,7 @@ def profile_chain(profile: str, extends: dict[str, str]) -> list[str]:
     return chain
 
 
-def lint_config(stack_root: Node | None, profile: str, extends: dict[str, str], known: set[str],
-                display: str = "mlstack.yaml") -> LintConfig:
+def lint_config(stack_root: Node | None, profile: str, extends: dict[str, str], known: set[str]) -> LintConfig:
     """The tuning for one profile: the stack's, then each profile of the chain from the root down."""
     chain = profile_chain(profile, extends)
     profiles = stack_root.get("profiles") if stack_root is not None and stack_root.is_map else None
@@ -61,10 +60,13 @@ def lint_config(stack_root: Node | None, profile: str, extends: dict[str, str], 
         for key, target in (("severity", severity), ("ignore", ignore)):
             entries = section.get(key)
             for rule_id, value in (entries.value.items() if entries is not None and entries.is_map else []):
+                origin = value.origin
                 if rule_id not in known:
-                    origin = value.origin
-                    problems.append(Diagnostic(display, origin.line, origin.column, f"lint.{key}.{rule_id}",
+                    problems.append(Diagnostic(origin.file, origin.line, origin.column, f"lint.{key}.{rule_id}",
                                                f"unknown lint rule {rule_id}", "lint"))
+                elif not value.text().strip():
+                    problems.append(Diagnostic(origin.file, origin.line, origin.column, f"lint.{key}.{rule_id}",
+                                               "silencing a rule needs a reason", "lint"))
                 target[rule_id] = value.text().strip()
     if problems:
         raise StackError(problems[0].message, problems)
