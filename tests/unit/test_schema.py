@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from mlstack.core.lint import lint
+from mlstack.core.lint_model import LintInput
 from mlstack.core.load import parse_yaml
 from mlstack.core.model import Origin, from_data
 from mlstack.core.schema import SUPPORTED_KEYWORDS, compiled_schema, schema_document, validate
@@ -356,7 +357,8 @@ def test_semantic_checks_and_lint_survive_invalid_documents(generated):
     """check() runs the semantic rules even when the schema failed: they must skip odd shapes."""
     schema, node = generated
     check(node, schema)
-    lint(node)
+    for kind in ("dev", "prod"):
+        lint(LintInput(node, kind))
 
 
 def test_seeds_are_valid():
