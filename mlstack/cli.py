@@ -114,11 +114,8 @@ def lint(
 ) -> None:
     """Check the stack against the lint rules (docs/lint.md); exit 1 on an error-level finding."""
     from mlstack.commands import lint as command
-    from mlstack.errors import UsageError
 
-    if profile and all_profiles:
-        raise UsageError("--profile and --all-profiles exclude each other")
-    options = command.LintOptions(stack_file, profile, output_format.value, out, strict)
+    options = command.LintOptions(stack_file, profile, all_profiles, output_format.value, out, strict)
     _emit(command.run(options, dict(os.environ)))
 
 

@@ -34,6 +34,7 @@ _MISSING = [re.compile(r"^required variable (\w+) is missing a value"), re.compi
 class LintOptions:
     stack_file: str | None = None
     profile: str | None = None          # None: every profile
+    all_profiles: bool = False          # said explicitly; the default anyway
     output_format: str = "text"
     out: str | None = None
     strict: bool = False
@@ -42,6 +43,8 @@ class LintOptions:
 def run(options: LintOptions, process_env: dict[str, str]) -> Result:
     if options.output_format not in FORMATS:
         raise UsageError(f"unknown format {options.output_format!r}: use text, json or sarif")
+    if options.profile and options.all_profiles:
+        raise UsageError("--profile and --all-profiles exclude each other")
     stack = open_stack(options.stack_file)
     profiles = [options.profile] if options.profile else sorted(stack.profiles)
     findings: list[Finding] = []

@@ -23,7 +23,7 @@ LEVELS = {"error": "error", "warning": "warning", "info": "note"}
 
 def sarif(monkeypatch, directory: Path, stack_file: str | None = "mlstack.yaml", profile: str | None = None) -> dict:
     monkeypatch.chdir(directory)
-    result = command.run(command.LintOptions(stack_file, profile, "sarif"), {})
+    result = command.run(command.LintOptions(stack_file, profile, output_format="sarif"), {})
     log = json.loads(result.text)
     jsonschema.Draft4Validator(json.loads(SCHEMA.read_text(encoding="utf-8"))).validate(log)
     return log
