@@ -13,6 +13,7 @@ OVERRIDE_STACK = {
     "base.yaml": (
         "services:\n  web:\n    image: web:1.0\n    environment:\n      LOG_LEVEL: info\n"
         "    ports: ['127.0.0.1:8000:8000']\n    command: [serve]\n    healthcheck: {test: [CMD, 'true']}\n"
+        "    user: '1000'\n"   # validate runs lint: root in prod is an error (MLS007)
     ),
     "dev.yaml": "services:\n  web:\n    environment: [LOG_LEVEL=debug]\n    command: !reset null\n",
     "prod.yaml": "services:\n  web:\n    image: web:1.1\n    deploy: {replicas: 3}\n",
