@@ -22,3 +22,13 @@ def test_every_rule_has_its_entry_with_why_fix_and_silence():
         assert rule.why in entry and rule.fix in entry, rule.id
         assert f"ignore: {{{rule.id}: " in entry, rule.id
         assert f"dev **{rule.dev}**, prod **{rule.prod}**" in entry, rule.id
+
+
+def test_the_tuning_example_is_a_valid_stack_definition():
+    import re
+
+    from mlstack.core.load import parse_yaml
+    from mlstack.core.validate import check
+
+    example = re.search(r"```yaml\n# mlstack.yaml\n(.*?)```", reference(), re.DOTALL)[1]
+    assert [str(d) for d in check(parse_yaml("name: example\n" + example, "mlstack.yaml"), "mlstack")] == []
