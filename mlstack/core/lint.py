@@ -32,8 +32,10 @@ def lint(data: LintInput, config: LintConfig | None = None, profile: str = "") -
             continue
         for hit in rule.check(data):
             service = hit.path[1] if len(hit.path) > 1 and hit.path[0] == "services" else ""
-            reason = ignores.get(str(service), {}).get(rule.id) or config.ignore.get(rule.id, "")
-            findings.append(Finding.of(rule, hit, severity, profile, reason))
+            in_service = ignores.get(str(service), {}).get(rule.id, "")
+            reason = in_service or config.ignore.get(rule.id, "")
+            where = ("service" if in_service else "stack") if reason else ""
+            findings.append(Finding.of(rule, hit, severity, profile, reason, where))
     return sorted(findings)
 
 

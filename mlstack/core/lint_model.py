@@ -61,6 +61,7 @@ class Rule:
     check: Check
     why: str           # docs: why it matters
     fix: str           # docs: how to fix it
+    security: str = ""  # GitHub's security-severity (0.0-10.0) when the rule is about security
 
     def severity(self, kind: str) -> str:
         return self.prod if kind == "prod" else self.dev
@@ -79,12 +80,13 @@ class Finding:
     message: str
     profile: str = ""
     silenced: str = ""
+    silenced_in: str = ""   # service: its x-mlstack.ignore; stack: mlstack.yaml's lint.ignore
 
     @staticmethod
-    def of(rule: Rule, hit: Hit, severity: str, profile: str, silenced: str = "") -> "Finding":
+    def of(rule: Rule, hit: Hit, severity: str, profile: str, silenced: str = "", silenced_in: str = "") -> "Finding":
         origin = hit.node.origin
         return Finding(origin.file, origin.line, origin.column, path_str(hit.path), rule.id, severity,
-                       hit.message, profile, silenced)
+                       hit.message, profile, silenced, silenced_in)
 
     def location(self) -> str:
         return Origin(self.file, self.line, self.column).location()

@@ -77,7 +77,12 @@ An unknown rule id or an empty reason is an error.
 ## In CI
 
 GitHub code scanning shows SARIF results on the lines they point at; paths are relative to the
-repository root (the enclosing git checkout).
+repository root (the enclosing git checkout). Each result carries a fingerprint of its rule, file,
+model path and profile, so an alert follows its line when lines move. Rules about security carry
+a `security-severity`, so GitHub ranks their alerts (critical, high, medium). Silenced findings
+are uploaded as suppressions with their reason: `inSource` for a service's `x-mlstack.ignore`,
+`external` for mlstack.yaml's `lint.ignore`. Findings in the built-in fragments point at the
+installed files (absolute `file://` URIs) unless the repository is mlstack itself.
 
 ```yaml
 # .github/workflows/mlstack-lint.yml
@@ -149,7 +154,8 @@ def _extra(rule: Rule) -> str:
 
 def _entry(rule: Rule) -> str:
     return (f"\n## {rule.id} {rule.name}\n\n"
-            f"{rule.title[0].upper()}{rule.title[1:]}. Severity: dev **{rule.dev}**, prod **{rule.prod}**.\n\n"
+            f"{rule.title[0].upper()}{rule.title[1:]}. Severity: dev **{rule.dev}**, prod **{rule.prod}**"
+            f"{f'; security severity {rule.security} in GitHub code scanning' if rule.security else ''}.\n\n"
             f"- **Why:** {rule.why}\n- **Fix:** {rule.fix}\n{_extra(rule)}{_silence(rule)}")
 
 

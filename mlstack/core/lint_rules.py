@@ -40,14 +40,16 @@ RULES: list[Rule] = [
          why="The service becomes reachable from the whole network, and Docker's own firewall rules bypass the "
              "host firewall (ufw, firewalld). Data services are MLS009's.",
          fix="`\"127.0.0.1:8888:8888\"` (long form `host_ip: 127.0.0.1`) unless other machines must reach the "
-             "port; then publish it deliberately, behind authentication, and silence the rule with the reason."),
+             "port; then publish it deliberately, behind authentication, and silence the rule with the reason.",
+         security="5.0"),
     Rule("MLS005", "plain-text-secret", "a password, token or key written into the file", "warning", "error",
          plain_text_secret,
          why="The file is committed, printed by `docker compose config` and shown by `docker inspect`: the secret "
              "leaks with all of them. Names ending in _FILE, _PATH, _DIR or _ID, empty values and values from "
              "interpolation (`${VAR}`) are not flagged.",
          fix="A Compose secret (`secrets:` at the top level and on the service, read from `/run/secrets/NAME`), "
-             "or `${VAR:?}` so the value comes from the environment and rendering fails without it."),
+             "or `${VAR:?}` so the value comes from the environment and rendering fails without it.",
+         security="7.5"),
     Rule("MLS006", "image-digest", "an image pulled by tag, not by digest", "off", "info", image_digest,
          why="A tag can be pushed again: the same file can deploy a different image tomorrow. Only a digest names "
              "one image for good.",
@@ -58,18 +60,21 @@ RULES: list[Rule] = [
              "Images whose entrypoint drops root itself (postgres, redis) are not flagged; an image mlstack does "
              "not know is flagged when the service sets no `user`; a built image is judged by its Dockerfile's "
              "last USER.",
-         fix="`user: \"1000:1000\"`, a USER line in the Dockerfile, or the image's unprivileged variant."),
+         fix="`user: \"1000:1000\"`, a USER line in the Dockerfile, or the image's unprivileged variant.",
+         security="6.0"),
     Rule("MLS008", "host-privileges", "privileged, added capabilities, host namespaces, the Docker socket", "error",
          "error", host_privileges,
          why="Each one hands the container a piece of the host: `privileged`, `cap_add`, `network_mode`/`pid`/"
              "`ipc`/`userns_mode: host`, unconfined seccomp or AppArmor, a mounted Docker socket (root on the host "
              "for whoever reaches the container). `ipc: host` on a GPU or Jupyter service is allowed in dev.",
-         fix="Remove it, or add the one capability needed and silence the rule with the reason."),
+         fix="Remove it, or add the one capability needed and silence the rule with the reason.",
+         security="9.0"),
     Rule("MLS009", "data-service-public", "a database, vector store or tracking server on every interface", "error",
          "error", data_service_public,
          why="postgres, redis, qdrant and mlflow (by service name or image) ship without authentication or with a "
              "development password: on all interfaces anyone on the network reads and writes the data.",
-         fix="Publish on 127.0.0.1 (`\"127.0.0.1:5432:5432\"`), or not at all: services reach it by name."),
+         fix="Publish on 127.0.0.1 (`\"127.0.0.1:5432:5432\"`), or not at all: services reach it by name.",
+         security="8.0"),
     Rule("MLS010", "gpu-in-base", "a GPU reservation in a base fragment instead of a profile", "warning", "warning",
          gpu_in_base,
          why="A base fragment holds for every profile: CI and laptops without a GPU get the reservation too, and "
@@ -105,7 +110,8 @@ RULES: list[Rule] = [
          why="The whole context goes to the engine on every build and `COPY . .` bakes it into a layer: weights "
              "and datasets make builds slow and images huge, and `.git` and `.env` leak history and secrets.",
          fix="A `.dockerignore` in the context (or `<Dockerfile>.dockerignore`) excluding model weights, "
-             "datasets, notebooks, `.git` and `.env`; the sample paths each must exclude are listed below."),
+             "datasets, notebooks, `.git` and `.env`; the sample paths each must exclude are listed below.",
+         security="5.5"),
     Rule("MLS017", "cache-volume", "a model cache volume that is neither seeded nor declared", "warning", "warning",
          cache_volume,
          why="Every new machine downloads the models again, and `mlstack seed` does not know the volume is a "

@@ -38,7 +38,9 @@ def _rule(rule: Rule) -> dict:
         "help": {"text": f"{rule.why} Fix: {rule.fix}", "markdown": help_markdown(rule)},
         "helpUri": f"{DOCS_URL}#{anchor(rule)}",
         "defaultConfiguration": {"level": LEVELS[rule.prod]},
-        "properties": {"dev": rule.dev, "prod": rule.prod, "tags": ["mlstack", "compose"]},
+        "properties": {"dev": rule.dev, "prod": rule.prod,
+                       **({"tags": ["mlstack", "security"], "security-severity": rule.security} if rule.security
+                          else {"tags": ["mlstack"]})},
     }
 
 
@@ -67,7 +69,8 @@ def _result(finding: Finding, index: dict[str, int], uris: Mapping[str, str]) ->
         "properties": {"profiles": finding.profile.split(",") if finding.profile else []},
     }
     if finding.silenced:
-        result["suppressions"] = [{"kind": "inSource", "justification": finding.silenced}]
+        kind = "inSource" if finding.silenced_in == "service" else "external"
+        result["suppressions"] = [{"kind": kind, "justification": finding.silenced}]
     return result
 
 

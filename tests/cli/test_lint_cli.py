@@ -66,7 +66,7 @@ def test_json_lists_findings_with_their_profiles(mlstack):
     assert report["counts"] == {"error": 18, "warning": 15, "info": 1, "silenced": 0}
     privileged = [f for f in report["findings"] if f["path"] == "services.trainer.privileged"]
     assert privileged == [{"file": "stacks/ml.yaml", "line": 12, "column": 17, "path": "services.trainer.privileged",
-                           "rule": "MLS008", "severity": "error", "profile": "dev,prod", "silenced": "",
+                           "rule": "MLS008", "severity": "error", "profile": "dev,prod", "silenced": "", "silenced_in": "",
                            "message": "privileged: true gives the container every device and capability of the host; "
                                       "add the one capability it needs"}]
 

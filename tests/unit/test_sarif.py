@@ -103,6 +103,23 @@ def test_silenced_findings_are_suppressions_with_their_reason(monkeypatch, tmp_p
     log = sarif(monkeypatch, tmp_path, stack_file=None, profile="prod")   # the built-in default stack
     results = log["runs"][0]["results"]
     suppressed = {r["ruleId"]: r["suppressions"][0]["justification"] for r in results if "suppressions" in r}
+    assert {r["suppressions"][0]["kind"] for r in results if "suppressions" in r} == {"inSource"}
     assert set(suppressed) == {"MLS004", "MLS007", "MLS010"}
     assert suppressed["MLS004"].startswith("published on every interface on purpose")
     assert {r["level"] for r in results if "suppressions" not in r} == {"note"}   # MLS006 info only
+
+
+def test_a_stack_wide_silence_is_an_external_suppression(monkeypatch, tmp_path):
+    (tmp_path / "mlstack.yaml").write_text("name: s\nlint: {ignore: {MLS006: 'pinned by the deploy repository'}}\n")
+    results = sarif(monkeypatch, tmp_path, profile="prod")["runs"][0]["results"]
+    digests = [r for r in results if r["ruleId"] == "MLS006"]
+    assert len(digests) == 4
+    assert all(r["suppressions"] == [{"kind": "external", "justification": "pinned by the deploy repository"}]
+               for r in digests)
+
+
+def test_security_rules_are_ranked_for_github(monkeypatch):
+    rules = {rule["id"]: rule["properties"] for rule in sarif(monkeypatch, BAD)["runs"][0]["tool"]["driver"]["rules"]}
+    assert rules["MLS008"] == {"dev": "error", "prod": "error", "tags": ["mlstack", "security"], "security-severity": "9.0"}
+    assert rules["MLS002"] == {"dev": "warning", "prod": "error", "tags": ["mlstack"]}
+    assert all(0 < float(p["security-severity"]) <= 10 for p in rules.values() if "security-severity" in p)
