@@ -29,8 +29,10 @@ NO_HTTP_CLIENT = frozenset({"curl", "wget"})
 
 # (pattern on `repository:tag`, facts). Repositories as Docker normalizes them, without docker.io/library/.
 IMAGES: list[tuple[str, ImageFacts]] = [
+    ("postgres:*alpine*", ImageFacts("drops", frozenset({"curl"}), data=True)),   # busybox has a wget
     ("postgres:*", ImageFacts("drops", NO_HTTP_CLIENT, data=True)),
     ("pgvector/pgvector:*", ImageFacts("drops", NO_HTTP_CLIENT, data=True)),
+    ("redis:*alpine*", ImageFacts("drops", frozenset({"curl"}), data=True)),
     ("redis:*", ImageFacts("drops", NO_HTTP_CLIENT, data=True)),
     ("qdrant/qdrant:*unprivileged", ImageFacts("unprivileged", NO_HTTP_CLIENT, data=True)),
     ("qdrant/qdrant:*", ImageFacts("root", NO_HTTP_CLIENT, data=True,

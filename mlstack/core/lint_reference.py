@@ -119,8 +119,9 @@ repos:
       - id: mlstack-validate      # schema, references and lint; needs the profiles' required variables
 ```
 
-The hooks run when `mlstack.yaml`, a fragment (`stacks/`), an override (`overrides/`) or a
-`.dockerignore` changes. `language: python`: pre-commit installs mlstack into its own environment
+The hooks run when `mlstack.yaml`, a fragment (`stacks/`), an override (`overrides/`), a
+`.dockerignore` or a Dockerfile changes; a stack kept elsewhere sets its own `files:` and
+`args: [-f, path/to/mlstack.yaml]` in `.pre-commit-config.yaml`. `language: python`: pre-commit installs mlstack into its own environment
 from PyPI on first use. Without network access (or to use the mlstack you already have), the
 `mlstack-lint-system` hook runs the `mlstack` on PATH instead.
 

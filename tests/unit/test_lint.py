@@ -422,6 +422,9 @@ CASES = [
             image: nginx:1.27
             user: "101"
             healthcheck: {test: ["CMD", "curl", "-f", "http://127.0.0.1"]}
+          alpine:
+            image: redis:7.4.1-alpine3.20
+            healthcheck: {test: ["CMD-SHELL", "wget -q -O- http://127.0.0.1:8080/ || exit 1"]}
      """, ["compose.yaml:5:25: services.qdrant.healthcheck.test: error: MLS018 the healthcheck runs wget, which "
            "qdrant/qdrant:v1.12.4-unprivileged does not ship, so the service never becomes healthy",
            "compose.yaml:8:25: services.db.healthcheck.test: error: MLS018 the healthcheck runs curl, which postgres:16.4 "
