@@ -21,7 +21,7 @@ INTRO = """\
 to change in the fragment or override that set it (not in the rendered file):
 
 ```
-mlstack:stacks/qdrant.yaml:30:13: services.qdrant.healthcheck.test: error: MLS018 the healthcheck runs curl, ...
+stacks/data.yaml:13:13: services.db.healthcheck.test: error: MLS018 the healthcheck runs curl, which postgres:16.4-bookworm does not ship, ... [dev,prod]
 ```
 
 ```
@@ -98,7 +98,7 @@ jobs:
       - uses: actions/checkout@v4
       - uses: actions/setup-python@v5
         with: {python-version: "3.12"}
-      - run: pip install mlstack
+      - run: pip install mlstack           # the version the team pins
       - run: mlstack lint --all-profiles --format sarif -o mlstack.sarif
       - uses: github/codeql-action/upload-sarif@v3
         if: always()          # upload the findings also when lint failed the job
@@ -121,9 +121,10 @@ repos:
 
 The hooks run when `mlstack.yaml`, a fragment (`stacks/`), an override (`overrides/`), a
 `.dockerignore` or a Dockerfile changes; a stack kept elsewhere sets its own `files:` and
-`args: [-f, path/to/mlstack.yaml]` in `.pre-commit-config.yaml`. `language: python`: pre-commit installs mlstack into its own environment
-from PyPI on first use. Without network access (or to use the mlstack you already have), the
-`mlstack-lint-system` hook runs the `mlstack` on PATH instead.
+`args: [-f, path/to/mlstack.yaml]` in `.pre-commit-config.yaml`. They are `language: python`:
+pre-commit installs mlstack and its dependencies from PyPI into an environment of its own on
+first use (about a minute). Without network access, or to run the mlstack the team already
+installed, use `mlstack-lint-system`, which runs the `mlstack` on PATH.
 
 ## The rules
 
