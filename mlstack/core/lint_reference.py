@@ -21,7 +21,7 @@ INTRO = """\
 to change in the fragment or override that set it (not in the rendered file):
 
 ```
-stacks/data.yaml:13:13: services.db.healthcheck.test: error: MLS018 the healthcheck runs curl, which postgres:16.4-bookworm does not ship, ... [dev,prod]
+stacks/data.yaml:13:13: services.db.healthcheck.test: error: MLS018 the healthcheck runs curl, which postgres:16.4-bookworm@sha256:... does not ship, so the service never becomes healthy [dev,prod]
 ```
 
 ```
