@@ -16,7 +16,7 @@ from mlstack.core.canonical import canonical, fill_defaults
 from mlstack.core.interpolate import InterpolationError, interpolate, substitute
 from mlstack.core.load import load_yaml_documents, read_env_file
 from mlstack.core.merge import apply_resets, drop_tagged_items, enforce_unicity, merge_nodes, take_tagged
-from mlstack.core.model import Node, Origin, path_str
+from mlstack.core.model import Node, Origin, Path, path_str
 from mlstack.core.paths import rebase_tree
 from mlstack.errors import StackError
 from mlstack.report import Diagnostic
@@ -30,6 +30,13 @@ class ComposeFile:
     display: str                       # how messages name it
     profile: str = ""                  # the mlstack profile that brought it in ("" for fragments)
     scoped: bool = False               # built-in overrides apply only to services already present
+
+
+@dataclass
+class Layer:
+    """One file (or YAML document) ready to merge, and the paths its `!reset`/`!override` tags name."""
+    node: Node
+    tagged: list[tuple[Path, Node]] = field(default_factory=list)
 
 
 @dataclass
@@ -57,21 +64,21 @@ def load_project(files: list[ComposeFile], env: Mapping[str, str], project_dir: 
         for document in documents:  # a file of several YAML documents merges them in turn, as Compose does
             present = merged.get("services")
             scope = frozenset(present.value) if compose_file.scoped and present is not None else None
-            node = _load_file(compose_file, env, project_dir, model, chain=(), scope=scope, parsed=document)
+            layer = _load_file(compose_file, env, project_dir, model, chain=(), scope=scope, parsed=document)
+            node = layer.node
             services = node.get("services")
             services_defined |= set(services.value) if services is not None and services.is_map else set()
             meta = node.get("x-mlstack") or meta
-            merged = _merge_layer(merged, node, model)
+            merged = _merge_layer(merged, layer, model)
         model.file_services.append(frozenset(services_defined))
         model.file_meta.append(meta)
     model.root = merged
     return model
 
 
-def _merge_layer(merged: Node, node: Node, model: Model) -> Node:
-    resets, overrides = take_tagged(node)
-    apply_resets(merged, resets + overrides, model.tombstones)
-    merged = merge_nodes(merged, node, ()) if merged.value else node
+def _merge_layer(merged: Node, layer: Layer, model: Model) -> Node:
+    apply_resets(merged, layer.tagged, model.tombstones)
+    merged = merge_nodes(merged, layer.node, ()) if merged.value else layer.node
     enforce_unicity(merged)
     _check_schema(merged)
     fill_defaults(merged)
@@ -109,14 +116,15 @@ def _fail(origin: Origin, path: str, message: str, rule: str) -> StackError:
 
 def _load_file(compose_file: ComposeFile, env: Mapping[str, str], project_dir: FsPath, model: Model,
                chain: tuple[str, ...], referenced_from: Origin | None = None,
-               scope: frozenset[str] | None = None, parsed: Node | None = None) -> Node:
+               scope: frozenset[str] | None = None, parsed: Node | None = None) -> Layer:
     if parsed is None:  # an extended file: each of its YAML documents loaded, then merged in turn
         layers = [_load_file(compose_file, env, project_dir, model, chain, scope=scope, parsed=document)
                   for document in _parse_documents(compose_file, referenced_from)]
-        node = layers[0]
+        node = layers[0].node
         for layer in layers[1:]:
-            node = merge_nodes(node, layer, ())
-        return node
+            apply_resets(node, layer.tagged, {})
+            node = merge_nodes(node, layer.node, ())
+        return Layer(node)
     node = parsed
     drop_tagged_items(node)
     interpolate(node, env, model.unset_variables)
@@ -126,9 +134,11 @@ def _load_file(compose_file: ComposeFile, env: Mapping[str, str], project_dir: F
         for name in [name for name in services.value if name not in (scope or ())]:
             del services.value[name]
     node = canonical(node)
-    _apply_extends(node, compose_file, env, project_dir, model, chain)
+    resets, overrides = take_tagged(node)
+    # before extends: a service's tags apply to what it extends too, as Compose applies them
+    _apply_extends(node, compose_file, env, project_dir, model, chain, resets + overrides)
     _apply_include(node, compose_file, env, project_dir, model)
-    return node
+    return Layer(node, resets + overrides)
 
 
 def _check_schema(node: Node) -> None:
@@ -140,7 +150,8 @@ def _check_schema(node: Node) -> None:
         raise StackError(problems[0].message, problems)
 
 
-def _apply_extends(node: Node, compose_file: ComposeFile, env, project_dir: FsPath, model: Model, chain) -> None:
+def _apply_extends(node: Node, compose_file: ComposeFile, env, project_dir: FsPath, model: Model, chain,
+                   tagged: list[tuple[Path, Node]]) -> None:
     services = node.get("services")
     if services is None or not services.is_map:
         return
@@ -172,7 +183,7 @@ def _apply_extends(node: Node, compose_file: ComposeFile, env, project_dir: FsPa
         else:
             other_path = (file_dir / file_node.text()).resolve()
             other = ComposeFile(other_path, _display(compose_file.display, file_node.text()), compose_file.profile)
-            other_node = _load_file(other, env, project_dir, model, chain + (key,), file_node.origin)
+            other_node = _load_file(other, env, project_dir, model, chain + (key,), file_node.origin).node
             other_services = other_node.get("services")
             if other_services is None or base_name not in other_services.value:
                 raise _fail(file_node.origin, f"services.{name}.extends.service",
@@ -181,6 +192,9 @@ def _apply_extends(node: Node, compose_file: ComposeFile, env, project_dir: FsPa
             rebase_tree(Node({"services": Node({name: base}, base.origin)}, base.origin), other_path.parent, file_dir)
         del service.value["extends"]
         base.value.pop("extends", None)
+        # the base stands in for the service: the service's !reset and !override paths remove from it
+        apply_resets(Node({"services": Node({name: base}, base.origin)}, base.origin),
+                     [(where, tag) for where, tag in tagged if where[:2] == ("services", name)], model.tombstones)
         merged = merge_nodes(base, service, ("services", name))
         for _, child in merged.walk():
             if child.origin.rule == "set" and child.origin.file != compose_file.display:
