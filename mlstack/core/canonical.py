@@ -222,6 +222,13 @@ def file_mount(node: Node, path: Path) -> Node:
     return node
 
 
+def gpus(node: Node, path: Path) -> Node:
+    """`gpus: all` is one request for every GPU; the short text is kept (merge_gpus needs it)."""
+    if node.is_scalar and node.value == "all":
+        return Node([Node({"count": Node("all", node.origin)}, node.origin)], node.origin, node.tag, "all")
+    return node
+
+
 def extends(node: Node, path: Path) -> Node:
     if node.is_scalar and node.value is not None:
         return Node({"service": node}, node.origin, node.tag, node.text())
@@ -251,6 +258,7 @@ TRANSFORMS: list[tuple[tuple[str, ...], Transform]] = [
     (pattern("services.*.configs.[]"), file_mount),
     (pattern("services.*.build.secrets.[]"), file_mount),
     (pattern("services.*.extends"), extends),
+    (pattern("services.*.gpus"), gpus),
 ]
 
 
