@@ -239,6 +239,7 @@ KEY_VALUE_PATHS = [
     "services.*.environment", "services.*.labels", "services.*.annotations", "services.*.sysctls",
     "services.*.build.args", "services.*.build.labels", "services.*.build.additional_contexts",
     "services.*.deploy.labels", "networks.*.labels", "volumes.*.labels", "secrets.*.labels", "configs.*.labels",
+    "services.*.build.ssh",  # `id=path` entries; a bare `default` is the agent, without a path
 ]
 STRING_OR_LIST_PATHS = [
     "services.*.dns", "services.*.dns_search", "services.*.dns_opt", "services.*.tmpfs",

@@ -165,6 +165,13 @@ def merge_gpus(base: Node, over: Node, path: Path) -> Node:
     return default_merge(base, over, path)
 
 
+def merge_ssh(base: Node, over: Node, path: Path) -> Node:
+    """Compose expands a `build.ssh` list into a mapping after merging: a later list is refused."""
+    if over.raw == AS_LIST and base.value is not None:
+        raise _cannot_merge("sequence", "mapping", over, path)
+    return default_merge(base, over, path)
+
+
 def merge_ipam_config(base: Node, over: Node, path: Path) -> Node:
     """Compose's subnet-matching merge, reproduced step by step, its surprises included.
 
@@ -204,6 +211,7 @@ MERGE_RULES: list[tuple[tuple[str, ...], Merger]] = [
     (pattern("services.*.ulimits.*"), merge_ulimit),
     (pattern("services.*.extra_hosts"), merge_extra_hosts),
     (pattern("services.*.gpus"), merge_gpus),
+    (pattern("services.*.build.ssh"), merge_ssh),
     (pattern("services.*.build.extra_hosts"), merge_extra_hosts),
     *[(pattern(text), merge_key_values) for text in (
         "services.*.environment", "services.*.labels", "services.*.annotations", "services.*.sysctls",

@@ -18,6 +18,8 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import yaml
+
 from mlstack.core.load import read_env_file
 from mlstack.core.project import ComposeFile, Model, load_project
 from mlstack.core.render import Header, dump, to_document
@@ -78,7 +80,23 @@ def run_compose(case: Case, files: list[Path], project_directory: Path | None = 
     command += ["config", "--format", "json"]
     done = subprocess.run(command, capture_output=True, text=True, env=process_env(case), timeout=TIMEOUT_S,
                           cwd=directory)
+    if done.returncode != 0 and "MarshalJSON" in done.stderr:
+        # Compose cannot write some values as JSON (`build.ssh` keys): compare its YAML instead
+        command[-1] = "yaml"
+        done = subprocess.run(command, capture_output=True, text=True, env=process_env(case), timeout=TIMEOUT_S,
+                              cwd=directory)
+        if done.returncode == 0:
+            done.stdout = json.dumps(_ssh_sorted(yaml.safe_load(done.stdout)))
     return ComposeRun(command, done.returncode, done.stdout, done.stderr)
+
+
+def _ssh_sorted(document: dict) -> dict:
+    """Compose writes `build.ssh` from a Go map, in no fixed order: sorted, the keys compare."""
+    for service in (document.get("services") or {}).values():
+        build = service.get("build") if isinstance(service, dict) else None
+        if isinstance(build, dict) and isinstance(build.get("ssh"), list):
+            build["ssh"] = sorted(build["ssh"], key=str)
+    return document
 
 
 def project_name(case: Case) -> str | None:
