@@ -229,6 +229,20 @@ def gpus(node: Node, path: Path) -> Node:
     return node
 
 
+def watch_rule(node: Node, path: Path) -> Node:
+    """`ignore: x` and `include: x` are `[x]`. The rule remembers it was written short: Compose
+    compares it, as written, with the expanded rules merged so far, so it is never one of them."""
+    if not node.is_map:
+        return node
+    short = [key for key in ("ignore", "include") if node.get(key) is not None and node.value[key].is_scalar
+             and node.value[key].value is not None]
+    if short:
+        node.raw = repr(node.to_data())
+        for key in short:
+            node.value[key] = Node([node.value[key]], node.value[key].origin)
+    return node
+
+
 def extends(node: Node, path: Path) -> Node:
     if node.is_scalar and node.value is not None:
         return Node({"service": node}, node.origin, node.tag, node.text())
@@ -260,6 +274,7 @@ TRANSFORMS: list[tuple[tuple[str, ...], Transform]] = [
     (pattern("services.*.build.secrets.[]"), file_mount),
     (pattern("services.*.extends"), extends),
     (pattern("services.*.gpus"), gpus),
+    (pattern("services.*.develop.watch.[]"), watch_rule),
 ]
 
 
