@@ -37,9 +37,10 @@ AS_LIST = "KEY=VALUE"
 def key_value_mapping(node: Node, path: Path) -> Node:
     if node.is_map or node.value is None:
         return node
-    items = node.value if node.is_seq else [node]
+    if not node.is_seq:  # Compose reads no KEY=VALUE string on its own
+        raise _fail(node, path, "expected a mapping or a list of KEY=VALUE strings")
     mapping: dict[str, Node] = {}
-    for item in items:
+    for item in node.value:
         if not item.is_scalar:
             raise _fail(item, path, "expected KEY=VALUE strings or a mapping")
         text = item.text()
