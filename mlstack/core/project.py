@@ -258,8 +258,7 @@ def _apply_include(node: Node, compose_file: ComposeFile, env, project_dir: FsPa
                 continue
             own = node.value.setdefault(resource, Node({}, entry.origin))
             for name, value in imported.value.items():
-                if name in own.value and own.value[name].to_data() != value.to_data():
-                    raise _fail(own.value[name].origin, path_str((resource, name)),
-                                f"{resource[:-1]} {name!r} is also defined by the included {files[0].display}", "include")
-                own.value[name] = value
+                # defined here too (or by an earlier include): that definition is merged over the included one
+                mine = own.value.get(name)
+                own.value[name] = value if mine is None else merge_nodes(value, mine, (resource, name))
         model.unset_variables |= included.unset_variables
