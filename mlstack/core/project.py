@@ -18,6 +18,7 @@ from mlstack.core.load import load_yaml_documents, read_env_file
 from mlstack.core.merge import apply_resets, drop_tagged_items, enforce_unicity, merge_nodes, take_tagged
 from mlstack.core.model import Node, Origin, Path, path_str
 from mlstack.core.paths import rebase_tree
+from mlstack.core.profiles import active_services, enabled_profiles
 from mlstack.errors import StackError
 from mlstack.report import Diagnostic
 
@@ -50,8 +51,9 @@ class Model:
 
 
 def load_project(files: list[ComposeFile], env: Mapping[str, str], project_dir: FsPath,
-                 project_name: str | None = None) -> Model:
-    """Merge `files` in order; `project_name` is Compose's `-p` (else it is found as Compose finds it)."""
+                 project_name: str | None = None, profiles: tuple[str, ...] | None = None) -> Model:
+    """Merge `files` in order; `project_name` is Compose's `-p` (else it is found as Compose finds it),
+    `profiles` its `--profile`s (else COMPOSE_PROFILES)."""
     parsed = [_parse_documents(compose_file) for compose_file in files]
     name = (project_name or env.get("COMPOSE_PROJECT_NAME") or declared_name([doc for docs in parsed for doc in docs], env)
             or normalize_name(project_dir.name))
@@ -73,6 +75,7 @@ def load_project(files: list[ComposeFile], env: Mapping[str, str], project_dir: 
         model.file_services.append(frozenset(services_defined))
         model.file_meta.append(meta)
     model.root = merged
+    _check_files_exist(merged, project_dir, enabled_profiles(env) if profiles is None else profiles)
     return model
 
 
@@ -83,6 +86,27 @@ def _merge_layer(merged: Node, layer: Layer, model: Model) -> Node:
     _check_schema(merged)
     fill_defaults(merged)
     return merged
+
+
+def _check_files_exist(root: Node, project_dir: FsPath, profiles: tuple[str, ...]) -> None:
+    """The env and label files of the services that run must exist, as Compose requires (an
+    env file with `required: false` may be missing)."""
+    services = root.get("services")
+    problems = []
+    for name in sorted(active_services(root, profiles)):
+        for key, kind in (("env_file", "env file"), ("label_file", "label file")):
+            entries = services.value[name].get(key)
+            for index, entry in enumerate(entries.value if entries is not None and entries.is_seq else []):
+                path = entry.get("path") if entry.is_map else entry
+                required = entry.get("required") if entry.is_map else None
+                if path is None or (required is not None and required.text().lower() == "false"):
+                    continue
+                if not (project_dir / path.text()).is_file():
+                    origin = path.origin
+                    problems.append(Diagnostic(origin.file, origin.line, origin.column, path_str(("services", name, key, index)),
+                                               f"{kind} {path.text()} not found", "missing-file"))
+    if problems:
+        raise StackError(problems[0].message, problems)
 
 
 def declared_name(parsed: list[Node], env: Mapping[str, str]) -> str:

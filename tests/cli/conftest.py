@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+REPOSITORY = Path(__file__).resolve().parents[2]
+
 
 @dataclass
 class Run:
@@ -21,6 +23,7 @@ def mlstack(tmp_path):
     def run(*args: str, cwd: Path | None = None, env: dict | None = None) -> Run:
         environment = {key: value for key, value in os.environ.items()
                        if not key.endswith(("_PASSWORD", "_TOKEN")) and not key.endswith("_PORT")}
+        environment["PYTHONPATH"] = str(REPOSITORY)  # this checkout's mlstack, not an installed copy
         environment.update(env or {})
         done = subprocess.run([sys.executable, "-m", "mlstack", *args], cwd=cwd or tmp_path, env=environment,
                               capture_output=True, text=True, timeout=120)
