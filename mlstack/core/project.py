@@ -161,7 +161,7 @@ def _load_file(compose_file: ComposeFile, env: Mapping[str, str], project_dir: F
     resets, overrides = take_tagged(node)
     # before extends: a service's tags apply to what it extends too, as Compose applies them
     _apply_extends(node, compose_file, env, project_dir, model, chain, resets + overrides)
-    _apply_include(node, compose_file, env, project_dir, model)
+    _apply_include(node, compose_file, env, project_dir, model, resets + overrides)
     return Layer(node, resets + overrides)
 
 
@@ -243,7 +243,8 @@ def _display(parent_display: str, relative: str) -> str:
     return str(parent / relative) if str(parent) != "." else relative
 
 
-def _apply_include(node: Node, compose_file: ComposeFile, env, project_dir: FsPath, model: Model) -> None:
+def _apply_include(node: Node, compose_file: ComposeFile, env, project_dir: FsPath, model: Model,
+                   tagged: list[tuple[Path, Node]]) -> None:
     include = node.value.pop("include", None)
     if include is None:
         return
@@ -276,6 +277,9 @@ def _apply_include(node: Node, compose_file: ComposeFile, env, project_dir: FsPa
                 raise _fail(entry.origin, f"include[{index}]", f"included file not found: {ref.display}", "include")
         included = load_project(files, included_env, included_dir)
         rebase_tree(included.root, included_dir, project_dir if compose_file.path.parent == project_dir else file_dir)
+        # the tags inside a resource the including file defines again apply to the included one
+        # (a tag on the whole resource does not: the included one is still added, as in Compose)
+        apply_resets(included.root, [(where, tag) for where, tag in tagged if len(where) > 2], model.tombstones)
         for resource in RESOURCES:
             imported = included.root.get(resource)
             if imported is None or not imported.is_map:
