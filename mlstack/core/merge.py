@@ -20,6 +20,8 @@ from mlstack.report import Diagnostic
 
 Merger = Callable[[Node, Node, Path], Node]
 
+SSH = pattern("services.*.build.ssh")
+
 
 def _mark(node: Node, rule: str) -> Node:
     node.origin = node.origin.with_rule(rule)
@@ -166,9 +168,12 @@ def merge_gpus(base: Node, over: Node, path: Path) -> Node:
 
 
 def merge_ssh(base: Node, over: Node, path: Path) -> Node:
-    """Compose expands a `build.ssh` list into a mapping after merging: a later list is refused."""
-    if over.raw == AS_LIST and base.value is not None:
-        raise _cannot_merge("sequence", "mapping", over, path)
+    """Compose expands a `build.ssh` list into a mapping only after merging: what is merged so far
+    is a mapping (enforce_unicity forgets it was a list), so a later list is refused; in
+    `extends`, nothing is expanded yet, so a list and a mapping are refused either way round."""
+    if base.value is not None and over.value is not None and (over.raw == AS_LIST) != (base.raw == AS_LIST):
+        raise _cannot_merge("sequence" if over.raw == AS_LIST else "mapping",
+                            "sequence" if base.raw == AS_LIST else "mapping", over, path)
     return default_merge(base, over, path)
 
 
@@ -211,7 +216,7 @@ MERGE_RULES: list[tuple[tuple[str, ...], Merger]] = [
     (pattern("services.*.ulimits.*"), merge_ulimit),
     (pattern("services.*.extra_hosts"), merge_extra_hosts),
     (pattern("services.*.gpus"), merge_gpus),
-    (pattern("services.*.build.ssh"), merge_ssh),
+    (SSH, merge_ssh),
     (pattern("services.*.build.extra_hosts"), merge_extra_hosts),
     *[(pattern(text), merge_key_values) for text in (
         "services.*.environment", "services.*.labels", "services.*.annotations", "services.*.sysctls",
@@ -306,6 +311,8 @@ def enforce_unicity(node: Node, path: Path = ()) -> None:
     """De-duplicate by UNIQUE_KEYS, then forget which entries were short forms: merged, they
     are what the next file is compared with, as expanded entries."""
     if node.is_map:
+        if matches(path, SSH):
+            node.raw = None  # merged, a `build.ssh` list is the mapping it stands for
         for key, child in node.value.items():
             enforce_unicity(child, path + (key,))
         return
