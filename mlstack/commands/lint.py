@@ -27,7 +27,7 @@ from mlstack.report import Result
 
 FORMATS = ("text", "json", "sarif")
 PLACEHOLDER = "mlstack-lint-placeholder"
-_MISSING = [re.compile(r"^required variable (\w+) is missing a value"), re.compile(r"is read from \$(\w+), which is not set$")]
+_MISSING = re.compile(r"^required variable (\w+) is missing a value")   # core.interpolate's words for ${VAR:?}
 
 
 @dataclass(frozen=True)
@@ -75,8 +75,8 @@ def build_for_lint(stack: Stack, profile: str, process_env: dict[str, str]) -> t
         try:
             return build(stack, profile, env), placeholders
         except StackError as error:
-            missing = {match[1] for diagnostic in error.diagnostics for pattern in _MISSING
-                       if (match := pattern.search(diagnostic.message))} - placeholders
+            missing = {match[1] for diagnostic in error.diagnostics
+                       if (match := _MISSING.search(diagnostic.message))} - placeholders
             if not missing:
                 raise
             placeholders |= missing

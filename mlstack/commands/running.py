@@ -57,8 +57,11 @@ def render(stack_file: str | None, profile: str, gpu: str | None = None,
     path = rendered_path(rendered.stack.directory, rendered.profile.name)
     cli = discover()
     services = sorted(rendered.root.get("services").value) if rendered.root.get("services") is not None else []
+    # Compose reads no .env beside the render: the service profiles the stack's environment
+    # enables (COMPOSE_PROFILES) are passed as --profile, unless the command line names its own
+    profiles = compose_profiles or rendered.compose_profiles
     return Project(path, rendered.project_name, services, {}, compose.Target(cli.argv, str(path), rendered.project_name,
-                                                                            compose_profiles), cli, rendered)
+                                                                            profiles), cli, rendered)
 
 
 def write(project: Project) -> None:

@@ -52,7 +52,7 @@ def run(options: UpOptions) -> Result:
     running.write(project)
     for hook in BEFORE_START:
         hook(project, options)
-    wanted = expected_services(project.document, options.services, options.compose_profiles)
+    wanted = expected_services(project.document, options.services, project.target.compose_profiles)
 
     def snapshot() -> list[health.Container]:   # through the SDK already loaded: a few ms per poll
         return [health.from_inspect(attrs) for attrs in engine.project_containers(project.name)]

@@ -89,7 +89,8 @@ RULES: list[Rule] = [
     Rule("MLS012", "depends-across-profiles", "depends_on a service in Compose profiles the dependent is not in",
          "error", "error", depends_across_profiles,
          why="With only the dependent's profiles enabled, the dependency is disabled, and Compose refuses to start "
-             "the dependent (docker/compose#12900).",
+             "the dependent (docker/compose#12900). Validation rejects this for the Compose profiles enabled now "
+             "(COMPOSE_PROFILES); this rule checks every combination, e.g. `--profile debug` alone.",
          fix="Give both services the same `profiles`, or mark the dependency `required: false`."),
     Rule("MLS013", "init-not-awaited", "an init service nobody waits for with service_completed_successfully",
          "warning", "error", init_not_awaited,

@@ -10,6 +10,7 @@ from mlstack.core.gpu_devices import gpu_devices, reserves_gpu
 from mlstack.core.lint_images import is_jupyter
 from mlstack.core.lint_model import Hit, LintInput
 from mlstack.core.model import Node
+from mlstack.core.profiles import profiles_of
 from mlstack.core.validate import items, named_entries, services_of
 
 INIT_WORDS = {"init", "migrate", "migration", "migrations", "bootstrap", "setup", "seed", "seeder"}
@@ -114,20 +115,17 @@ def healthy_without_healthcheck(data: LintInput) -> Iterator[Hit]:
 
 
 # --- MLS012 depends-across-profiles --------------------------------------------------------------
-def compose_profiles(service: Node) -> set[str]:
-    return {item.text() for _, item in items(service.get("profiles"))}
-
-
 def depends_across_profiles(data: LintInput) -> Iterator[Hit]:
+    """Every combination of Compose profiles, not only the enabled ones validation checks."""
     services = services_of(data.root)
     for name, service in services.items():
-        mine = compose_profiles(service)
+        mine = set(profiles_of(service))
         for dependency, entry in named_entries(service.get("depends_on")):
             target = services.get(dependency)
             required = entry.get("required") if entry.is_map else None
             if target is None or (required is not None and required.value is False):
                 continue
-            theirs = compose_profiles(target)
+            theirs = set(profiles_of(target))
             alone = sorted(mine - theirs)
             if theirs and (not mine or alone):
                 when = f"with Compose profile {alone[0]}" if alone else "without a Compose profile"
@@ -140,7 +138,7 @@ def depends_across_profiles(data: LintInput) -> Iterator[Hit]:
 def init_not_awaited(data: LintInput) -> Iterator[Hit]:
     awaited = awaited_to_complete(data)
     for name, service in services_of(data.root).items():
-        if looks_like_init(name) and name not in awaited and not compose_profiles(service):
+        if looks_like_init(name) and name not in awaited and not profiles_of(service):
             yield Hit(service, ("services", name),
                       f"{name} looks like a one-shot init service, but no service waits for it with "
                       "depends_on condition: service_completed_successfully, so they race it")
