@@ -1,6 +1,6 @@
 """Findings as a SARIF 2.1.0 log, the format GitHub code scanning reads.
 
-One run, the rule table as the driver's rules (help text and a link to docs/lint.md each), one
+One run, the rule table as the driver's rules (help text naming its docs/lint.md entry each), one
 result per finding, located in the source file by a path relative to the repository root
 (`%SRCROOT%`), with a fingerprint that survives lines moving. Pure: paths come in resolved.
 """
@@ -13,7 +13,6 @@ from typing import Mapping
 from mlstack.core.lint_model import Finding, Rule
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
-DOCS_URL = "https://mlstack.dev/docs/lint.md"
 LEVELS = {"error": "error", "warning": "warning", "info": "note", "off": "none"}
 ROOT_ID = "%SRCROOT%"
 
@@ -26,7 +25,8 @@ def anchor(rule: Rule) -> str:
 def help_markdown(rule: Rule) -> str:
     return (f"**{rule.title}** (dev: {rule.dev}, prod: {rule.prod})\n\n{rule.why}\n\n**Fix:** {rule.fix}\n\n"
             f"**Silence:** `x-mlstack: {{ignore: {{{rule.id}: \"reason\"}}}}` on the service, or "
-            f"`lint: {{ignore: {{{rule.id}: \"reason\"}}}}` in mlstack.yaml.")
+            f"`lint: {{ignore: {{{rule.id}: \"reason\"}}}}` in mlstack.yaml.\n\n"
+            f"Reference: mlstack's docs/lint.md, section `{rule.id} {rule.name}` (#{anchor(rule)}).")
 
 
 def _rule(rule: Rule) -> dict:
@@ -36,7 +36,6 @@ def _rule(rule: Rule) -> dict:
         "shortDescription": {"text": rule.title},
         "fullDescription": {"text": rule.why},
         "help": {"text": f"{rule.why} Fix: {rule.fix}", "markdown": help_markdown(rule)},
-        "helpUri": f"{DOCS_URL}#{anchor(rule)}",
         "defaultConfiguration": {"level": LEVELS[rule.prod]},
         "properties": {"dev": rule.dev, "prod": rule.prod,
                        **({"tags": ["mlstack", "security"], "security-severity": rule.security} if rule.security
@@ -82,7 +81,7 @@ def to_sarif(findings: list[Finding], rules: list[Rule], uris: Mapping[str, str]
         "$schema": SCHEMA,
         "version": "2.1.0",
         "runs": [{
-            "tool": {"driver": {"name": "mlstack", "version": version, "informationUri": DOCS_URL,
+            "tool": {"driver": {"name": "mlstack", "version": version,
                                 "rules": [_rule(rule) for rule in rules]}},
             "originalUriBaseIds": {ROOT_ID: {"uri": root_uri}},
             "columnKind": "unicodeCodePoints",
