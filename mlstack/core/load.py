@@ -8,9 +8,11 @@ plus Go's integer syntax), not PyYAML's YAML 1.1 rules: `yes` and `on` stay stri
 from __future__ import annotations
 
 import datetime
+import errno
 import math
 import os
 import re
+import stat
 from pathlib import Path as FsPath
 from typing import Mapping
 
@@ -44,6 +46,13 @@ _SPECIAL_FLOATS = {
 
 
 TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
+
+# Bounds on what one file may make mlstack do (docs/stack-definition.md, "Limits"). Each is far
+# above what real stacks use, and low enough that a hostile or broken file is refused in well
+# under a second instead of exhausting memory or time.
+MAX_FILE_BYTES = 1024 * 1024   # real compose files and .env files are a few kB to tens of kB
+MAX_NODES = 100_000            # per YAML document, an alias counted again at each use
+MAX_DEPTH = 64                 # Compose's own nesting is about 8 levels (deploy.resources...)
 
 
 class Timestamp(str):
@@ -127,6 +136,40 @@ class _Builder:
         mark = node.start_mark
         return StackError(message, [Diagnostic(self.filename, mark.line + 1, mark.column + 1, "", message, "yaml")])
 
+    def measure(self, root: yaml.Node) -> None:
+        """Refuse a document whose tree, aliases expanded, is too big or too deep, before building it.
+
+        Sizes are memoized per yaml node, so a "billion laughs" file is measured in time linear
+        in its text; an anchor that contains an alias of itself is found here too.
+        """
+        sizes: dict[int, tuple[int, int]] = {}   # id(node) -> (nodes, height), aliases expanded
+        open_nodes: set[int] = set()
+
+        def size(node: yaml.Node, depth: int) -> tuple[int, int]:
+            known = sizes.get(id(node))
+            if known is None:
+                if id(node) in open_nodes:
+                    raise self.fail(node, "a YAML anchor contains an alias of itself")
+                if depth > MAX_DEPTH:
+                    raise self.fail(node, f"YAML nested deeper than {MAX_DEPTH} levels")
+                children = ([] if isinstance(node, yaml.ScalarNode) else node.value if isinstance(node, yaml.SequenceNode)
+                            else [child for pair in node.value for child in pair])
+                open_nodes.add(id(node))
+                count, height = 1, 0
+                for child in children:
+                    child_count, child_height = size(child, depth + 1)
+                    count, height = count + child_count, max(height, child_height)
+                    if count > MAX_NODES:
+                        raise self.fail(node, f"YAML expands to more than {MAX_NODES} nodes here "
+                                              "(aliases count at each use)")
+                open_nodes.discard(id(node))
+                known = sizes[id(node)] = (count, height + 1)
+            if depth + known[1] - 1 > MAX_DEPTH:
+                raise self.fail(node, f"YAML nested deeper than {MAX_DEPTH} levels (aliases expanded)")
+            return known
+
+        size(root, 1)
+
     def build(self, node: yaml.Node) -> Node:
         # aliases share the yaml node; each use gets its own copy so merges never alias
         tag = node.tag if node.tag in COMPOSE_TAGS else ""
@@ -186,6 +229,13 @@ def parse_yaml_documents(text: str, filename: str, profile: str = "") -> list[No
 def _parse(text: str, filename: str, profile: str, compose) -> list[Node]:
     try:
         roots = compose()
+    except yaml.reader.ReaderError as error:  # a character YAML forbids (NUL, other controls)
+        line, column = _line_column(text, error.position)
+        message = f"invalid YAML: character {_codepoint(error.character)} is not allowed in YAML"
+        raise StackError(message, [Diagnostic(filename, line, column, "", message, "yaml")]) from None
+    except RecursionError:  # only the pure-Python parser recurses; libyaml stops at 1000 levels itself
+        message = f"YAML nested deeper than {MAX_DEPTH} levels"
+        raise StackError(message, [Diagnostic(filename, 1, 0, "", message, "yaml")]) from None
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
@@ -197,32 +247,94 @@ def _parse(text: str, filename: str, profile: str, compose) -> list[Node]:
     except yaml.YAMLError as error:
         raise StackError(str(error), [Diagnostic(filename, 0, 0, "", f"invalid YAML: {error}", "yaml")]) from None
     builder = _Builder(filename, profile)
+    for root in roots:
+        if root is not None:
+            builder.measure(root)
     return [Node({}, Origin(filename, 1, 1, profile)) if root is None else builder.build(root) for root in roots]
 
 
-def read_text(path: FsPath, what: str = "file", referenced_from: Origin | None = None) -> str:
+def _line_column(text: str, position: int) -> tuple[int, int]:
+    line_start = text.rfind("\n", 0, position) + 1
+    return text.count("\n", 0, position) + 1, position - line_start + 1
+
+
+def _codepoint(character) -> str:
+    code = character if isinstance(character, int) else ord(character)
+    return f"U+{code:04X}"
+
+
+def resolve_path(path: FsPath) -> FsPath:
+    """`path` made absolute, links resolved; a symlink loop is left for file_problem to report."""
     try:
-        return path.read_text(encoding="utf-8")
+        return path.resolve()
+    except (OSError, RuntimeError):  # Python < 3.13 raises RuntimeError on a loop
+        return FsPath(os.path.abspath(path))
+
+
+def file_problem(path: FsPath, what: str, shown: str | None = None) -> str | None:
+    """Why `path` cannot be read as `what`, or None: missing, a directory, a symlink loop, not a
+    regular file (a FIFO would block, a device never end), over MAX_FILE_BYTES."""
+    shown = shown or str(path)
+    try:
+        info = os.stat(path)
     except FileNotFoundError:
-        message = f"{what} not found: {path}"
-    except IsADirectoryError:
-        message = f"{what} is a directory, not a file: {path}"
-    except UnicodeDecodeError as error:
-        message = f"{what} is not UTF-8 text ({error.reason} at byte {error.start}): {path}"
+        return f"{what} not found: {shown}"
     except OSError as error:
-        message = f"cannot read {what} {path}: {error.strerror}"
-    where = referenced_from or Origin(str(path))
+        if error.errno == errno.ELOOP:
+            return f"{what} is a symlink loop: {shown}"
+        return f"cannot read {what} {shown}: {error.strerror or error}"
+    if stat.S_ISDIR(info.st_mode):
+        return f"{what} is a directory, not a file: {shown}"
+    if not stat.S_ISREG(info.st_mode):
+        return f"{what} is not a regular file: {shown}"
+    if info.st_size > MAX_FILE_BYTES:
+        return f"{what} is {_size(info.st_size)}, over the {_size(MAX_FILE_BYTES)} limit: {shown}"
+    return None
+
+
+def read_text(path: FsPath, what: str = "file", referenced_from: Origin | None = None,
+              display: str | None = None) -> str:
+    """A file's text, or a located StackError. Problems with the file as a whole are reported
+    where it is named (`referenced_from`); a byte that is not UTF-8 at its own line and column."""
+    display = display or str(path)
+    message = file_problem(path, what)
+    if message is None:
+        try:
+            with open(path, "rb") as stream:
+                data = stream.read(MAX_FILE_BYTES + 1)
+        except OSError as error:
+            message = f"cannot read {what} {path}: {error.strerror or error}"
+        else:
+            if len(data) <= MAX_FILE_BYTES:
+                return _decode(data, display, what)
+            message = f"{what} is over the {_size(MAX_FILE_BYTES)} limit: {path}"  # it grew since
+    where = referenced_from if referenced_from is not None and referenced_from.file else Origin(display, 1)
     raise StackError(message, [Diagnostic(where.file, where.line, where.column, "", message, "io")])
+
+
+def _decode(data: bytes, display: str, what: str) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line_start = data.rfind(b"\n", 0, error.start) + 1
+        line = data.count(b"\n", 0, error.start) + 1
+        column = len(data[line_start:error.start].decode("utf-8", "replace")) + 1
+        message = f"{what} is not UTF-8 text (byte 0x{data[error.start]:02x}: {error.reason})"
+        raise StackError(message, [Diagnostic(display, line, column, "", message, "io")]) from None
+
+
+def _size(count: int) -> str:
+    return f"{count / (1024 * 1024):.1f} MiB"
 
 
 def load_yaml_file(path: FsPath, display: str, profile: str = "", what: str = "file",
                    referenced_from: Origin | None = None) -> Node:
-    return _mapping(parse_yaml(read_text(path, what, referenced_from), display, profile), display, what)
+    return _mapping(parse_yaml(read_text(path, what, referenced_from, display), display, profile), display, what)
 
 
 def load_yaml_documents(path: FsPath, display: str, profile: str = "", what: str = "file",
                         referenced_from: Origin | None = None) -> list[Node]:
-    text = read_text(path, what, referenced_from)
+    text = read_text(path, what, referenced_from, display)
     return [_mapping(node, display, what) for node in parse_yaml_documents(text, display, profile)]
 
 
@@ -240,7 +352,7 @@ def read_env_file(path: FsPath, display: str, referenced_from: Origin | None = N
     The process environment also wins over the file for a key both define, for the file's own
     later references too; a bare `KEY` line takes KEY from the environment, if it is there.
     """
-    text = read_text(path, "env file", referenced_from)
+    text = read_text(path, "env file", referenced_from, display)
     return parse_env(text, display, os.environ if environ is None else environ)
 
 
@@ -255,6 +367,11 @@ def parse_env(text: str, display: str, environ: Mapping[str, str]) -> dict[str, 
     def fail(message: str) -> StackError:
         line = text.count("\n", 0, position) + 1
         return StackError(message, [Diagnostic(display, line, 0, "", message, "env")])
+
+    nul = text.find("\0")
+    if nul >= 0:  # no process environment can carry it
+        position = nul
+        raise fail("a NUL character is not allowed in an env file")
 
     def expand(value: str) -> str:
         try:
