@@ -19,6 +19,7 @@ from typing import Mapping
 import yaml
 
 from mlstack.core.interpolate import InterpolationError, substitute
+from mlstack.core.limits import MAX_DEPTH, MAX_FILE_BYTES, Budget, count_nodes
 from mlstack.core.model import Node, Origin
 from mlstack.errors import StackError
 from mlstack.report import Diagnostic
@@ -47,12 +48,6 @@ _SPECIAL_FLOATS = {
 
 TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
 
-# Bounds on what one file may make mlstack do (docs/stack-definition.md, "Limits"). Each is far
-# above what real stacks use, and low enough that a hostile or broken file is refused in well
-# under a second instead of exhausting memory or time.
-MAX_FILE_BYTES = 1024 * 1024   # real compose files and .env files are a few kB to tens of kB
-MAX_NODES = 100_000            # per YAML document, an alias counted again at each use
-MAX_DEPTH = 64                 # Compose's own nesting is about 8 levels (deploy.resources...)
 
 
 class Timestamp(str):
@@ -136,40 +131,6 @@ class _Builder:
         mark = node.start_mark
         return StackError(message, [Diagnostic(self.filename, mark.line + 1, mark.column + 1, "", message, "yaml")])
 
-    def measure(self, root: yaml.Node) -> None:
-        """Refuse a document whose tree, aliases expanded, is too big or too deep, before building it.
-
-        Sizes are memoized per yaml node, so a "billion laughs" file is measured in time linear
-        in its text; an anchor that contains an alias of itself is found here too.
-        """
-        sizes: dict[int, tuple[int, int]] = {}   # id(node) -> (nodes, height), aliases expanded
-        open_nodes: set[int] = set()
-
-        def size(node: yaml.Node, depth: int) -> tuple[int, int]:
-            known = sizes.get(id(node))
-            if known is None:
-                if id(node) in open_nodes:
-                    raise self.fail(node, "a YAML anchor contains an alias of itself")
-                if depth > MAX_DEPTH:
-                    raise self.fail(node, f"YAML nested deeper than {MAX_DEPTH} levels")
-                children = ([] if isinstance(node, yaml.ScalarNode) else node.value if isinstance(node, yaml.SequenceNode)
-                            else [child for pair in node.value for child in pair])
-                open_nodes.add(id(node))
-                count, height = 1, 0
-                for child in children:
-                    child_count, child_height = size(child, depth + 1)
-                    count, height = count + child_count, max(height, child_height)
-                    if count > MAX_NODES:
-                        raise self.fail(node, f"YAML expands to more than {MAX_NODES} nodes here "
-                                              "(aliases count at each use)")
-                open_nodes.discard(id(node))
-                known = sizes[id(node)] = (count, height + 1)
-            if depth + known[1] - 1 > MAX_DEPTH:
-                raise self.fail(node, f"YAML nested deeper than {MAX_DEPTH} levels (aliases expanded)")
-            return known
-
-        size(root, 1)
-
     def build(self, node: yaml.Node) -> Node:
         # aliases share the yaml node; each use gets its own copy so merges never alias
         tag = node.tag if node.tag in COMPOSE_TAGS else ""
@@ -227,7 +188,11 @@ def parse_yaml_documents(text: str, filename: str, profile: str = "") -> list[No
 
 
 def _parse(text: str, filename: str, profile: str, compose) -> list[Node]:
+    def fail(mark: yaml.Mark, message: str) -> StackError:
+        return StackError(message, [Diagnostic(filename, mark.line + 1, mark.column + 1, "", message, "yaml")])
+
     try:
+        count_nodes(text, _Loader, fail)
         roots = compose()
     except yaml.reader.ReaderError as error:  # a character YAML forbids (NUL, other controls)
         line, column = _line_column(text, error.position)
@@ -245,11 +210,12 @@ def _parse(text: str, filename: str, profile: str, compose) -> list[Node]:
             problem += f" ({error.context} started at line {start.line + 1}, column {start.column + 1})"
         raise StackError(problem, [Diagnostic(filename, line, column, "", f"invalid YAML: {problem}", "yaml")]) from None
     except yaml.YAMLError as error:
-        raise StackError(str(error), [Diagnostic(filename, 0, 0, "", f"invalid YAML: {error}", "yaml")]) from None
-    builder = _Builder(filename, profile)
+        raise StackError(str(error), [Diagnostic(filename, 1, 0, "", f"invalid YAML: {error}", "yaml")]) from None
+    budget = Budget(fail)
     for root in roots:
         if root is not None:
-            builder.measure(root)
+            budget.measure(root)
+    builder = _Builder(filename, profile)
     return [Node({}, Origin(filename, 1, 1, profile)) if root is None else builder.build(root) for root in roots]
 
 
@@ -297,17 +263,17 @@ def read_text(path: FsPath, what: str = "file", referenced_from: Origin | None =
     """A file's text, or a located StackError. Problems with the file as a whole are reported
     where it is named (`referenced_from`); a byte that is not UTF-8 at its own line and column."""
     display = display or str(path)
-    message = file_problem(path, what)
+    message = file_problem(path, what, display)
     if message is None:
         try:
             with open(path, "rb") as stream:
                 data = stream.read(MAX_FILE_BYTES + 1)
         except OSError as error:
-            message = f"cannot read {what} {path}: {error.strerror or error}"
+            message = f"cannot read {what} {display}: {error.strerror or error}"
         else:
             if len(data) <= MAX_FILE_BYTES:
                 return _decode(data, display, what)
-            message = f"{what} is over the {_size(MAX_FILE_BYTES)} limit: {path}"  # it grew since
+            message = f"{what} is over the {_size(MAX_FILE_BYTES)} limit: {display}"  # it grew since
     where = referenced_from if referenced_from is not None and referenced_from.file else Origin(display, 1)
     raise StackError(message, [Diagnostic(where.file, where.line, where.column, "", message, "io")])
 
@@ -338,9 +304,13 @@ def load_yaml_documents(path: FsPath, display: str, profile: str = "", what: str
     return [_mapping(node, display, what) for node in parse_yaml_documents(text, display, profile)]
 
 
+_KINDS = {list: "a list", str: "a string", int: "a number", float: "a number", bool: "a boolean"}
+
+
 def _mapping(node: Node, display: str, what: str) -> Node:
     if not node.is_map:
-        message = f"a {what} must be a YAML mapping, not a {type(node.value).__name__}"
+        kind = "an empty document" if node.value is None else _KINDS.get(type(node.value), "a scalar")
+        message = f"a {what} must be a YAML mapping, not {kind}"
         raise StackError(message, [Diagnostic(display, node.origin.line, node.origin.column, "", message, "yaml")])
     return node
 

@@ -169,6 +169,8 @@ def _apply_extends(node: Node, compose_file: ComposeFile, env, project_dir: FsPa
             raise _fail(origin, f"services.{name}.extends", "extends needs a service", "extends")
         base_name = base_name_node.text()
         file_node = extends.get("file")
+        if file_node is not None and not file_node.is_scalar:
+            raise _fail(file_node.origin, f"services.{name}.extends.file", "expected a file name", "extends")
         if file_node is None:
             if base_name not in services.value:
                 raise _fail(origin, f"services.{name}.extends.service", f"extends names service {base_name!r}, which this file does not define", "extends")
@@ -226,18 +228,22 @@ def _apply_include(node: Node, compose_file: ComposeFile, env, project_dir: FsPa
     for index, entry in enumerate(include.value if include.is_seq else [include]):
         paths = [entry] if entry.is_scalar else []
         included_dir: FsPath | None = None
+        directory: Node | None = None
         env_files: list[Node] = []
         if entry.is_map:
             path_node = entry.get("path")
             paths = (path_node.value if path_node is not None and path_node.is_seq else [path_node]) if path_node else []
             directory = entry.get("project_directory")
-            if directory is not None:
-                included_dir = resolve_path(file_dir / directory.text())
             env_file = entry.get("env_file")
             if env_file is not None:
                 env_files = env_file.value if env_file.is_seq else [env_file]
         if not paths:
             raise _fail(entry.origin, f"include[{index}]", "include needs a path", "include")
+        for named in paths + env_files + ([directory] if directory is not None else []):
+            if not named.is_scalar or named.value is None:
+                raise _fail(named.origin, f"include[{index}]", "expected a file name", "include")
+        if directory is not None:
+            included_dir = resolve_path(file_dir / directory.text())
         files = [ComposeFile(resolve_path(file_dir / p.text()), _display(compose_file.display, p.text()), compose_file.profile)
                  for p in paths]
         included_dir = included_dir or files[0].path.parent
@@ -251,7 +257,7 @@ def _apply_include(node: Node, compose_file: ComposeFile, env, project_dir: FsPa
             if problem:
                 raise _fail(entry.origin, f"include[{index}]", problem, "include")
             if f"{_INCLUDING}{ref.path}" in chain:  # Compose: "include cycle detected"
-                cycle = [entry[len(_INCLUDING):] for entry in chain if entry.startswith(_INCLUDING)] + [str(ref.path)]
+                cycle = [item[len(_INCLUDING):] for item in chain if item.startswith(_INCLUDING)] + [str(ref.path)]
                 cycle = cycle[cycle.index(str(ref.path)):]
                 shown = " -> ".join(os.path.relpath(path, file_dir) for path in cycle)
                 raise _fail(entry.origin, f"include[{index}]", f"include cycle: {shown}", "include")

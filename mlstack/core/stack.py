@@ -153,6 +153,8 @@ def load_stack(path: FsPath | None, cwd: FsPath) -> Stack:
                 _fail(body.get("extends"), display, f"profiles.{name}.extends", f"unknown profile {extends[name]!r}")
         if body.get("gpu") is not None:
             gpu[name] = body.get("gpu").value
+    for name in extends:
+        _check_extends_cycle(name, extends, profiles_node, display)
     env_files_node = root.get("env_files")
     env_files = ([(directory / item.value, item.origin) for item in env_files_node.value] if env_files_node is not None
                  else ([(directory / ".env", Origin())] if (directory / ".env").is_file() else []))
@@ -174,6 +176,19 @@ def _text(value) -> str:
 def _fail(node: Node, file: str, path: str, message: str):
     origin = node.origin
     raise StackError(message, [Diagnostic(file, origin.line, origin.column, path, message, "stack")])
+
+
+def _check_extends_cycle(name: str, extends: dict[str, str], profiles_node: Node, display: str) -> None:
+    """A profile whose `extends` chain comes back to it is an invalid definition, shown where it loops."""
+    chain = [name]
+    while chain[-1] in extends:
+        following = extends[chain[-1]]
+        if following == name:
+            _fail(profiles_node.value[chain[-1]].get("extends"), display, f"profiles.{chain[-1]}.extends",
+                  f"profile extends cycle: {' -> '.join(chain + [name])}")
+        if following in chain:
+            return  # a cycle that does not pass through `name`: reported from its own members
+        chain.append(following)
 
 
 def _looks_like_path(text: str) -> bool:
