@@ -233,7 +233,7 @@ def resolve_path(path: FsPath) -> FsPath:
     """`path` made absolute, links resolved; a symlink loop is left for file_problem to report."""
     try:
         return path.resolve()
-    except (OSError, RuntimeError):  # Python < 3.13 raises RuntimeError on a loop
+    except (OSError, RuntimeError, ValueError):  # Python < 3.13 raises RuntimeError on a loop; NUL: ValueError
         return FsPath(os.path.abspath(path))
 
 
@@ -249,6 +249,8 @@ def file_problem(path: FsPath, what: str, shown: str | None = None) -> str | Non
         if error.errno == errno.ELOOP:
             return f"{what} is a symlink loop: {shown}"
         return f"cannot read {what} {shown}: {error.strerror or error}"
+    except ValueError:  # no file name holds a NUL character
+        return f"{what} name is not a valid path: {shown!r}"
     if stat.S_ISDIR(info.st_mode):
         return f"{what} is a directory, not a file: {shown}"
     if not stat.S_ISREG(info.st_mode):
