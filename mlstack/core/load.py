@@ -292,7 +292,10 @@ def _decode(data: bytes, display: str, what: str) -> str:
 
 
 def _size(count: int) -> str:
-    return f"{count / (1024 * 1024):.1f} MiB"
+    for unit, scale in (("MiB", 1024 * 1024), ("KiB", 1024)):
+        if count >= scale:
+            return f"{count / scale:.1f} {unit}"
+    return f"{count} bytes"
 
 
 def load_yaml_file(path: FsPath, display: str, profile: str = "", what: str = "file",

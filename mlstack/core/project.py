@@ -41,6 +41,7 @@ class Model:
     unset_variables: set[str] = field(default_factory=set)
     file_services: list[frozenset[str]] = field(default_factory=list)   # per file, the services it defines
     file_meta: list[Node | None] = field(default_factory=list)          # per file, its own x-mlstack block
+    extended: dict[tuple[FsPath, str], Node] = field(default_factory=dict)  # files loaded for extends.file
 
 
 def load_project(files: list[ComposeFile], env: Mapping[str, str], project_dir: FsPath,
@@ -179,7 +180,10 @@ def _apply_extends(node: Node, compose_file: ComposeFile, env, project_dir: FsPa
         else:
             other_path = resolve_path(file_dir / file_node.text())
             other = ComposeFile(other_path, _display(compose_file.display, file_node.text()), compose_file.profile)
-            other_node = _load_file(other, env, project_dir, model, chain + (key,), file_node.origin)
+            if (other_path, other.profile) not in model.extended:  # once: each load would load its own bases again
+                model.extended[(other_path, other.profile)] = _load_file(other, env, project_dir, model, chain + (key,),
+                                                                         file_node.origin)
+            other_node = _copy(model.extended[(other_path, other.profile)])
             other_services = other_node.get("services")
             if other_services is None or not other_services.is_map or base_name not in other_services.value:
                 raise _fail(file_node.origin, f"services.{name}.extends.service",

@@ -1,6 +1,7 @@
 """Fuzzing load -> merge -> validate -> render, and the mlstack.yaml loader: whatever the input,
 only mlstack's own errors (MlstackError) may come out. Derandomized, with a bounded number of
-examples, so CI runs the same inputs every time; raise FUZZ_EXAMPLES to search further locally.
+examples, so CI runs the same inputs every time. To search further locally: FUZZ_EXAMPLES=5000
+and FUZZ_RANDOM=1 (new inputs on each run).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from mlstack.core.stack import builtin_dir, load_stack
 from mlstack.errors import MlstackError
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "150"))
-FUZZ = settings(max_examples=EXAMPLES, derandomize=True, deadline=None, database=None,
+FUZZ = settings(max_examples=EXAMPLES, derandomize=not os.environ.get("FUZZ_RANDOM"), deadline=None, database=None,
                 suppress_health_check=list(HealthCheck))
 STACK = "name: t\nfragments: [./a.yaml]\nprofiles: {bare: {overrides: [./o.yaml]}}\n"
 SEEDS = sorted(builtin_dir("stacks").glob("*.yaml")) + sorted(builtin_dir("overrides").glob("*.yaml"))
