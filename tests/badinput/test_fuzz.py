@@ -14,15 +14,18 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from mlstack.core.load import parse_env
 from mlstack.core.pipeline import build
 from mlstack.core.stack import builtin_dir, load_stack
 from mlstack.errors import MlstackError
 
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "150"))
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "100"))
 FUZZ = settings(max_examples=EXAMPLES, derandomize=not os.environ.get("FUZZ_RANDOM"), deadline=None, database=None,
                 suppress_health_check=list(HealthCheck))
 STACK = "name: t\nfragments: [./a.yaml]\nprofiles: {bare: {overrides: [./o.yaml]}}\n"
-SEEDS = sorted(builtin_dir("stacks").glob("*.yaml")) + sorted(builtin_dir("overrides").glob("*.yaml"))
+DIFFERENTIAL = Path(__file__).resolve().parents[1] / "golden" / "differential"
+SEEDS = (sorted(builtin_dir("stacks").glob("*.yaml")) + sorted(builtin_dir("overrides").glob("*.yaml"))
+         + sorted(DIFFERENTIAL.glob("*/[0-9].yaml")))
 
 SERVICE_KEYS = ["image", "build", "ports", "environment", "volumes", "depends_on", "extends", "command",
                 "entrypoint", "healthcheck", "deploy", "networks", "labels", "env_file", "secrets", "configs",
@@ -114,10 +117,20 @@ def test_random_includes_and_extends(other, include, env_text):
 
 
 @FUZZ
-@given(mutated_seeds(), st.booleans())
-def test_mutated_real_files(mutated, as_override):
+@given(mutated_seeds(), mutated_seeds(), st.booleans())
+def test_mutated_real_files(mutated, other, as_override):
     seed_fragment = (builtin_dir("stacks") / "redis.yaml").read_bytes()
-    render({"a.yaml": seed_fragment, "o.yaml": mutated} if as_override else {"a.yaml": mutated})
+    files = {"a.yaml": seed_fragment, "o.yaml": mutated} if as_override else {"a.yaml": mutated, "o.yaml": other}
+    render({**files, "b.yaml": other, "base.yaml": other, "common.yaml": other})
+
+
+@FUZZ
+@given(st.text(alphabet=st.sampled_from(list("AB_=:'\"\\#$${}-?+ \t\nxé\r.")), max_size=60), st.booleans())
+def test_random_env_files(text, environment_has_a):
+    try:
+        parse_env(text, "app.env", {"A": "1"} if environment_has_a else {})
+    except MlstackError:
+        pass
 
 
 @FUZZ
