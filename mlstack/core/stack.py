@@ -108,7 +108,7 @@ def default_stack(cwd: FsPath) -> Stack:
     return Stack(
         name="mlstack", directory=cwd, definition=None, fragments=fragments,
         profiles={name: [name] for name in BUILTIN_PROFILES}, profile_extends={}, profile_gpu={},
-        env_files=[(cwd / ".env", Origin())] if (cwd / ".env").is_file() else [],
+        env_files=[(cwd / ".env", Origin())] if os.path.lexists(cwd / ".env") else [],
         variables={}, gpu=None, images={}, volumes={},
     )
 
@@ -157,7 +157,7 @@ def load_stack(path: FsPath | None, cwd: FsPath) -> Stack:
         _check_extends_cycle(name, extends, profiles_node, display)
     env_files_node = root.get("env_files")
     env_files = ([(directory / item.value, item.origin) for item in env_files_node.value] if env_files_node is not None
-                 else ([(directory / ".env", Origin())] if (directory / ".env").is_file() else []))
+                 else ([(directory / ".env", Origin())] if os.path.lexists(directory / ".env") else []))
     variables = {key: _text(value) for key, value in data.get("variables", {}).items()}
     return Stack(
         name=data["name"], directory=directory, definition=path, fragments=fragments, profiles=profiles,
