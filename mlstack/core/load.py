@@ -93,14 +93,14 @@ def resolve_plain(text: str):
     integer = _go_int(number)
     if integer is not None:
         return integer
-    if _FLOAT.match(number):
+    if _FLOAT.match(number) and not math.isinf(float(number)):  # Go leaves an overflowing float as text
         return float(number)
     return _timestamp(text) or text
 
 
 def _go_int(text: str) -> int | None:
     sign, body = ("-", text[1:]) if text[:1] == "-" else ("", text[1:] if text[:1] == "+" else text)
-    if not body:
+    if not body or len(body) > 66:  # 0b and 64 binary digits is the longest 64-bit integer
         return None
     lowered = body[:2].lower()
     try:
@@ -114,7 +114,9 @@ def _go_int(text: str) -> int | None:
             return None
     except ValueError:
         return None
-    return -value if sign else value
+    value = -value if sign else value
+    # Go reads an int64 or a uint64; anything wider stays text (and could not be printed again)
+    return value if -2**63 <= value < 2**64 else None
 
 
 class _Builder:

@@ -153,3 +153,21 @@ def test_extends_across_many_files_loads_each_file_once(tmp_path):
     model = load_project([ComposeFile(tmp_path / "f0.yaml", "f0.yaml")], {}, tmp_path, "t")
     assert time.perf_counter() - start < 1.0
     assert model.root.find(("services", "s7", "image")).origin.location() == "f0.yaml:24:12"
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("18446744073709551615", 2**64 - 1),                      # uint64's largest
+    ("-9223372036854775808", -2**63),                          # int64's smallest
+    ("0x" + "f" * 16, 2**64 - 1),
+    ("0x" + "f" * 17, "0x" + "f" * 17),                        # wider than 64 bits: text, as in Go
+    ("0x" + "f" * 5000, "0x" + "f" * 5000),
+    ("0o" + "7" * 6000, "0o" + "7" * 6000),
+    ("-18446744073709551615", -1.8446744073709552e19),         # not an int64: a float, as in Go
+])
+def test_integers_are_64_bit_as_in_go(text, expected):
+    assert parse_yaml(f"x: {text}\n", "a.yaml").get("x").value == expected
+
+
+@pytest.mark.parametrize("text, expected", [("1e308", 1e308), ("1e400", "1e400"), ("9" * 400, "9" * 400), (".inf", float("inf"))])
+def test_floats_that_overflow_stay_text_as_in_go(text, expected):
+    assert parse_yaml(f"x: {text}\n", "a.yaml").get("x").value == expected
