@@ -37,7 +37,7 @@ STACK_KEYS = ["name", "fragments", "catalogs", "profiles", "extends", "overrides
 ODD_TEXT = ["$", "${", "${A", "${A:-x}", "${A:?}", "$$", "${A:-${B}}", "}", "b.yaml", "../b.yaml", "web",
             "x:1", "80:80", "8080-8090:80/udp", "./data:/data:ro", "1.5g", "10s", "0755", "true", "~", "",
             "a=b", "service:web", ".", "/", "!reset", "\t", "é", "\u2028", "KEY", "b.env"]
-SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-2**40, 2**40), st.floats(allow_nan=False),
+SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-2**80, 2**80), st.floats(allow_nan=False),
                     st.sampled_from(ODD_TEXT), st.text(max_size=12))
 
 
@@ -83,7 +83,7 @@ def mutated_seeds(draw):
         elif kind == "cut":
             del data[at:at + draw(st.integers(1, 40))]
         elif kind == "insert":
-            data[at:at] = draw(st.sampled_from([b"&x ", b"*x", b"!reset ", b"<<: *x\n", b"${", b"  ", b"\n- ", b"~"]))
+            data[at:at] = draw(st.sampled_from([b"&x ", b"*x", b"!reset ", b"<<: *x\n", b"${", b"  ", b"\n- ", b"~", b" 0x" + b"f" * 40, b" 1e400"]))
         else:
             data[at:at] = data[at:at + draw(st.integers(1, 80))]
     return bytes(data)
