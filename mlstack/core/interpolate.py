@@ -57,6 +57,9 @@ def substitute(text: str, env: Mapping[str, str], unset: set[str] | None = None)
     return "".join(out)
 
 
+MAX_NESTING = 32  # `${A:-${B:-...}}` levels; real files use two or three (docs/stack-definition.md, "Limits")
+
+
 def _closing_brace(text: str, start: int) -> int:
     depth = 1
     i = start
@@ -66,6 +69,8 @@ def _closing_brace(text: str, start: int) -> int:
             continue
         if text.startswith("${", i):
             depth += 1
+            if depth > MAX_NESTING:  # each level is a recursive substitution
+                raise InterpolationError(f"variables nested deeper than {MAX_NESTING} levels")
             i += 2
             continue
         if text[i] == "}":

@@ -8,15 +8,18 @@ plus Go's integer syntax), not PyYAML's YAML 1.1 rules: `yes` and `on` stay stri
 from __future__ import annotations
 
 import datetime
+import errno
 import math
 import os
 import re
+import stat
 from pathlib import Path as FsPath
 from typing import Mapping
 
 import yaml
 
 from mlstack.core.interpolate import InterpolationError, substitute
+from mlstack.core.limits import MAX_DEPTH, MAX_FILE_BYTES, Budget, count_nodes
 from mlstack.core.model import Node, Origin
 from mlstack.errors import StackError
 from mlstack.report import Diagnostic
@@ -44,6 +47,7 @@ _SPECIAL_FLOATS = {
 
 
 TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
+
 
 
 class Timestamp(str):
@@ -89,14 +93,14 @@ def resolve_plain(text: str):
     integer = _go_int(number)
     if integer is not None:
         return integer
-    if _FLOAT.match(number):
+    if _FLOAT.match(number) and not math.isinf(float(number)):  # Go leaves an overflowing float as text
         return float(number)
     return _timestamp(text) or text
 
 
 def _go_int(text: str) -> int | None:
     sign, body = ("-", text[1:]) if text[:1] == "-" else ("", text[1:] if text[:1] == "+" else text)
-    if not body:
+    if not body or len(body) > 66:  # 0b and 64 binary digits is the longest 64-bit integer
         return None
     lowered = body[:2].lower()
     try:
@@ -110,7 +114,9 @@ def _go_int(text: str) -> int | None:
             return None
     except ValueError:
         return None
-    return -value if sign else value
+    value = -value if sign else value
+    # Go reads an int64 or a uint64; anything wider stays text (and could not be printed again)
+    return value if -2**63 <= value < 2**64 else None
 
 
 class _Builder:
@@ -184,8 +190,19 @@ def parse_yaml_documents(text: str, filename: str, profile: str = "") -> list[No
 
 
 def _parse(text: str, filename: str, profile: str, compose) -> list[Node]:
+    def fail(mark: yaml.Mark, message: str) -> StackError:
+        return StackError(message, [Diagnostic(filename, mark.line + 1, mark.column + 1, "", message, "yaml")])
+
     try:
+        count_nodes(text, _Loader, fail)
         roots = compose()
+    except yaml.reader.ReaderError as error:  # a character YAML forbids (NUL, other controls)
+        line, column = _line_column(text, error.position)
+        message = f"invalid YAML: character {_codepoint(error.character)} is not allowed in YAML"
+        raise StackError(message, [Diagnostic(filename, line, column, "", message, "yaml")]) from None
+    except RecursionError:  # only the pure-Python parser recurses; libyaml stops at 1000 levels itself
+        message = f"YAML nested deeper than {MAX_DEPTH} levels"
+        raise StackError(message, [Diagnostic(filename, 1, 0, "", message, "yaml")]) from None
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
@@ -195,40 +212,112 @@ def _parse(text: str, filename: str, profile: str, compose) -> list[Node]:
             problem += f" ({error.context} started at line {start.line + 1}, column {start.column + 1})"
         raise StackError(problem, [Diagnostic(filename, line, column, "", f"invalid YAML: {problem}", "yaml")]) from None
     except yaml.YAMLError as error:
-        raise StackError(str(error), [Diagnostic(filename, 0, 0, "", f"invalid YAML: {error}", "yaml")]) from None
+        raise StackError(str(error), [Diagnostic(filename, 1, 0, "", f"invalid YAML: {error}", "yaml")]) from None
+    budget = Budget(fail)
+    for root in roots:
+        if root is not None:
+            budget.measure(root)
     builder = _Builder(filename, profile)
     return [Node({}, Origin(filename, 1, 1, profile)) if root is None else builder.build(root) for root in roots]
 
 
-def read_text(path: FsPath, what: str = "file", referenced_from: Origin | None = None) -> str:
+def _line_column(text: str, position: int) -> tuple[int, int]:
+    line_start = text.rfind("\n", 0, position) + 1
+    return text.count("\n", 0, position) + 1, position - line_start + 1
+
+
+def _codepoint(character) -> str:
+    code = character if isinstance(character, int) else ord(character)
+    return f"U+{code:04X}"
+
+
+def resolve_path(path: FsPath) -> FsPath:
+    """`path` made absolute, links resolved; a symlink loop is left for file_problem to report."""
     try:
-        return path.read_text(encoding="utf-8")
+        return path.resolve()
+    except (OSError, RuntimeError, ValueError):  # Python < 3.13 raises RuntimeError on a loop; NUL: ValueError
+        return FsPath(os.path.abspath(path))
+
+
+def file_problem(path: FsPath, what: str, shown: str | None = None) -> str | None:
+    """Why `path` cannot be read as `what`, or None: missing, a directory, a symlink loop, not a
+    regular file (a FIFO would block, a device never end), over MAX_FILE_BYTES."""
+    shown = shown or str(path)
+    try:
+        info = os.stat(path)
     except FileNotFoundError:
-        message = f"{what} not found: {path}"
-    except IsADirectoryError:
-        message = f"{what} is a directory, not a file: {path}"
-    except UnicodeDecodeError as error:
-        message = f"{what} is not UTF-8 text ({error.reason} at byte {error.start}): {path}"
+        return f"{what} not found: {shown}"
     except OSError as error:
-        message = f"cannot read {what} {path}: {error.strerror}"
-    where = referenced_from or Origin(str(path))
+        if error.errno == errno.ELOOP:
+            return f"{what} is a symlink loop: {shown}"
+        return f"cannot read {what} {shown}: {error.strerror or error}"
+    except ValueError:  # no file name holds a NUL character
+        return f"{what} name is not a valid path: {shown!r}"
+    if stat.S_ISDIR(info.st_mode):
+        return f"{what} is a directory, not a file: {shown}"
+    if not stat.S_ISREG(info.st_mode):
+        return f"{what} is not a regular file: {shown}"
+    if info.st_size > MAX_FILE_BYTES:
+        return f"{what} is {_size(info.st_size)}, over the {_size(MAX_FILE_BYTES)} limit: {shown}"
+    return None
+
+
+def read_text(path: FsPath, what: str = "file", referenced_from: Origin | None = None,
+              display: str | None = None) -> str:
+    """A file's text, or a located StackError. Problems with the file as a whole are reported
+    where it is named (`referenced_from`); a byte that is not UTF-8 at its own line and column."""
+    display = display or str(path)
+    message = file_problem(path, what, display)
+    if message is None:
+        try:
+            with open(path, "rb") as stream:
+                data = stream.read(MAX_FILE_BYTES + 1)
+        except OSError as error:
+            message = f"cannot read {what} {display}: {error.strerror or error}"
+        else:
+            if len(data) <= MAX_FILE_BYTES:
+                return _decode(data, display, what)
+            message = f"{what} is over the {_size(MAX_FILE_BYTES)} limit: {display}"  # it grew since
+    where = referenced_from if referenced_from is not None and referenced_from.file else Origin(display, 1)
     raise StackError(message, [Diagnostic(where.file, where.line, where.column, "", message, "io")])
+
+
+def _decode(data: bytes, display: str, what: str) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line_start = data.rfind(b"\n", 0, error.start) + 1
+        line = data.count(b"\n", 0, error.start) + 1
+        column = len(data[line_start:error.start].decode("utf-8", "replace")) + 1
+        message = f"{what} is not UTF-8 text (byte 0x{data[error.start]:02x}: {error.reason})"
+        raise StackError(message, [Diagnostic(display, line, column, "", message, "io")]) from None
+
+
+def _size(count: int) -> str:
+    for unit, scale in (("MiB", 1024 * 1024), ("KiB", 1024)):
+        if count >= scale:
+            return f"{count / scale:.1f} {unit}"
+    return f"{count} bytes"
 
 
 def load_yaml_file(path: FsPath, display: str, profile: str = "", what: str = "file",
                    referenced_from: Origin | None = None) -> Node:
-    return _mapping(parse_yaml(read_text(path, what, referenced_from), display, profile), display, what)
+    return _mapping(parse_yaml(read_text(path, what, referenced_from, display), display, profile), display, what)
 
 
 def load_yaml_documents(path: FsPath, display: str, profile: str = "", what: str = "file",
                         referenced_from: Origin | None = None) -> list[Node]:
-    text = read_text(path, what, referenced_from)
+    text = read_text(path, what, referenced_from, display)
     return [_mapping(node, display, what) for node in parse_yaml_documents(text, display, profile)]
+
+
+_KINDS = {list: "a list", str: "a string", int: "a number", float: "a number", bool: "a boolean"}
 
 
 def _mapping(node: Node, display: str, what: str) -> Node:
     if not node.is_map:
-        message = f"a {what} must be a YAML mapping, not a {type(node.value).__name__}"
+        kind = "an empty document" if node.value is None else _KINDS.get(type(node.value), "a scalar")
+        message = f"a {what} must be a YAML mapping, not {kind}"
         raise StackError(message, [Diagnostic(display, node.origin.line, node.origin.column, "", message, "yaml")])
     return node
 
@@ -240,7 +329,7 @@ def read_env_file(path: FsPath, display: str, referenced_from: Origin | None = N
     The process environment also wins over the file for a key both define, for the file's own
     later references too; a bare `KEY` line takes KEY from the environment, if it is there.
     """
-    text = read_text(path, "env file", referenced_from)
+    text = read_text(path, "env file", referenced_from, display)
     return parse_env(text, display, os.environ if environ is None else environ)
 
 
@@ -255,6 +344,11 @@ def parse_env(text: str, display: str, environ: Mapping[str, str]) -> dict[str, 
     def fail(message: str) -> StackError:
         line = text.count("\n", 0, position) + 1
         return StackError(message, [Diagnostic(display, line, 0, "", message, "env")])
+
+    nul = text.find("\0")
+    if nul >= 0:  # no process environment can carry it
+        position = nul
+        raise fail("a NUL character is not allowed in an env file")
 
     def expand(value: str) -> str:
         try:

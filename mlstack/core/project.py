@@ -7,6 +7,7 @@ so far against the schema (as Compose does: one file may complete another), fill
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path as FsPath
@@ -14,7 +15,7 @@ from typing import Mapping
 
 from mlstack.core.canonical import canonical, fill_defaults
 from mlstack.core.interpolate import InterpolationError, interpolate, substitute
-from mlstack.core.load import load_yaml_documents, read_env_file
+from mlstack.core.load import file_problem, load_yaml_documents, read_env_file, resolve_path
 from mlstack.core.merge import apply_resets, drop_tagged_items, enforce_unicity, merge_nodes, take_tagged
 from mlstack.core.model import Node, Origin, Path, path_str
 from mlstack.core.paths import rebase_tree
@@ -48,12 +49,17 @@ class Model:
     unset_variables: set[str] = field(default_factory=set)
     file_services: list[frozenset[str]] = field(default_factory=list)   # per file, the services it defines
     file_meta: list[Node | None] = field(default_factory=list)          # per file, its own x-mlstack block
+    extended: dict[tuple[FsPath, str], Node] = field(default_factory=dict)  # files loaded for extends.file
 
 
 def load_project(files: list[ComposeFile], env: Mapping[str, str], project_dir: FsPath,
-                 project_name: str | None = None, profiles: tuple[str, ...] | None = None) -> Model:
+                 project_name: str | None = None, profiles: tuple[str, ...] | None = None,
+                 chain: tuple[str, ...] = ()) -> Model:
     """Merge `files` in order; `project_name` is Compose's `-p` (else it is found as Compose finds it),
-    `profiles` its `--profile`s (else COMPOSE_PROFILES)."""
+    `profiles` its `--profile`s (else COMPOSE_PROFILES).
+
+    `chain` is what is being loaded around these files (`include` and `extends`), to find cycles.
+    """
     parsed = [_parse_documents(compose_file) for compose_file in files]
     name = (project_name or env.get("COMPOSE_PROJECT_NAME") or declared_name([doc for docs in parsed for doc in docs], env)
             or normalize_name(project_dir.name))
@@ -66,7 +72,7 @@ def load_project(files: list[ComposeFile], env: Mapping[str, str], project_dir: 
         for document in documents:  # a file of several YAML documents merges them in turn, as Compose does
             present = merged.get("services")
             scope = frozenset(present.value) if compose_file.scoped and present is not None else None
-            layer = _load_file(compose_file, env, project_dir, model, chain=(), scope=scope, parsed=document)
+            layer = _load_file(compose_file, env, project_dir, model, chain=chain, scope=scope, parsed=document)
             node = layer.node
             services = node.get("services")
             services_defined |= set(services.value) if services is not None and services.is_map else set()
@@ -161,7 +167,7 @@ def _load_file(compose_file: ComposeFile, env: Mapping[str, str], project_dir: F
     resets, overrides = take_tagged(node)
     # before extends: a service's tags apply to what it extends too, as Compose applies them
     _apply_extends(node, compose_file, env, project_dir, model, chain, resets + overrides)
-    _apply_include(node, compose_file, env, project_dir, model, resets + overrides)
+    _apply_include(node, compose_file, env, project_dir, model, resets + overrides, chain)
     return Layer(node, resets + overrides)
 
 
@@ -193,27 +199,36 @@ def _apply_extends(node: Node, compose_file: ComposeFile, env, project_dir: FsPa
         origin = extends.origin
         key = f"{compose_file.path}:{name}"
         if key in stack:
-            raise _fail(origin, f"services.{name}.extends", f"extends cycle: {' -> '.join(s.rsplit(':', 1)[1] for s in stack + (key,))}", "extends")
+            names = [s.rsplit(":", 1)[1] for s in stack + (key,) if not s.startswith(_INCLUDING)]
+            raise _fail(origin, f"services.{name}.extends", f"extends cycle: {' -> '.join(names)}", "extends")
         base_name_node = extends.get("service")
         if base_name_node is None:
             raise _fail(origin, f"services.{name}.extends", "extends needs a service", "extends")
         base_name = base_name_node.text()
         file_node = extends.get("file")
+        if file_node is not None and not file_node.is_scalar:
+            raise _fail(file_node.origin, f"services.{name}.extends.file", "expected a file name", "extends")
         if file_node is None:
             if base_name not in services.value:
                 raise _fail(origin, f"services.{name}.extends.service", f"extends names service {base_name!r}, which this file does not define", "extends")
             resolve(base_name, stack + (key,))
             base = _copy(services.value[base_name])
         else:
-            other_path = (file_dir / file_node.text()).resolve()
+            other_path = resolve_path(file_dir / file_node.text())
             other = ComposeFile(other_path, _display(compose_file.display, file_node.text()), compose_file.profile)
-            other_node = _load_file(other, env, project_dir, model, chain + (key,), file_node.origin).node
+            if (other_path, other.profile) not in model.extended:  # once: each load would load its own bases again
+                model.extended[(other_path, other.profile)] = _load_file(other, env, project_dir, model, chain + (key,),
+                                                                         file_node.origin).node
+            other_node = _copy(model.extended[(other_path, other.profile)])
             other_services = other_node.get("services")
-            if other_services is None or base_name not in other_services.value:
+            if other_services is None or not other_services.is_map or base_name not in other_services.value:
                 raise _fail(file_node.origin, f"services.{name}.extends.service",
                             f"extends names service {base_name!r}, which {file_node.text()} does not define", "extends")
             base = other_services.value[base_name]
             rebase_tree(Node({"services": Node({name: base}, base.origin)}, base.origin), other_path.parent, file_dir)
+        if not base.is_map:
+            got = "null" if base.value is None else "a list" if base.is_seq else "a scalar"
+            raise _fail(base.origin, f"services.{base_name}", f"expected a mapping to extend, got {got}", "extends")
         del service.value["extends"]
         base.value.pop("extends", None)
         # the base stands in for the service: the service's !reset and !override paths remove from it
@@ -243,39 +258,53 @@ def _display(parent_display: str, relative: str) -> str:
     return str(parent / relative) if str(parent) != "." else relative
 
 
+_INCLUDING = "include:"   # marks a chain entry as a file being included, not a service being extended
+
+
 def _apply_include(node: Node, compose_file: ComposeFile, env, project_dir: FsPath, model: Model,
-                   tagged: list[tuple[Path, Node]]) -> None:
+                   tagged: list[tuple[Path, Node]], chain: tuple[str, ...]) -> None:
     include = node.value.pop("include", None)
     if include is None:
         return
     file_dir = compose_file.path.parent
+    chain = chain + (f"{_INCLUDING}{compose_file.path}",)
     for index, entry in enumerate(include.value if include.is_seq else [include]):
         paths = [entry] if entry.is_scalar else []
         included_dir: FsPath | None = None
+        directory: Node | None = None
         env_files: list[Node] = []
         if entry.is_map:
             path_node = entry.get("path")
             paths = (path_node.value if path_node is not None and path_node.is_seq else [path_node]) if path_node else []
             directory = entry.get("project_directory")
-            if directory is not None:
-                included_dir = (file_dir / directory.text()).resolve()
             env_file = entry.get("env_file")
             if env_file is not None:
                 env_files = env_file.value if env_file.is_seq else [env_file]
         if not paths:
             raise _fail(entry.origin, f"include[{index}]", "include needs a path", "include")
-        files = [ComposeFile((file_dir / p.text()).resolve(), _display(compose_file.display, p.text()), compose_file.profile)
+        for named in paths + env_files + ([directory] if directory is not None else []):
+            if not named.is_scalar or named.value is None:
+                raise _fail(named.origin, f"include[{index}]", "expected a file name", "include")
+        if directory is not None:
+            included_dir = resolve_path(file_dir / directory.text())
+        files = [ComposeFile(resolve_path(file_dir / p.text()), _display(compose_file.display, p.text()), compose_file.profile)
                  for p in paths]
         included_dir = included_dir or files[0].path.parent
         included_env = dict(env)
         for env_node in env_files:
-            included_env = {**read_env_file((file_dir / env_node.text()).resolve(), env_node.text(), env_node.origin, env), **included_env}
+            included_env = {**read_env_file(resolve_path(file_dir / env_node.text()), env_node.text(), env_node.origin, env), **included_env}
         if not env_files and (included_dir / ".env").is_file():
             included_env = {**read_env_file(included_dir / ".env", str(included_dir / ".env"), environ=env), **included_env}
         for ref in files:
-            if not ref.path.is_file():
-                raise _fail(entry.origin, f"include[{index}]", f"included file not found: {ref.display}", "include")
-        included = load_project(files, included_env, included_dir)
+            problem = file_problem(ref.path, "included file", ref.display)
+            if problem:
+                raise _fail(entry.origin, f"include[{index}]", problem, "include")
+            if f"{_INCLUDING}{ref.path}" in chain:  # Compose: "include cycle detected"
+                cycle = [item[len(_INCLUDING):] for item in chain if item.startswith(_INCLUDING)] + [str(ref.path)]
+                cycle = cycle[cycle.index(str(ref.path)):]
+                shown = " -> ".join(os.path.relpath(path, file_dir) for path in cycle)
+                raise _fail(entry.origin, f"include[{index}]", f"include cycle: {shown}", "include")
+        included = load_project(files, included_env, included_dir, chain=chain)
         rebase_tree(included.root, included_dir, project_dir if compose_file.path.parent == project_dir else file_dir)
         # the tags inside a resource the including file defines again apply to the included one
         # (a tag on the whole resource does not: the included one is still added, as in Compose)

@@ -10,7 +10,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path as FsPath
 
-from mlstack.core.load import load_yaml_file, read_env_file
+from mlstack.core.load import file_problem, load_yaml_file, read_env_file, resolve_path
 from mlstack.core.model import Node, Origin
 from mlstack.errors import StackError, UsageError
 from mlstack.report import Diagnostic
@@ -87,7 +87,7 @@ class Stack:
         if isinstance(entry, SourceRef):
             return [entry]
         local = self.directory / "overrides" / f"{entry}.yaml"
-        if self.definition is not None and local.is_file():
+        if self.definition is not None and os.path.lexists(local):  # a broken one is reported, not skipped
             return [SourceRef(local, f"overrides/{entry}.yaml", False, Origin(str(self.definition)))]
         builtin = builtin_dir("overrides") / f"{entry}.yaml"
         return [SourceRef(builtin, f"mlstack:overrides/{entry}.yaml", True, Origin())]
@@ -95,12 +95,12 @@ class Stack:
 
 def find_stack_file(explicit: str | None, cwd: FsPath) -> FsPath | None:
     if explicit:
-        path = (cwd / explicit).resolve()
-        if not path.is_file():
+        path = resolve_path(cwd / explicit)
+        if not os.path.lexists(path):
             raise UsageError(f"stack definition not found: {explicit}")
-        return path
+        return path  # a directory, a loop or an unreadable file is reported, located, when it is read
     candidate = cwd / STACK_FILE
-    return candidate.resolve() if candidate.is_file() else None
+    return resolve_path(candidate) if os.path.lexists(candidate) else None
 
 
 def default_stack(cwd: FsPath) -> Stack:
@@ -108,7 +108,7 @@ def default_stack(cwd: FsPath) -> Stack:
     return Stack(
         name="mlstack", directory=cwd, definition=None, fragments=fragments,
         profiles={name: [name] for name in BUILTIN_PROFILES}, profile_extends={}, profile_gpu={},
-        env_files=[(cwd / ".env", Origin())] if (cwd / ".env").is_file() else [],
+        env_files=[(cwd / ".env", Origin())] if os.path.lexists(cwd / ".env") else [],
         variables={}, gpu=None, images={}, volumes={},
     )
 
@@ -129,7 +129,7 @@ def load_stack(path: FsPath | None, cwd: FsPath) -> Stack:
         raise StackError(problems[0].message, problems)
     data = root.to_data()
     directory = path.parent
-    catalogs = [directory / "stacks"] + [(directory / c).resolve() for c in data.get("catalogs", [])]
+    catalogs = [directory / "stacks"] + [resolve_path(directory / c) for c in data.get("catalogs", [])]
     fragments_node = root.get("fragments")
     fragments: list[SourceRef] = []
     if fragments_node is None:
@@ -153,9 +153,11 @@ def load_stack(path: FsPath | None, cwd: FsPath) -> Stack:
                 _fail(body.get("extends"), display, f"profiles.{name}.extends", f"unknown profile {extends[name]!r}")
         if body.get("gpu") is not None:
             gpu[name] = body.get("gpu").value
+    for name in extends:
+        _check_extends_cycle(name, extends, profiles_node, display)
     env_files_node = root.get("env_files")
     env_files = ([(directory / item.value, item.origin) for item in env_files_node.value] if env_files_node is not None
-                 else ([(directory / ".env", Origin())] if (directory / ".env").is_file() else []))
+                 else ([(directory / ".env", Origin())] if os.path.lexists(directory / ".env") else []))
     variables = {key: _text(value) for key, value in data.get("variables", {}).items()}
     return Stack(
         name=data["name"], directory=directory, definition=path, fragments=fragments, profiles=profiles,
@@ -176,6 +178,19 @@ def _fail(node: Node, file: str, path: str, message: str):
     raise StackError(message, [Diagnostic(file, origin.line, origin.column, path, message, "stack")])
 
 
+def _check_extends_cycle(name: str, extends: dict[str, str], profiles_node: Node, display: str) -> None:
+    """A profile whose `extends` chain comes back to it is an invalid definition, shown where it loops."""
+    chain = [name]
+    while chain[-1] in extends:
+        following = extends[chain[-1]]
+        if following == name:
+            _fail(profiles_node.value[chain[-1]].get("extends"), display, f"profiles.{chain[-1]}.extends",
+                  f"profile extends cycle: {' -> '.join(chain + [name])}")
+        if following in chain:
+            return  # a cycle that does not pass through `name`: reported from its own members
+        chain.append(following)
+
+
 def _looks_like_path(text: str) -> bool:
     return "/" in text or text.endswith((".yaml", ".yml"))
 
@@ -183,13 +198,17 @@ def _looks_like_path(text: str) -> bool:
 def _resolve_fragment(item: Node, index: int, directory: FsPath, catalogs: list[FsPath], display: str) -> SourceRef:
     text = item.value
     if _looks_like_path(text):
-        path = (directory / text).resolve()
-        if not path.is_file():
-            _fail(item, display, f"fragments[{index}]", f"fragment file not found: {text}")
+        path = resolve_path(directory / text)
+        problem = file_problem(path, "fragment file", text)
+        if problem:
+            _fail(item, display, f"fragments[{index}]", problem)
         return SourceRef(path, os.path.relpath(path, directory), False, item.origin)
     for catalog in catalogs:
         candidate = catalog / f"{text}.yaml"
-        if candidate.is_file():
+        if os.path.lexists(candidate):  # a broken one is reported, not skipped
+            problem = file_problem(candidate, "fragment file", os.path.relpath(candidate, directory))
+            if problem:
+                _fail(item, display, f"fragments[{index}]", problem)
             return SourceRef(candidate, os.path.relpath(candidate, directory), False, item.origin)
     if (builtin_dir("stacks") / f"{text}.yaml").is_file():
         return _builtin_fragment(text, item.origin)
@@ -201,12 +220,16 @@ def _resolve_override_entry(item: Node, directory: FsPath, display: str, where: 
     text = item.value
     if not _looks_like_path(text):
         local = directory / "overrides" / f"{text}.yaml"
-        if local.is_file() or (builtin_dir("overrides") / f"{text}.yaml").is_file():
+        problem = file_problem(local, "override file", f"overrides/{text}.yaml") if os.path.lexists(local) else None
+        if problem:
+            _fail(item, display, where, problem)
+        if os.path.lexists(local) or (builtin_dir("overrides") / f"{text}.yaml").is_file():
             return text
         _fail(item, display, where, f"unknown override {text!r} (built-in: dev, prod; or give a path ending in .yaml)")
-    path = (directory / text).resolve()
-    if not path.is_file():
-        _fail(item, display, where, f"override file not found: {text}")
+    path = resolve_path(directory / text)
+    problem = file_problem(path, "override file", text)
+    if problem:
+        _fail(item, display, where, problem)
     return SourceRef(path, os.path.relpath(path, directory), False, item.origin)
 
 

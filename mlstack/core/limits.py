@@ -1,0 +1,76 @@
+"""Bounds on what one input file may make mlstack do (docs/stack-definition.md, "Limits").
+
+Each bound is far above what real stacks use and low enough that a broken or hostile file (an
+alias bomb, a megabyte of one-character list items, nesting thousands deep) is refused, with
+its location, in well under a second instead of exhausting memory or time.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import yaml
+
+MAX_FILE_BYTES = 1024 * 1024   # real compose files and .env files are a few kB, the largest tens of kB
+MAX_NODES = 100_000            # per file, an alias counted again at each use; real files have hundreds
+MAX_DEPTH = 64                 # Compose's own nesting goes about 8 levels deep (deploy.resources...)
+PRESCAN_BYTES = 64 * 1024      # above this, nodes are counted before composing (which costs ~4x more)
+
+Fail = Callable[[yaml.Mark, str], Exception]
+
+
+def count_nodes(text: str, loader, fail: Fail) -> None:
+    """Refuse a large text with more than MAX_NODES nodes before composing it: events are cheap,
+    node objects are not, so a megabyte of `[1,1,1,...]` is refused in a fraction of a second."""
+    if len(text) <= PRESCAN_BYTES:
+        return
+    count = 0
+    for event in yaml.parse(text, Loader=loader):
+        if isinstance(event, yaml.NodeEvent):
+            count += 1
+            if count > MAX_NODES:
+                raise fail(event.start_mark, f"more than {MAX_NODES} YAML nodes in one file")
+
+
+class Budget:
+    """Sizes of composed documents with aliases expanded, checked before anything is built from them.
+
+    Sizes are memoized per yaml node, so a "billion laughs" file is measured in time linear in its
+    text; an anchor that contains an alias of itself is found here too. One budget covers all the
+    documents of a file.
+    """
+
+    def __init__(self, fail: Fail):
+        self.fail = fail
+        self.total = 0
+        self.sizes: dict[int, tuple[int, int]] = {}   # id(node) -> (nodes, height), aliases expanded
+        self.open: set[int] = set()
+
+    def measure(self, root: yaml.Node) -> None:
+        self.total += self._size(root, 1)[0]
+
+    def _size(self, node: yaml.Node, depth: int) -> tuple[int, int]:
+        known = self.sizes.get(id(node))
+        if known is None:
+            if id(node) in self.open:
+                raise self.fail(node.start_mark, "a YAML anchor contains an alias of itself")
+            if depth > MAX_DEPTH:
+                raise self.fail(node.start_mark, f"YAML nested deeper than {MAX_DEPTH} levels")
+            children = ([] if isinstance(node, yaml.ScalarNode) else node.value if isinstance(node, yaml.SequenceNode)
+                        else [child for pair in node.value for child in pair])
+            self.open.add(id(node))
+            count, height = 1, 0
+            for child in children:
+                child_count, child_height = self._size(child, depth + 1)
+                count, height = count + child_count, max(height, child_height)
+                if self.total + count > MAX_NODES:
+                    raise self.fail(node.start_mark, self._too_many())
+            self.open.discard(id(node))
+            known = self.sizes[id(node)] = (count, height + 1)
+        if depth + known[1] - 1 > MAX_DEPTH:
+            raise self.fail(node.start_mark, f"YAML nested deeper than {MAX_DEPTH} levels once aliases are expanded")
+        return known
+
+    @staticmethod
+    def _too_many() -> str:
+        return f"YAML expands to more than {MAX_NODES} nodes here (an alias counts again at each use)"
