@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Callable, Iterator
 
+from mlstack.core.fields import typed_fields
 from mlstack.core.model import Node, Path, path_str
 from mlstack.report import Diagnostic
 
@@ -215,4 +216,5 @@ RULES: list[tuple[str, Rule]] = [
     ("port-conflict", port_conflicts),
     ("dependency-cycle", dependency_cycles),
     ("image-or-build", image_or_build),
+    ("typed-field", typed_fields),
 ]
