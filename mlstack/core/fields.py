@@ -91,7 +91,8 @@ def size_in_bytes(value) -> int:
         return int(value)
     cut = max(value.rfind(char) for char in "0123456789. ")
     number, unit = value[:cut + 1].rstrip(" "), value[cut + 1:].lower()
-    return int(go_float(number) * 1024 ** (_SIZE_UNITS.index(unit[0]) + 1 if unit[:1] in _SIZE_UNITS else 0))
+    power = _SIZE_UNITS.index(unit[0]) + 1 if unit and unit[0] in _SIZE_UNITS else 0
+    return int(go_float(number) * 1024 ** power)
 
 
 def byte_size(node: Node) -> str | None:
@@ -162,24 +163,58 @@ def _float32(value: float) -> float:
     return struct.unpack("f", struct.pack("f", value))[0]
 
 
-_SAME_AS_DEPLOY = [("mem_limit", "limits", "memory", size_in_bytes), ("mem_reservation", "reservations", "memory", size_in_bytes),
-                   ("cpus", "limits", "cpus", lambda value: _float32(go_float(value) if isinstance(value, str) else value)),
-                   ("pids_limit", "limits", "pids", int)]
+# (field, its deploy twin, how Compose decodes both); a zero means unset, except for `scale`
+_SAME_AS_DEPLOY = [
+    ("mem_limit", "deploy.resources.limits.memory", size_in_bytes),
+    ("mem_reservation", "deploy.resources.reservations.memory", size_in_bytes),
+    ("cpus", "deploy.resources.limits.cpus", lambda value: _float32(go_float(value) if isinstance(value, str) else value)),
+    ("pids_limit", "deploy.resources.limits.pids", int),
+    ("scale", "deploy.replicas", lambda value: (int(value),)),
+]
 
 
 def same_as_deploy(service: Node) -> str | None:
     """`mem_limit` and `deploy.resources.limits.memory` (and the like) both set must agree, once decoded."""
     if not service.is_map:
         return None
-    for field, kind, resource, decode in _SAME_AS_DEPLOY:
-        legacy, deployed = service.get(field), service.find(("deploy", "resources", kind, resource))
+    for field, twin, decode in _SAME_AS_DEPLOY:
+        legacy, deployed = service.get(field), service.find(tuple(twin.split(".")))
         try:
             values = [decode(node.value) for node in (legacy, deployed) if node is not None and node.value is not None]
         except (TypeError, ValueError, OverflowError):
             continue  # not decodable: reported by the field's own decoder
         if len(values) == 2 and all(values) and values[0] != values[1]:
-            return (f"{field} ({legacy.value}) and deploy.resources.{kind}.{resource} ({deployed.value}) differ: "
-                    f"set only one of them")
+            return f"{field} ({legacy.value}) and {twin} ({deployed.value}) differ: set only one of them"
+    return None
+
+
+def not_negative(node: Node) -> str | None:
+    if isinstance(node.value, int) and not isinstance(node.value, bool) and node.value < 0:
+        return f"{node.value} is negative: expected 0 or more"
+    return None
+
+
+def file_mode(node: Node) -> str | None:
+    if isinstance(node.value, str):
+        return f"expected a number (such as 0o777 or 511), not the string {node.value!r}"
+    return not_negative(node)
+
+
+def healthcheck_test(node: Node) -> str | None:
+    first = node.value[0].value if node.is_seq and node.value else "CMD"
+    if first not in ("CMD", "CMD-SHELL", "NONE"):
+        return f"a healthcheck test list starts with CMD, CMD-SHELL or NONE, not {first!r}"
+    return None
+
+
+def mount(node: Node) -> str | None:
+    if not node.is_map:
+        return None
+    target, kind = node.get("target"), node.get("type")
+    if target is None or target.value is None:
+        return "a mount needs a target (the path in the container)"
+    if kind is not None and kind.value == "bind" and node.get("source") is None:
+        return "a bind mount needs a source (the path on the host)"
     return None
 
 
@@ -282,6 +317,13 @@ TYPED_FIELDS: list[tuple[tuple[str, ...], Decoder]] = [
     *[(pattern(f"services.*.{field}.count"), device_count) for field in _DEVICE_REQUESTS],
     *[(pattern(f"services.*.{field}"), exclusive_count_and_ids) for field in _DEVICE_REQUESTS],
     *[(pattern(f"services.*.{field}"), int64) for field in ("ulimits.*", "ulimits.*.soft", "ulimits.*.hard")],
+    *[(pattern(f"services.*.{field}"), not_negative) for field in (
+        "healthcheck.retries", "deploy.update_config.parallelism", "deploy.rollback_config.parallelism",
+        "deploy.restart_policy.max_attempts", "deploy.placement.max_replicas_per_node", "scale", "deploy.replicas",
+        "blkio_config.weight", "blkio_config.weight_device.[].weight")],
+    (pattern("services.*.volumes.[].tmpfs.mode"), file_mode),
+    (pattern("services.*.volumes.[]"), mount),
+    (pattern("services.*.healthcheck.test"), healthcheck_test),
     (pattern("services.*.ports.[].host_ip"), host_ip),
     (pattern("services.*.ports.[].published"), published),
     (pattern("services.*.ports.[].target"), target_port),
