@@ -269,6 +269,8 @@ def target_port(node: Node) -> str | None:
 
 def extra_host(node: Node) -> str | None:
     """`host:ip` or `host=ip` (the first `=`, else the first `:`); a host with neither is an error."""
+    if not node.is_scalar:
+        return None
     text = node.text()
     for separator in ("=", ":"):
         host, found, _ = text.partition(separator)
@@ -283,12 +285,9 @@ def host_name(host: str) -> str | None:
     return None
 
 
-def extra_hosts(node: Node) -> str | None:
-    if node.is_map:
-        return next(filter(None, (host_name(host) for host in node.value)), None)
-    if node.is_seq:
-        return next(filter(None, (extra_host(item) for item in node.value if item.is_scalar)), None)
-    return None
+def host_names(node: Node) -> str | None:
+    """The mapping form of extra_hosts: each key a host name (the list form is read entry by entry)."""
+    return next(filter(None, (host_name(host) for host in node.value)), None) if node.is_map else None
 
 
 def device_mapping(node: Node) -> str | None:
@@ -327,8 +326,8 @@ TYPED_FIELDS: list[tuple[tuple[str, ...], Decoder]] = [
     (pattern("services.*.ports.[].host_ip"), host_ip),
     (pattern("services.*.ports.[].published"), published),
     (pattern("services.*.ports.[].target"), target_port),
-    (pattern("services.*.extra_hosts"), extra_hosts),
-    (pattern("services.*.build.extra_hosts"), extra_hosts),
+    *[(pattern(f"services.*.{field}"), host_names) for field in ("extra_hosts", "build.extra_hosts")],
+    *[(pattern(f"services.*.{field}.[]"), extra_host) for field in ("extra_hosts", "build.extra_hosts")],
     (pattern("services.*.devices.[]"), device_mapping),
 ]
 
