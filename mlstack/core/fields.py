@@ -200,6 +200,14 @@ def file_mode(node: Node) -> str | None:
     return not_negative(node)
 
 
+def octal_mode(node: Node) -> str | None:
+    """A secret's or config's `mode` as a string is octal (`"0400"`, `"440"`), as Compose reads it."""
+    text = node.value
+    if isinstance(text, str) and not (re.fullmatch(r"[+-]?[0-7]+", text) and abs(int(text, 8)) <= INT64_MAX):
+        return f"invalid mode {text!r}: expected octal digits, as in \"0440\""
+    return None
+
+
 def healthcheck_test(node: Node) -> str | None:
     first = node.value[0].value if node.is_seq and node.value else "CMD"
     if first not in ("CMD", "CMD-SHELL", "NONE"):
@@ -315,7 +323,9 @@ TYPED_FIELDS: list[tuple[tuple[str, ...], Decoder]] = [
       ("cpus", "deploy.resources.limits.cpus", "deploy.resources.reservations.cpus")],
     *[(pattern(f"services.*.{field}.count"), device_count) for field in _DEVICE_REQUESTS],
     *[(pattern(f"services.*.{field}"), exclusive_count_and_ids) for field in _DEVICE_REQUESTS],
-    *[(pattern(f"services.*.{field}"), int64) for field in ("ulimits.*", "ulimits.*.soft", "ulimits.*.hard")],
+    *[(pattern(f"services.*.{prefix}{field}"), int64) for prefix in ("", "build.")
+      for field in ("ulimits.*", "ulimits.*.soft", "ulimits.*.hard")],
+    *[(pattern(f"services.*.{field}.[].mode"), octal_mode) for field in ("secrets", "configs", "build.secrets")],
     *[(pattern(f"services.*.{field}"), not_negative) for field in (
         "healthcheck.retries", "deploy.update_config.parallelism", "deploy.rollback_config.parallelism",
         "deploy.restart_policy.max_attempts", "deploy.placement.max_replicas_per_node", "scale", "deploy.replicas",
