@@ -62,20 +62,28 @@ def go_int(text: str) -> int | None:
 _SIZE_UNITS = "kmgtp"
 
 
+def _number_and_unit(text: str) -> tuple[str, str] | None:
+    """Split after the last digit, dot or space (a space between them is dropped), as go-units does."""
+    cut = max(text.rfind(char) for char in "0123456789. ")
+    if cut < 0:
+        return None
+    return (text[:cut + 1], text[cut + 1:]) if text[cut] != " " else (text[:cut], text[cut + 1:])
+
+
 def size_problem(text: str) -> str | None:
     """docker/go-units RAMInBytes, after Compose's plain-integer shortcut (`-1` is accepted)."""
     if go_int(text) is not None:
         return None
-    cut = max(text.rfind(char) for char in "0123456789. ")
-    if cut < 0:
+    split = _number_and_unit(text)
+    if split is None:
         return f"invalid size {text!r}: no number"
-    number, unit = (text[:cut + 1], text[cut + 1:]) if text[cut] != " " else (text[:cut], text[cut + 1:])
+    number, unit = split
     try:
         value = go_float(number)
     except ValueError as error:
         return f"invalid size {text!r}: {error}"
-    if value < 0 or math.isnan(value):
-        return f"invalid size {text!r}: a size with a unit cannot be negative"
+    if value < 0:
+        return f"invalid size {text!r}: a size with a unit or a fraction cannot be negative"
     lowered = unit.lower()
     if unit and not (lowered == "b" or len(lowered) <= 3 and lowered[0] in _SIZE_UNITS
                      and lowered[1:] in ("", "b", "ib")):
@@ -89,9 +97,8 @@ def size_in_bytes(value) -> int:
         return 0
     if isinstance(value, int) or go_int(value) is not None:
         return int(value)
-    cut = max(value.rfind(char) for char in "0123456789. ")
-    number, unit = value[:cut + 1].rstrip(" "), value[cut + 1:].lower()
-    power = _SIZE_UNITS.index(unit[0]) + 1 if unit and unit[0] in _SIZE_UNITS else 0
+    number, unit = _number_and_unit(value) or ("", "")
+    power = _SIZE_UNITS.index(unit[0].lower()) + 1 if unit and unit[0].lower() in _SIZE_UNITS else 0
     return int(go_float(number) * 1024 ** power)
 
 
@@ -169,7 +176,7 @@ _SAME_AS_DEPLOY = [
     ("mem_reservation", "deploy.resources.reservations.memory", size_in_bytes),
     ("cpus", "deploy.resources.limits.cpus", lambda value: _float32(go_float(value) if isinstance(value, str) else value)),
     ("pids_limit", "deploy.resources.limits.pids", int),
-    ("scale", "deploy.replicas", lambda value: (int(value),)),
+    ("scale", "deploy.replicas", lambda value: (int(value),)),  # a tuple: set to 0 still counts as set
 ]
 
 

@@ -35,7 +35,7 @@ CASES = [
      ["compose.yaml:4:15: services.s.shm_size: invalid size '16 gigabytes': unknown unit 'gigabytes' "
       "(expected b, k, m, g, t or p, optionally followed by b or ib)"]),
     ("a negative size with a unit", 'memswap_limit: "-1g"\n',
-     ["compose.yaml:4:20: services.s.memswap_limit: invalid size '-1g': a size with a unit cannot be negative"]),
+     ["compose.yaml:4:20: services.s.memswap_limit: invalid size '-1g': a size with a unit or a fraction cannot be negative"]),
     ("a size in a blkio rate", "blkio_config: {device_read_bps: [{path: /dev/sda, rate: 1x}]}\n",
      ["compose.yaml:4:61: services.s.blkio_config.device_read_bps[0].rate: invalid size '1x': unknown unit 'x' "
       "(expected b, k, m, g, t or p, optionally followed by b or ib)"]),
