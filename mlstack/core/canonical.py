@@ -89,8 +89,8 @@ def parse_port(text: str, node: Node, path: Path) -> list[dict]:
         if not ip.endswith("]"):
             raise invalid(f"{ip!r} is not an IP address")
         ip = ip[1:-1]
-    if ip and ip_problem(ip):
-        raise invalid(ip_problem(ip))
+    if ip and (problem := ip_problem(ip)):
+        raise invalid(problem)
     if not container:
         raise invalid("no container port")
     targets = port_range(container)
