@@ -9,9 +9,9 @@ The transforms are a table of path patterns, read top to bottom.
 
 from __future__ import annotations
 
-import re
 from typing import Callable
 
+from mlstack.core.fields import ip_problem, port_range
 from mlstack.core.model import Node, Path, matches, path_str, pattern
 from mlstack.errors import StackError
 from mlstack.report import Diagnostic
@@ -70,49 +70,54 @@ def ports(node: Node, path: Path) -> Node:
     return Node(expanded, node.origin, node.tag)
 
 
-_PORT = re.compile(
-    r"^(?:(?P<ip>\[[0-9a-fA-F:.]+\]|[0-9.]+|[0-9a-fA-F:]*:[0-9a-fA-F:]+)?:)??"
-    r"(?:(?P<published>[0-9]*(?:-[0-9]+)?):)?(?P<target>[0-9]+(?:-[0-9]+)?)(?:/(?P<protocol>[a-zA-Z]+))?$"
-)
-
-
 def parse_port(text: str, node: Node, path: Path) -> list[dict]:
-    """`[IP:][HOST[-END]:]CONTAINER[-END][/PROTO]` into long-form ports (ranges expanded)."""
-    match = _PORT.match(text)
-    if not match:
-        raise _fail(node, path, f"invalid port {text!r}: expected [HOST_IP:][HOST_PORT:]CONTAINER_PORT[/PROTOCOL]")
-    ip = match["ip"]
-    if ip and ip.startswith("["):
-        ip = ip[1:-1]
-    if ip:
-        import ipaddress
+    """`[IP:][HOST[-END]:]CONTAINER[-END][/PROTO]` into long-form ports, as Docker's parser reads it.
 
-        try:
-            ipaddress.ip_address(ip)
-        except ValueError:
-            raise _fail(node, path, f"invalid port {text!r}: {ip!r} is not an IP address") from None
-    published = match["published"] or ""
-    first, _, last = match["target"].partition("-")
-    targets = list(range(int(first), int(last or first) + 1))
-    if not targets:
-        raise _fail(node, path, f"invalid port range {match['target']!r}")
-    hosts: list[str] = [published] * len(targets)
-    if published and "-" in published and len(targets) > 1:
-        low, _, high = published.partition("-")
-        if int(high) - int(low) + 1 != len(targets):
-            raise _fail(node, path, f"port ranges don't match in {text!r}")
-        hosts = [str(int(low) + offset) for offset in range(len(targets))]
+    The last section is the container port, the one before it the host port, everything before
+    that the host IP (so `::1:8080:80` is `::1`, and `:2283:2283` has none). Each container port of
+    a range is its own port, ordered as Compose orders them: by the text `PORT/PROTO`.
+    """
+    sections = text.split(":")
+    container, host = sections[-1], sections[-2] if len(sections) > 1 else ""
+    ip = ":".join(sections[:-2])
+    container, _, protocol = container.partition("/")
+    protocol = (protocol or "tcp").lower()
+
+    def invalid(reason: str) -> StackError:
+        return _fail(node, path, f"invalid port {text!r}: {reason}")
+
+    if ip.startswith("["):
+        if not ip.endswith("]"):
+            raise invalid(f"{ip!r} is not an IP address")
+        ip = ip[1:-1]
+    if ip and (problem := ip_problem(ip)):
+        raise invalid(problem)
+    if not container:
+        raise invalid("no container port")
+    targets = port_range(container)
+    if targets is None:
+        raise invalid(f"{container!r} is not a port or a range of ports (0-65535)")
+    hosts = port_range(host) if host else (0, 0)
+    if hosts is None:
+        raise invalid(f"{host!r} is not a port or a range of ports (0-65535)")
+    count = targets[1] - targets[0]
+    if host and count and count != hosts[1] - hosts[0]:
+        raise invalid(f"the host ports {host} and the container ports {container} are not ranges of the same length")
+    if protocol not in ("tcp", "udp", "sctp"):
+        raise invalid(f"unknown protocol {protocol!r} (tcp, udp or sctp)")
+    if targets[0] == 0:
+        raise invalid("no container port (0 is not one)")
     result = []
-    for target, host in zip(targets, hosts):
-        entry: dict = {"target": target}
-        if host:
-            entry["published"] = host
+    for offset in range(count + 1):
+        entry: dict = {"target": targets[0] + offset}
+        if host:  # a range of host ports for one container port: the engine picks one of them
+            entry["published"] = str(hosts[0] + offset) if count or hosts[0] == hosts[1] else f"{hosts[0]}-{hosts[1]}"
         if ip:
             entry["host_ip"] = ip
-        entry["protocol"] = (match["protocol"] or "tcp").lower()
+        entry["protocol"] = protocol
         entry["mode"] = "ingress"
         result.append(entry)
-    return result
+    return sorted(result, key=lambda entry: f"{entry['target']}/{protocol}")
 
 
 _PROPAGATION = {"shared", "rshared", "slave", "rslave", "private", "rprivate"}
@@ -163,11 +168,12 @@ def volume_mount(node: Node, path: Path) -> Node:
 
 
 def _volume_sections(text: str) -> list[str] | None:
+    """SOURCE, TARGET and OPTIONS split at colons; a one-letter section before a colon is a drive."""
     if len(text) in (1, 2):
         return [text]
     sections: list[str] = []
     current = ""
-    for char in text + ":":
+    for char in text:
         if char == ":" and not (len(current) == 1 and current.isalpha()):
             if not current or len(sections) == 3:
                 return None
@@ -175,7 +181,9 @@ def _volume_sections(text: str) -> list[str] | None:
             current = ""
         else:
             current += char
-    return sections
+    if not current or len(sections) == 3:  # the end of the text ends a section, never a drive
+        return None
+    return sections + [current]
 
 
 def _is_host_path(source: str) -> bool:

@@ -8,9 +8,9 @@ is kept as it is.
 
 from __future__ import annotations
 
-import re
 from typing import Callable, Mapping
 
+from mlstack.core.fields import go_float, go_int
 from mlstack.core.model import Node, Path, matches, path_str, pattern
 from mlstack.errors import StackError
 from mlstack.report import Diagnostic
@@ -121,15 +121,20 @@ def _braced(body: str, env: Mapping[str, str], unset: set[str] | None) -> str:
 
 # --- typed fields: after substitution, Compose casts the strings found at these paths ------------
 def _to_int(text: str) -> int:
-    if not re.fullmatch(r"[+-]?[0-9]+", text):
+    value = go_int(text)
+    if value is None:
         raise ValueError(f"invalid integer: {text}")
-    return int(text)
+    return value
 
 
-def _to_float(text: str) -> float:
-    if not re.fullmatch(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|[+-]?(?i:inf|infinity|nan)", text):
-        raise ValueError(f"invalid number: {text}")
-    return float(text)
+def _to_float(bits: int) -> Callable[[str], float]:
+    """strconv.ParseFloat(text, bits): `cpus` is read as a float32, so 3.5e38 is out of range."""
+    def cast(text: str) -> float:
+        try:
+            return go_float(text, bits)
+        except ValueError:
+            raise ValueError(f"invalid number: {text}") from None
+    return cast
 
 
 def _to_bool(text: str) -> bool:
@@ -148,9 +153,10 @@ CASTS: list[tuple[tuple[str, ...], Callable[[str], object]]] = [
         "deploy.replicas", "deploy.update_config.parallelism", "deploy.rollback_config.parallelism",
         "deploy.restart_policy.max_attempts", "deploy.placement.max_replicas_per_node", "scale",
     )],
-    *[(pattern(f"services.*.{field}"), _to_float) for field in (
-        "cpu_percent", "cpus", "deploy.update_config.max_failure_ratio", "deploy.rollback_config.max_failure_ratio",
+    *[(pattern(f"services.*.{field}"), _to_float(64)) for field in (
+        "cpu_percent", "deploy.update_config.max_failure_ratio", "deploy.rollback_config.max_failure_ratio",
     )],
+    (pattern("services.*.cpus"), _to_float(32)),
     *[(pattern(f"services.*.{field}"), _to_bool) for field in (
         "init", "oom_kill_disable", "privileged", "read_only", "stdin_open", "tty", "healthcheck.disable",
         "volumes.[].read_only", "volumes.[].volume.nocopy", "depends_on.*.required", "depends_on.*.restart",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Callable, Iterator
 
+from mlstack.core.fields import typed_fields
 from mlstack.core.model import Node, Path, path_str
 from mlstack.core.profiles import active_services, may_run_together, profiles_of
 from mlstack.report import Diagnostic
@@ -223,26 +224,11 @@ def image_or_build(root: Node, profiles: tuple[str, ...]) -> list[Diagnostic]:
             if name in active and not {"image", "build", "provider"} & set(service.value)]
 
 
-DEVICE_REQUESTS = [("gpus",), ("deploy", "resources", "reservations", "devices")]
-
-
-def device_requests(root: Node, profiles: tuple[str, ...]) -> list[Diagnostic]:
-    """A GPU or device request asks for a number of devices or for named ones, never both."""
-    found: list[Diagnostic] = []
-    for name, service in services_of(root).items():
-        for where in DEVICE_REQUESTS:
-            for index, request in items(service.find(where)):
-                if request.is_map and request.get("count") is not None and request.get("device_ids") is not None:
-                    message = '"count" and "device_ids" are exclusive: ask for a number of devices or for these ones'
-                    found.append(_at(request, ("services", name, *where, index), message, "device-request"))
-    return found
-
-
 RULES: list[tuple[str, Rule]] = [
     ("unknown-service", unknown_services),
     ("undeclared-resource", undeclared_resources),
     ("port-conflict", port_conflicts),
     ("dependency-cycle", dependency_cycles),
     ("image-or-build", image_or_build),
-    ("device-request", device_requests),
+    ("typed-field", lambda root, profiles: typed_fields(root)),  # every service: Compose decodes them all
 ]

@@ -1,8 +1,11 @@
-"""Random fragment/override sets, always valid for Compose: Compose(files) must equal Compose(render).
+"""Random fragment/override sets: Compose(files) must equal Compose(render), or both must reject them.
 
 Each example writes 2-3 compose files to a scratch directory: the first declares every service
 (with an image), every named volume and network; the later ones override random fields of random
-services, in short, long and mixed forms, sometimes with `!reset` or `!override`. Examples are
+services, in short, long and mixed forms, sometimes with `!reset` or `!override`. Typed fields
+(sizes, durations, cpus, gpus, devices, extra hosts, port and volume spellings) are mostly values
+Compose decodes and sometimes values it rejects: a set Compose rejects must be rejected by mlstack,
+and a set Compose accepts must raise no typed-field diagnostic. Examples are
 derandomized (the same on every run); MLSTACK_DIFF_EXAMPLES sets how many (default 150).
 """
 
@@ -17,7 +20,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from compose_diff import Case, compare, explain_mismatch, load_and_check, run_compose
+from compose_diff import Case, compare, explain_mismatch, load, load_and_check, run_compose
+from mlstack.core.validate import check
 from mlstack.errors import StackError
 
 pytestmark = pytest.mark.compose
@@ -85,6 +89,12 @@ short_port = st.one_of(
     st.builds(lambda host, target: f"127.0.0.1:{host}:{target}", host_ports, container_ports),
     st.builds(lambda low: f"{low}-{low + 1}:{low}-{low + 1}", st.integers(9000, 9003)),
     st.builds(lambda target: f"{target}", container_ports),
+    st.builds(lambda ip, host, target, proto: f"{ip}:{host}:{target}{proto}", st.sampled_from(["", "::1", "[::1]", "0"]),
+              host_ports.map(str) | host_ports.map(lambda port: f"0{port}"), container_ports,
+              st.sampled_from(["", "/TCP", "/sctp", "/"])),
+    st.builds(lambda low: f"{low}-{low + 2}:{low + 1}", st.integers(8100, 8103)),
+    st.just("9999-10000:9999-10000"),
+    st.sampled_from(["99999:80", "80/xyz", "8000-8001:80-82", "8080:0", "localhost:8080:80"]),  # Compose rejects these
 )
 long_port = st.fixed_dictionaries(
     {"target": container_ports},
@@ -99,6 +109,8 @@ short_volume = st.one_of(
     st.builds(lambda source, target, mode: f"{source}:{target}{mode}", st.sampled_from(["./src", "./conf", "/opt/x"]),
               targets, st.sampled_from(["", ":ro", ":rw"])),
     st.builds(lambda name, target: f"{name}:{target}:nocopy", st.sampled_from(NAMED_VOLUMES), targets),
+    st.builds(lambda source, target, options: f"{source}:{target}:{options}", st.sampled_from(["./src", "cache"]), targets,
+              st.sampled_from(["z", "Z", "ro,z", "cached", "delegated", "rshared", "ro,rslave", "nocopy,Z", "bogus"])),
     targets,
 )
 long_volume = st.one_of(
@@ -124,20 +136,42 @@ labels = st.one_of(
     st.dictionaries(label_keys, st.one_of(string_values, plain_values), min_size=1, max_size=2),
     st.lists(st.builds(lambda key, value: f"{key}={value}", label_keys, st.sampled_from(["x", "1", ""])), min_size=1, max_size=2),
 )
+# typed fields: mostly values Compose decodes, some it rejects (then mlstack must reject the set too)
+def mostly(valid, invalid):
+    return st.one_of(valid, valid, valid, valid, invalid)
+
+
+sizes = st.sampled_from(["16g", "16 gb", "512MiB", "1.5g", "1_000", "-1", "+1k", "1 ", Plain("2048"), 1024])
+bad_sizes = st.sampled_from(["16 gigabytes", "1x", "-1g", " 1g", "g", "1kbb"])
+durations = st.sampled_from(["1m30s", "1.5h", "500ms", "10us", "10\u00b5s", "1d", "0", "-5s", ".5s", "2d3h"])
+bad_durations = st.sampled_from(["10S", "5 s", "1m1", "", "1y", "1e3s"])
+cpus = mostly(st.sampled_from([0.5, 2, "1.5", "1e3", "0x1p2", "1_0"]), st.sampled_from(["two", "inf", "3.5e38"]))
+gpus = st.one_of(st.just("all"), st.lists(st.one_of(
+    st.fixed_dictionaries({"count": mostly(st.sampled_from(["All", 1, "+1", "2"]), st.just(" 1"))},
+                          optional={"driver": st.just("nvidia"), "capabilities": st.just(["gpu"])}),
+    st.fixed_dictionaries({"device_ids": st.just(["0", "1"])}, optional={"count": st.just(1)}),
+), min_size=1, max_size=2))
+devices = st.lists(mostly(st.sampled_from(["/dev/fuse", "/dev/sda:/dev/xvda", "/dev/sdb:/dev/xvdb:r", "nvidia.com/gpu=all",
+                                           "vendor.com/class=name:/dev/cdi"]),
+                          st.sampled_from(["/dev/a:/dev/b:rw:x"])), min_size=1, max_size=3, unique=True)
+resources = st.fixed_dictionaries({}, optional={
+    "cpus": cpus, "memory": mostly(st.sampled_from(["1G", "512M", "1024m"]), bad_sizes), "pids": st.integers(1, 2)})
+
 command = st.one_of(st.sampled_from(["run --fast", "sleep 1", "echo $$HOME"]),
                     st.lists(st.sampled_from(["python", "-m", "app", "--debug"]), min_size=1, max_size=3))
 healthcheck = st.fixed_dictionaries(
     {},
     optional={"test": st.one_of(st.just(["CMD", "true"]), st.just(["CMD-SHELL", "curl -f localhost"]), st.just("exit 0")),
-              "interval": st.sampled_from(["5s", "1m"]), "retries": st.integers(1, 5)},
+              "interval": st.sampled_from(["5s", "1m"]), "retries": st.integers(1, 5),
+              "timeout": st.one_of(durations, bad_durations), "start_period": durations},
 )
 dns = st.one_of(st.sampled_from(["8.8.8.8", "1.1.1.1"]), st.lists(st.sampled_from(["8.8.8.8", "1.1.1.1", "9.9.9.9"]),
                                                                      min_size=1, max_size=2, unique=True))
 host_names = st.sampled_from(["alpha", "beta"])
-ips = st.sampled_from(["10.0.0.1", "10.0.0.2"])
+ips = st.sampled_from(["10.0.0.1", "10.0.0.2", "::1", "[::2]", "host-gateway"])
 extra_hosts = st.one_of(
-    st.lists(st.builds(lambda host, ip, sep: f"{host}{sep}{ip}", host_names, ips, st.sampled_from([":", "="])),
-             min_size=1, max_size=2, unique=True),
+    st.lists(mostly(st.builds(lambda host, ip, sep: f"{host}{sep}{ip}", host_names, ips, st.sampled_from([":", "="])),
+                    st.sampled_from(["gamma", ":10.0.0.3"])), min_size=1, max_size=2, unique=True),
     st.dictionaries(host_names, ips, min_size=1, max_size=2),
 )
 service_networks = st.one_of(
@@ -152,8 +186,9 @@ deploy = st.fixed_dictionaries(
     optional={
         "replicas": st.integers(1, 3),
         "labels": st.dictionaries(label_keys, st.sampled_from(["x", "y"]), min_size=1, max_size=2),
-        "resources": st.fixed_dictionaries({"limits": st.fixed_dictionaries(
-            {}, optional={"cpus": st.sampled_from(["0.5", "2"]), "memory": st.sampled_from(["1G", "512M"])})}),
+        "resources": st.fixed_dictionaries({}, optional={"limits": resources, "reservations": resources}),
+        "restart_policy": st.fixed_dictionaries({}, optional={"delay": mostly(durations, bad_durations),
+                                                               "max_attempts": st.integers(-1, 3)}),
     },
 )
 capabilities = st.lists(st.sampled_from(CAPABILITIES), min_size=1, max_size=3, unique=True)
@@ -191,6 +226,9 @@ FIELDS = {
     "secrets": file_mounts, "configs": file_mounts, "logging": logging, "ulimits": ulimits, "build": build,
     "tmpfs": st.one_of(st.just("/run"), short_strings), "dns_search": st.one_of(st.just("example.com"), dns),
     "expose": expose, "sysctls": sysctls, "cap_drop": capabilities,
+    "shm_size": mostly(sizes, bad_sizes), "mem_limit": mostly(sizes, bad_sizes), "memswap_limit": sizes,
+    "mem_reservation": sizes, "stop_grace_period": mostly(durations, bad_durations), "cpus": cpus, "gpus": gpus,
+    "devices": devices, "pids_limit": st.integers(1, 2), "scale": st.integers(0, 2),
 }
 DEEP = ["healthcheck", "deploy", "logging", "ulimits", "build"]
 RESETTABLE = ["ports", "volumes", "environment", "labels", "command", "dns", "cap_add", "networks", "depends_on"]
@@ -296,6 +334,8 @@ def test_random_overrides_match_compose(files: list[dict]) -> None:
             with pytest.raises(StackError):
                 load_and_check(case)
             return
+        typed = [str(diagnostic) for diagnostic in check(load(case).root) if diagnostic.rule == "typed-field"]
+        assert not typed, f"Compose decodes what mlstack rejects: {typed}"
         for relocated in (False, True):
             expected, actual, rendered = compare(case, relocated)
             assert expected == actual, explain_mismatch(case, expected, actual, rendered)

@@ -164,10 +164,10 @@ CASES = [
               resources:
                 reservations:
                   devices: [{capabilities: [gpu], count: all, device_ids: ["1"]}]
-     """, ['compose.yaml:5:12: services.trainer.gpus[0]: "count" and "device_ids" are exclusive: ask for a number '
-           'of devices or for these ones',
+     """, ['compose.yaml:5:12: services.trainer.gpus[0]: "count" and "device_ids" cannot both be set: count asks '
+           'for any devices, device_ids for these ones',
            'compose.yaml:9:21: services.trainer.deploy.resources.reservations.devices[0]: "count" and "device_ids" '
-           'are exclusive: ask for a number of devices or for these ones']),
+           'cannot both be set: count asks for any devices, device_ids for these ones']),
     ("a dependency cycle, reported once", """
         services:
           a:
