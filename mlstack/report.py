@@ -54,10 +54,8 @@ def emit(result: Result, as_json: bool = False) -> None:
         sys.stdout.write(result.text if result.text.endswith("\n") else result.text + "\n")
 
 
-def emit_error(lines: list[str], hint: str = "", as_json: bool = False, payload: dict | None = None) -> None:
-    if as_json:
-        sys.stdout.write(json.dumps(payload or {"errors": lines}, indent=2, sort_keys=True, default=str) + "\n")
-        return
+def emit_error(lines: list[str], hint: str = "") -> None:
+    """An error for the person at the terminal: its located lines and a hint, on stderr."""
     for line in lines:
         sys.stderr.write(f"{line}\n")
     if hint:

@@ -6,7 +6,8 @@ another check fails, 0 otherwise.
 
 from __future__ import annotations
 
-from mlstack.commands import preflight, running
+from typing import Mapping
+
 from mlstack.core.gpu_host import HostGpu
 from mlstack.core.gpu_tables import version_text
 from mlstack.core.ports import published_ports
@@ -14,15 +15,16 @@ from mlstack.engine import ports as host_ports
 from mlstack.engine.discovery import FEATURES, MINIMUM_VERSION, discover
 from mlstack.engine.docker_facts import Engine
 from mlstack.errors import ExitCode, MlstackError
+from mlstack.lifecycle import preflight, running
 from mlstack.report import Result
 
 
-def run(stack_file: str | None, profile: str) -> Result:
+def run(stack_file: str | None, profile: str, *, env: Mapping[str, str]) -> Result:
     lines: list[str] = []
     data: dict = {}
     failed = False
     try:
-        engine = Engine()
+        engine = Engine(env)
     except MlstackError as error:
         return Result(text=f"engine:  UNREACHABLE\n  {error.message}", data={"engine": None, "error": error.message},
                       exit_code=int(ExitCode.ENGINE))
@@ -31,7 +33,7 @@ def run(stack_file: str | None, profile: str) -> Result:
                  f"{info.get('OperatingSystem')}")
     data["engine"] = {"url": engine.address.url, "source": engine.address.source, "version": info.get("ServerVersion")}
     try:
-        cli = discover()
+        cli = discover(env)
         lines.append(f"compose: {' '.join(cli.argv)} {cli.version_text}: {cli.why}; mlstack needs >= "
                      f"{'.'.join(map(str, MINIMUM_VERSION))} for:")
         lines += [f"  - {text} (since {'.'.join(map(str, since))})" for since, text in FEATURES]
@@ -51,7 +53,7 @@ def run(stack_file: str | None, profile: str) -> Result:
     lines.append(f"disk:    {problem or notice or (f'{free[1] / preflight.GIB:.1f} GiB free under {free[0]}' if free else 'unknown (the engine is not on this machine)')}")
     failed = failed or problem is not None
     try:
-        project = running.render(stack_file, profile)
+        project = running.render(stack_file, profile, env)
     except MlstackError as error:
         lines.append(f"stack:   cannot render profile {profile}: {error.message}")
         return Result(text="\n".join(lines), data=data, exit_code=int(ExitCode.PREFLIGHT))

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path as FsPath
 
-from mlstack.commands.common import open_stack
 from mlstack.core.load import load_yaml_file
 from mlstack.core.stack import builtin_dir
+from mlstack.lifecycle.workspace import open_stack
 from mlstack.report import Result
 
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from mlstack.commands.common import open_stack
+from typing import Mapping
+
 from mlstack.core.pipeline import build
 from mlstack.errors import StackError
+from mlstack.lifecycle.workspace import open_stack
 from mlstack.report import Result
 
 
-def run(stack_file: str | None, profile: str | None, process_env: dict[str, str]) -> Result:
+def run(stack_file: str | None, profile: str | None, *, env: Mapping[str, str]) -> Result:
     stack = open_stack(stack_file)
     profiles = [profile] if profile else sorted(stack.profiles)
     errors: set = set()
@@ -16,7 +18,7 @@ def run(stack_file: str | None, profile: str | None, process_env: dict[str, str]
     lines = []
     for name in profiles:
         try:
-            rendered = build(stack, name, process_env)
+            rendered = build(stack, name, dict(env))
         except StackError as error:
             if not error.diagnostics:
                 raise

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mlstack.core.model import Node, Origin
-from mlstack.errors import UsageError
+from mlstack.errors import ChoiceError
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ def offset_ports(root: Node, offset: int) -> list[str]:
         low, _, high = str(node.value).partition("-")
         shifted = str(int(low) + offset) + (f"-{int(high) + offset}" if high else "")
         if not all(0 < int(part) < 65536 for part in shifted.split("-")):
-            raise UsageError(f"--port-offset {offset} moves {port.service}'s port {node.value} out of 1-65535")
+            raise ChoiceError(f"--port-offset {offset} moves {port.service}'s port {node.value} out of 1-65535")
         planned.append((port.service, node, shifted))
     changed = []
     for service, node, shifted in planned:

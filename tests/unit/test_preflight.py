@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from mlstack.commands.preflight import free_port_after, port_conflicts, remap_variable
+from mlstack.lifecycle.preflight import free_port_after, port_conflicts, remap_variable
 from mlstack.core.model import Origin, from_data
 from mlstack.core.ports import ModelPort, offset_ports, published_ports
 from mlstack.engine.docker_facts import PublishedPort
-from mlstack.errors import UsageError
+from mlstack.errors import ChoiceError, ExitCode
 
 ROOT = Path(__file__).resolve().parents[2]
 DEV = Origin("mlstack:overrides/dev.yaml", 45)
@@ -39,9 +39,10 @@ def test_port_offset_shifts_every_published_port_ranges_too():
                                        "web: 8080-8085 -> 8180-8185"]
     assert [p.published for p in published_ports(root)] == [5100, 6433, 6434, 8180]
     untouched = model()
-    with pytest.raises(UsageError) as caught:
+    with pytest.raises(ChoiceError) as caught:
         offset_ports(untouched, 60000)
     assert caught.value.message == "--port-offset 60000 moves qdrant's port 6333 out of 1-65535"
+    assert caught.value.exit_code == ExitCode.USAGE
     assert [p.published for p in published_ports(untouched)] == [5000, 6333, 6334, 8080]   # all or nothing
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from mlstack.commands.health import parse_ps
-from mlstack.commands.up import expected_services
-from mlstack.commands.urls import format_table, host_url, table
+from mlstack.lifecycle.health import parse_ps
+from mlstack.lifecycle.running import expected_services
+from mlstack.lifecycle.status_table import format_table, host_url, table
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -60,9 +60,9 @@ def test_table_from_recorded_ps():
     json.dumps(rows)   # --json prints these as they are
 
 
-def test_expected_services_follow_selection_dependencies_and_compose_profiles(monkeypatch):
-    monkeypatch.delenv("COMPOSE_PROFILES", raising=False)
-    assert expected_services(DOCUMENT, [], ()) == ["jupyter", "mlflow", "postgres", "qdrant", "redis"]
-    assert expected_services(DOCUMENT, ["mlflow"], ()) == ["mlflow", "postgres"]
-    assert expected_services(DOCUMENT, [], ("train",))[-2:] == ["redis", "trainer"]
-    assert expected_services(DOCUMENT, ["trainer"], ()) == ["redis", "trainer"]
+def test_expected_services_follow_selection_dependencies_and_compose_profiles():
+    assert expected_services(DOCUMENT, [], (), {}) == ["jupyter", "mlflow", "postgres", "qdrant", "redis"]
+    assert expected_services(DOCUMENT, ["mlflow"], (), {}) == ["mlflow", "postgres"]
+    assert expected_services(DOCUMENT, [], ("train",), {})[-2:] == ["redis", "trainer"]
+    assert expected_services(DOCUMENT, ["trainer"], (), {}) == ["redis", "trainer"]
+    assert expected_services(DOCUMENT, [], (), {"COMPOSE_PROFILES": "train"})[-2:] == ["redis", "trainer"]

@@ -1,12 +1,22 @@
-"""What every command needs: find and load the stack, build a profile's model."""
+"""The stack on disk: find and load it, build a profile's model, and write next to it.
+
+mlstack writes under `<stack dir>/.mlstack/`: the shipped build contexts (`templates/`) and each
+profile's rendered file (`<profile>/compose.yaml`), always atomically.
+"""
 
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path as FsPath
+from typing import TYPE_CHECKING, Mapping
 
-from mlstack.core.pipeline import Rendered, build
 from mlstack.core.stack import PACKAGE_DIR, TEMPLATES_DIR, Stack, find_stack_file, load_stack
+
+if TYPE_CHECKING:  # the render pipeline costs ~100 ms to import; `status` never needs it
+    from mlstack.core.pipeline import Rendered
+
+RENDER_DIR = ".mlstack"
 
 
 def open_stack(stack_file: str | None, cwd: FsPath | None = None) -> Stack:
@@ -14,8 +24,10 @@ def open_stack(stack_file: str | None, cwd: FsPath | None = None) -> Stack:
     return load_stack(find_stack_file(stack_file, cwd), cwd)
 
 
-def build_profile(stack_file: str | None, profile: str, gpu: str | None = None) -> Rendered:
-    return build(open_stack(stack_file), profile, dict(os.environ), gpu)
+def build_profile(stack_file: str | None, profile: str, env: Mapping[str, str], gpu: str | None = None) -> Rendered:
+    from mlstack.core.pipeline import build
+
+    return build(open_stack(stack_file), profile, dict(env), gpu)
 
 
 def ensure_templates(stack_dir: FsPath) -> None:
@@ -40,3 +52,19 @@ def ensure_templates(stack_dir: FsPath) -> None:
         temporary.write_bytes(data)
         shutil.copymode(source, temporary)
         os.replace(temporary, target)
+
+
+def write_atomically(target: FsPath, text: str) -> None:
+    """Temp file in the same directory, fsync, rename: an existing file is replaced whole or not at all."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, target)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise

@@ -1,4 +1,4 @@
-"""The table `up` ends with and `status` shows: service, state, health, URL.
+"""The status table `up` ends with and `status` shows: service, state, health, URL; and the seeded volumes.
 
 A URL comes from the merged `x-mlstack.urls` rows (service, container port, path, label, query)
 and the host port the engine ACTUALLY published (`compose ps` Publishers), so remapped ports
@@ -11,7 +11,7 @@ import re
 from typing import Any, Mapping
 from urllib.parse import parse_qsl, urlencode
 
-from mlstack.commands.health import Container, by_service
+from mlstack.lifecycle.health import Container, by_service
 
 LOOPBACK_OR_ANY = ("127.0.0.1", "0.0.0.0", "", "::", "::1", "localhost")
 
@@ -76,4 +76,16 @@ def format_table(rows: list[dict[str, Any]]) -> str:
     lines = []
     for line in [headers, *cells]:
         lines.append("  ".join(str(value).ljust(width) for value, width in zip(line, widths)) + "  " + str(line[3]))
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def format_volumes(rows: list[dict[str, Any]]) -> str:
+    """The seeded volumes under the services: source, size, when seeded, up to date or not."""
+    if not rows:
+        return ""
+    headers = ("VOLUME", "SOURCE", "SIZE", "SEEDED", "STATE")
+    table = [headers] + [(r["volume"], r["source"], r["size"], r["seeded_at"], r["state"]) for r in rows]
+    widths = [max(len(str(line[i])) for line in table) for i in range(len(headers) - 1)]
+    lines = ["  ".join(str(cell).ljust(width) for cell, width in zip(line, widths)) + "  " + str(line[-1])
+             for line in table]
     return "\n".join(line.rstrip() for line in lines)

@@ -1,8 +1,9 @@
 """Checks before anything starts: Compose features, GPU policy, published ports, disk.
 
 `up` calls `run()`: the GPU plan and `--port-offset` change the model before it is written, and
-any failure raises PreflightError (exit 4) with nothing started. `doctor`, `explain`, `pull` and
-`build` take the same GPU plan (`gpu_plan`) and report it instead of raising.
+any failure raises PreflightError (exit 4) with nothing started. `doctor`, `explain`
+(`apply_host_gpu`), `pull` and `build` (`adjust_for_host`) take the same GPU plan (`gpu_plan`) and
+report it instead of raising.
 """
 
 from __future__ import annotations
@@ -10,9 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path as FsPath
-from typing import Callable
+from typing import Callable, Mapping
 
-from mlstack.commands.running import Project
 from mlstack.core.gpu import GpuPlan, plan_gpu
 from mlstack.core.gpu_devices import gpu_services
 from mlstack.core.model import Origin
@@ -21,7 +21,8 @@ from mlstack.core.ports import ModelPort, offset_ports, overlaps, published_port
 from mlstack.engine import ports as host_ports
 from mlstack.engine.discovery import missing_file_features
 from mlstack.engine.docker_facts import Engine, PublishedPort
-from mlstack.errors import PreflightError
+from mlstack.errors import EngineError, PreflightError
+from mlstack.lifecycle.running import Project
 
 GIB = 1024 ** 3
 MIN_FREE_DISK = 2 * GIB     # below: refuse (containers and volumes would fail mid-write)
@@ -66,6 +67,19 @@ def adjust_for_host(project: Project, engine: Engine) -> list[str]:
     """The GPU plan without failing (for `pull` and `build`, which write the same file as `up`)."""
     assert project.rendered is not None
     return apply_gpu(project.rendered, gpu_plan(project.rendered, engine))
+
+
+def apply_host_gpu(rendered: Rendered, env: Mapping[str, str]) -> None:
+    """Apply the GPU plan `up` would make on this host, so explain shows the model `up` starts.
+
+    Only stacks with GPU reservations ask the engine; when it cannot be reached, the plan says so."""
+    if rendered.profile.gpu == "off" or not gpu_services(rendered.root):
+        return
+    try:
+        engine = Engine(env)
+    except EngineError:
+        engine = None
+    apply_gpu(rendered, gpu_plan(rendered, engine))
 
 
 def _hint(fatal: bool, problems: list[str]) -> str:
