@@ -8,6 +8,7 @@ Each need is a pytest marker (registered in pyproject.toml):
 |           | MLSTACK_COMPOSE, the docker CLI plugin, the `compose` extra in this venv, PATH |
 | `engine`  | the hermetic test engine (scripts/test-engine start) at DOCKER_HOST    |
 | `netns`   | root, nsenter and the engine's network namespace                       |
+| `shellcheck` | the shellcheck program on PATH (`apt-get install shellcheck`)       |
 
 A marked test whose need is unmet is skipped with the reason, except under CI=true, where it
 fails with it (tests/conftest.py): a skipped proof is no proof.
@@ -54,10 +55,15 @@ def _netns_reason() -> str | None:
     return None
 
 
+def _shellcheck_reason() -> str | None:
+    return None if shutil.which("shellcheck") else "no shellcheck on PATH (apt-get install shellcheck)"
+
+
 CHECKS = {
     "compose": lambda: _compose()[1],
     "engine": _engine_reason,
     "netns": _netns_reason,
+    "shellcheck": _shellcheck_reason,
 }
 
 

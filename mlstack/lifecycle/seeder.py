@@ -14,8 +14,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Mapping
 
-from mlstack.core import seeding
-from mlstack.core.seeding import Decision, Marker, PlanError, SeedPlan
+from mlstack.core import seed_decision, seed_marker, seeding
+from mlstack.core.seed_decision import Decision
+from mlstack.core.seed_marker import Marker
+from mlstack.core.seeding import PlanError, SeedPlan
 from mlstack.errors import SeedError, UsageError
 from mlstack.lifecycle.running import Project, say
 from mlstack.lifecycle.transfer_progress import TransferProgress, human_bytes
@@ -50,14 +52,14 @@ class Outcome:
 
     def line(self) -> str:
         if self.dry_run:
-            if self.action == seeding.REFUSE:
+            if self.action == seed_decision.REFUSE:
                 return f"{self.volume}: would refuse: {self.volume_name} {self.reason} (--force copies into it anyway)"
-            if self.action in (seeding.SEED, seeding.UPDATE):
+            if self.action in (seed_decision.SEED, seed_decision.UPDATE):
                 return f"{self.volume}: would {self.action}: {self.reason}"
             return f"{self.volume}: {self.action} ({self.reason})"
-        if self.action in (seeding.SEED, seeding.UPDATE):
+        if self.action in (seed_decision.SEED, seed_decision.UPDATE):
             rate = f", {human_bytes(self.bytes / self.seconds)}/s" if self.seconds > 0.05 and self.bytes else ""
-            done = "seeded" if self.action == seeding.SEED else "updated"
+            done = "seeded" if self.action == seed_decision.SEED else "updated"
             return (f"{self.volume}: {done} from {self.source}: {human_bytes(self.bytes)} in {self.seconds:.1f} s"
                     f"{rate} ({self.method}; {self.reason})")
         return f"{self.volume}: {self.action} ({self.reason})"
@@ -143,17 +145,17 @@ class Seeder:
             output = self.volumes.run(HelperJob(plan, helper(), _new_id(), copy="check"))
             observed.foreign = [line[len("foreign "):] for line in output.splitlines() if line.startswith("foreign ")]
         differing = self._differing(resolved, observed, helper) if options.checksum else None
-        decision = seeding.decide(plan, observed, resolved.fingerprint, options.force, differing)
+        decision = seed_decision.decide(plan, observed, resolved.fingerprint, options.force, differing)
         outcome = Outcome(plan.volume, plan.volume_name, plan.source.declared, decision.action, decision.reason,
                           dry_run=options.dry_run)
-        if decision.action == seeding.REFUSE and not options.dry_run:
+        if decision.action == seed_decision.REFUSE and not options.dry_run:
             raise SeedError(f"volume {plan.volume_name} ({plan.where}) {decision.reason}; mlstack seeds only empty "
                             "volumes or volumes it seeded itself: rerun with --force to copy into it anyway "
                             "(nothing in it is deleted)")
-        if options.dry_run or decision.action not in (seeding.SEED, seeding.UPDATE):
+        if options.dry_run or decision.action not in (seed_decision.SEED, seed_decision.UPDATE):
             return outcome
         try:
-            outcome.method = seeding.choose_method(options.method if options.method != "auto" else
+            outcome.method = seed_decision.choose_method(options.method if options.method != "auto" else
                                                    self.settings.get("method", "auto"), self.volumes.local, plan.source)
         except PlanError as error:
             raise SeedError(str(error)) from None
@@ -179,7 +181,7 @@ class Seeder:
                         files, resolved.fingerprint.total_bytes, plan.owner_text, plan.mode, resolved.subpath,
                         datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), seed_id)
         job = HelperJob(plan, helper, seed_id, copy=copy, method=outcome.method, resolved=resolved,
-                        files=decision.copy, remove=seeding.removal_lines(old, decision.remove), marker=marker,
+                        files=decision.copy, remove=seed_marker.removal_lines(old, decision.remove), marker=marker,
                         force=self.options.force, expect_files=expect)
         self.volumes.ensure(plan)
         progress = TransferProgress(f"seeding {plan.volume}", total or None)
@@ -214,9 +216,9 @@ class Seeder:
                                 f"`docker pull {explicit}` first, or name a local image with --helper-image")
             chosen = explicit
         else:
-            chosen = next((image for image in seeding.helper_candidates(plan, self.document)
+            chosen = next((image for image in seed_decision.helper_candidates(plan, self.document)
                            if self.volumes.image_id(image) is not None), None) \
-                or seeding.fallback_helper(self.volumes.local_images())
+                or seed_decision.fallback_helper(self.volumes.local_images())
             if chosen is None:
                 raise SeedError("no image to run the seeding helper is on the engine, and mlstack never pulls "
                                 "implicitly: run `mlstack pull` (the stack's images) or `docker pull busybox`, or "
