@@ -225,3 +225,9 @@ def test_only_the_cli_reads_the_process_environment():
     readers = sorted(name for name, module in MODULES.items() if module.reads_environment and module.layer != "cli")
     assert readers == sorted(name for name, _ in PENDING if name in readers)
 
+
+
+@pytest.mark.parametrize("name", sorted(MODULES))
+def test_no_module_is_over_the_size_limit(name):
+    lines = len(MODULES[name].path.read_text(encoding="utf-8").splitlines())
+    assert lines <= MAX_LINES, f"mlstack.{name} has {lines} lines: split it by job (docs: STYLE, 'about 400 lines')"

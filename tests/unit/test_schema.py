@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 from mlstack.core.lint import lint
 from mlstack.core.load import parse_yaml
 from mlstack.core.model import Origin, from_data
-from mlstack.core.schema import SUPPORTED_KEYWORDS, compiled_schema, schema_document, validate
+from mlstack.core.schema import compiled_schema, schema_document, validate
+from mlstack.core.schema_keywords import SUPPORTED_KEYWORDS
 from mlstack.core.validate import check
 
 ROOT = Path(__file__).resolve().parents[2]
