@@ -73,7 +73,7 @@ def run(stack_file: str | None, profile: str, *, env: Mapping[str, str]) -> Resu
     for port in model_ports:
         conflict = conflicts.get(port)
         spare = preflight.free_port_after(port, model_ports, engine_ports, bind_free, suggested) if conflict else None
-        lines.append("  " + (preflight.port_message(conflict, project.rendered, 0, spare) if conflict
+        lines.append("  " + (preflight.port_message(conflict, 0, spare) if conflict
                              else f"port {port.published} ({port.shown}, service {port.service}): free or this stack's own"))
     failed = failed or bool(conflicts)
     data["ports"] = [{"service": p.service, "port": p.published, "taken_by": conflicts[p].holder if p in conflicts else None}

@@ -10,7 +10,7 @@ import re
 from typing import Callable
 
 from mlstack.core.gpu_devices import reserves_gpu
-from mlstack.core.model import Node, Path, path_str
+from mlstack.core.model import Node
 from mlstack.core.validate import ALL_INTERFACES, items, services_of
 from mlstack.report import Diagnostic
 
@@ -24,9 +24,7 @@ def lint(root: Node) -> list[Diagnostic]:
     return sorted(warnings, key=lambda d: (d.file, d.line, d.column))
 
 
-def _warn(node: Node, path: Path, message: str, rule: str) -> Diagnostic:
-    origin = node.origin
-    return Diagnostic(origin.file, origin.line, origin.column, path_str(path), message, rule, "warning")
+WARNING = "warning"   # every lint finding: it never fails a render
 
 
 # --- image-tag -----------------------------------------------------------------------------------
@@ -42,17 +40,19 @@ def image_tag(root: Node) -> list[Diagnostic]:
         tag = reference.rsplit("/", 1)[-1].partition(":")[2]
         path = ("services", name, "image")
         if not tag:
-            found.append(_warn(image, path, f'image "{reference}" has no tag, so it means :latest; pin a version', "image-tag"))
+            found.append(Diagnostic.at(image, path, f'image "{reference}" has no tag, so it means :latest; pin a version',
+                                       "image-tag", WARNING))
         elif tag == "latest":
-            found.append(_warn(image, path, f'image "{reference}" uses the latest tag; pin a version', "image-tag"))
+            found.append(Diagnostic.at(image, path, f'image "{reference}" uses the latest tag; pin a version', "image-tag",
+                                       WARNING))
     return found
 
 
 # --- healthcheck ---------------------------------------------------------------------------------
 def healthcheck(root: Node) -> list[Diagnostic]:
-    return [_warn(service, ("services", name),
-                  "no healthcheck: nothing can wait until it is ready (depends_on condition: service_healthy)",
-                  "healthcheck")
+    return [Diagnostic.at(service, ("services", name),
+                          "no healthcheck: nothing can wait until it is ready (depends_on condition: service_healthy)",
+                          "healthcheck", WARNING)
             for name, service in services_of(root).items() if service.get("healthcheck") is None]
 
 
@@ -79,12 +79,12 @@ def gpu_shm_size(root: Node) -> list[Diagnostic]:
         shm_size = service.get("shm_size")
         if shm_size is None:
             message = f"reserves a GPU but sets no shm_size: {SHM_REASON} (set shm_size: 1g or more)"
-            found.append(_warn(service, ("services", name), message, "gpu-shm-size"))
+            found.append(Diagnostic.at(service, ("services", name), message, "gpu-shm-size", WARNING))
             continue
         size = size_in_bytes(shm_size)
         if size is not None and size < GIGABYTE:
             message = f"shm_size {shm_size.text()} is below 1g for a GPU service: {SHM_REASON}"
-            found.append(_warn(shm_size, ("services", name, "shm_size"), message, "gpu-shm-size"))
+            found.append(Diagnostic.at(shm_size, ("services", name, "shm_size"), message, "gpu-shm-size", WARNING))
     return found
 
 
@@ -103,7 +103,8 @@ def port_all_interfaces(root: Node) -> list[Diagnostic]:
             what = (f"host port {published.text()}" if published is not None and published.text()
                     else f"a random host port for container port {target.text() if target else '?'}")
             message = f"{what} is published on all interfaces; set host_ip: 127.0.0.1 unless other machines need it"
-            found.append(_warn(port, ("services", name, "ports", index), message, "port-all-interfaces"))
+            found.append(Diagnostic.at(port, ("services", name, "ports", index), message, "port-all-interfaces",
+                                       WARNING))
     return found
 
 
@@ -130,7 +131,8 @@ def plain_text_secret(root: Node) -> list[Diagnostic]:
             if literal and looks_secret(variable):
                 message = (f"looks like a secret in plain text; use a compose secret or ${{{variable}:?}} "
                            "and set the value outside the file")
-                found.append(_warn(value, ("services", name, "environment", variable), message, "plain-text-secret"))
+                found.append(Diagnostic.at(value, ("services", name, "environment", variable), message,
+                                           "plain-text-secret", WARNING))
     return found
 
 

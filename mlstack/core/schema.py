@@ -18,7 +18,7 @@ import json
 import os
 from typing import Any
 
-from mlstack.core.model import Node, Path, path_str
+from mlstack.core.model import Node, Path
 from mlstack.core.schema_keywords import KEYWORDS, TABLE_POSITION, Check, Problem, accept, reject
 from mlstack.core.schema_words import CLASSES, VALUE_WORDS, expected, type_list, types_of_values
 from mlstack.report import Diagnostic
@@ -33,8 +33,7 @@ def validate(root: Node, schema: str = "compose") -> list[Diagnostic]:
     diagnostics: list[Diagnostic] = []
     seen: set[tuple] = set()
     for problem in problems:
-        origin = problem.node.origin
-        diagnostic = Diagnostic(origin.file, origin.line, origin.column, path_str(problem.path), problem.message, "schema")
+        diagnostic = Diagnostic.at(problem.node, problem.path, problem.message, "schema")
         if diagnostic not in seen:  # allOf parts can say the same thing twice
             seen.add(diagnostic)
             diagnostics.append(diagnostic)

@@ -8,9 +8,7 @@ report it instead of raising.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from pathlib import Path as FsPath
 from typing import Callable, Mapping
 
 from mlstack.core.gpu import GpuPlan, plan_gpu
@@ -53,7 +51,7 @@ def run(project: Project, engine: Engine, port_offset: int = 0) -> list[str]:
     suggested: set[int] = set()
     for conflict in port_conflicts(model_ports, engine_ports, rendered.project_name, bind_free, host_ports.holder):
         spare = free_port_after(conflict.port, model_ports, engine_ports, bind_free, suggested)
-        problems.append(port_message(conflict, rendered, port_offset, spare))
+        problems.append(port_message(conflict, port_offset, spare))
     disk_problem, disk_notice = disk(engine)
     problems += [disk_problem] if disk_problem else []
     notices += [disk_notice] if disk_notice else []
@@ -139,10 +137,10 @@ def port_conflicts(ports: list[ModelPort], engine_ports: list[PublishedPort], pr
     return found
 
 
-def port_message(conflict: Conflict, rendered: Rendered, port_offset: int, spare: int | None = None) -> str:
+def port_message(conflict: Conflict, port_offset: int, spare: int | None = None) -> str:
     port = conflict.port
     text = f"port {port.published} ({port.shown}, service {port.service}) is taken by {conflict.holder}"
-    variable = remap_variable(port.origin, _source_files(rendered), port.published - port_offset)
+    variable = remap_variable(port.origin, port.published - port_offset)
     if variable and spare:
         text += f"; remap it: `{variable}={spare - port_offset} mlstack up`"
     elif variable:
@@ -162,22 +160,12 @@ def free_port_after(port: ModelPort, model_ports: list[ModelPort], engine_ports:
     return None
 
 
-def _source_files(rendered: Rendered) -> dict[str, FsPath]:
-    return {compose_file.display: compose_file.path for compose_file in rendered.model.files}
-
-
-def remap_variable(origin: Origin, files: dict[str, FsPath], value: int) -> str | None:
-    """The variable that set this published port (`${MLFLOW_PORT:-5000}` on the origin's line)."""
-    path = files.get(origin.file)
-    if path is None or not origin.line:
-        return None
-    try:
-        line = path.read_text(encoding="utf-8").splitlines()[origin.line - 1]
-    except (OSError, IndexError):
-        return None
-    found = re.findall(r"\$\{(\w+)(?::?[-?+]([^}]*))?\}", line)
-    matching = [name for name, default in found if default == str(value)] or [name for name, _ in found]
-    return matching[0] if matching else None
+def remap_variable(origin: Origin, value: int) -> str | None:
+    """The variable that set this published port (`${MLFLOW_PORT:-5000}`), as interpolation recorded it:
+    the one that produced the port (a range's first port counts), else the first one."""
+    matching = [name for name, text in origin.variables if text.partition("-")[0] == str(value)]
+    names = matching or [name for name, _ in origin.variables]
+    return names[0] if names else None
 
 
 def disk(engine: Engine) -> tuple[str | None, str | None]:

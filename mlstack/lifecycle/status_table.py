@@ -7,10 +7,10 @@ and the host port the engine ACTUALLY published (`compose ps` Publishers), so re
 
 from __future__ import annotations
 
-import re
 from typing import Any, Mapping
 from urllib.parse import parse_qsl, urlencode
 
+from mlstack.core.interpolate import InterpolationError, substitute
 from mlstack.lifecycle.health import Container, by_service
 
 LOOPBACK_OR_ANY = ("127.0.0.1", "0.0.0.0", "", "::", "::1", "localhost")
@@ -34,13 +34,13 @@ def host_url(publishers: tuple[dict, ...] | list[dict], row: Mapping[str, Any], 
 
 
 def _query(text: str, env: Mapping[str, str]) -> str:
-    """Interpolate `${VAR}` / `${VAR:-default}` left in a query; drop parameters left empty."""
-    def substitute(match: re.Match) -> str:
-        name, default = match.group(1), match.group(3) or ""
-        return env.get(name) or default
-
-    text = text.replace("$$", "$")
-    text = re.sub(r"\$\{(\w+)(:?-([^}]*))?\}", substitute, text)
+    """Interpolate the variables left in a query (written `$${VAR}` so that the rendered file keeps
+    them, e.g. a token), as Compose would; drop parameters left empty, and the whole query when it
+    cannot be interpolated (a required variable is unset)."""
+    try:
+        text = substitute(text.replace("$$", "$"), env)
+    except InterpolationError:
+        return ""
     return urlencode([(key, value) for key, value in parse_qsl(text, keep_blank_values=True) if value])
 
 

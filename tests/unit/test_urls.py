@@ -42,6 +42,16 @@ def test_the_query_is_interpolated_and_empty_parameters_dropped():
     assert host_url([publisher(8888, 8888)], dict(row, query="token=abc"), {}) == "http://localhost:8888/lab?token=abc"
 
 
+def test_the_query_is_interpolated_as_compose_does_it():
+    row = {"service": "jupyter", "port": 8888, "path": "/lab"}
+    url = lambda query, env: host_url([publisher(8888, 8888)], dict(row, query=query), env)
+    assert url("token=$${T-dflt}", {"T": ""}) == "http://localhost:8888/lab"             # `-`: only unset takes the default
+    assert url("token=$${T:-dflt}", {"T": ""}) == "http://localhost:8888/lab?token=dflt"  # `:-`: empty too
+    assert url("token=$${T-dflt}", {}) == "http://localhost:8888/lab?token=dflt"
+    assert url("a=$T&b=$${U:+yes}", {"T": "1", "U": "x"}) == "http://localhost:8888/lab?a=1&b=yes"
+    assert url("token=$${T:?set T}", {}) == "http://localhost:8888/lab"                  # cannot: no query
+
+
 def test_table_from_recorded_ps():
     containers = parse_ps((FIXTURES / "compose-ps-dev.ndjson").read_text())
     rows = table(DOCUMENT, containers, ["jupyter", "mlflow", "postgres", "qdrant", "redis", "trainer"],
