@@ -9,9 +9,10 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path as FsPath
-from typing import TYPE_CHECKING, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
-from mlstack.core.stack import PACKAGE_DIR, TEMPLATES_DIR, Stack, find_stack_file, load_stack
+from mlstack.core.load import load_yaml_file
+from mlstack.core.stack import PACKAGE_DIR, TEMPLATES_DIR, Stack, builtin_dir, find_stack_file, load_stack
 
 if TYPE_CHECKING:  # the render pipeline costs ~100 ms to import; `status` never needs it
     from mlstack.core.pipeline import Rendered
@@ -28,6 +29,26 @@ def build_profile(stack_file: str | None, profile: str, env: Mapping[str, str], 
     from mlstack.core.pipeline import build
 
     return build(open_stack(stack_file), profile, dict(env), gpu)
+
+
+def catalog(stack: Stack) -> list[dict[str, Any]]:
+    """Every fragment the stack could use (its catalogs, then the built-in ones), the first of a name
+    winning: name, description, source, services, whether the stack uses it, which ones it shadows."""
+    in_use = {ref.path.resolve() for ref in stack.fragments}
+    seen: dict[str, dict] = {}
+    sources = [(catalog, str(catalog)) for catalog in stack.catalogs] + [(builtin_dir("stacks"), "built-in")]
+    for directory, label in sources:
+        for path in sorted(FsPath(directory).glob("*.yaml")) if FsPath(directory).is_dir() else []:
+            if path.stem in seen:
+                seen[path.stem].setdefault("shadows", []).append(label)
+                continue
+            node = load_yaml_file(path, str(path), what="fragment")
+            meta = node.get("x-mlstack")
+            description = meta.get("description").text() if meta is not None and meta.get("description") is not None else ""
+            services = sorted(node.get("services").value) if node.get("services") is not None else []
+            seen[path.stem] = {"name": path.stem, "description": description, "source": label,
+                               "services": services, "in_stack": path.resolve() in in_use}
+    return list(seen.values())
 
 
 def ensure_templates(stack_dir: FsPath) -> None:
