@@ -1,7 +1,8 @@
 """Needs, skips and CI: a test marked with a need (tests/needs.py) runs, or says why it cannot.
 
 Outside CI an unmet need skips the test with its reason. Under CI=true it fails instead, and so
-does any other skip of a marked test and any module skipped at collection: in CI every proof runs.
+does every other skip (a missing test dependency's `importorskip` too) and any module skipped at
+collection: in CI every proof runs.
 The run ends with the counts per marker, so a reader sees at once how much of each proof ran.
 """
 
@@ -35,10 +36,11 @@ def pytest_runtest_makereport(item: pytest.Item, call):
     outcome = yield
     report = outcome.get_result()
     report.needs = _needs_of(item)  # markers only: report.keywords also holds parameter ids
-    if report.skipped and needs.in_ci() and report.needs and not hasattr(report, "wasxfail"):
+    if report.skipped and needs.in_ci() and not hasattr(report, "wasxfail"):
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
         report.outcome = "failed"
-        report.longrepr = f"CI=true: a `{', '.join(_needs_of(item))}` test skipped itself: {reason}"
+        kind = f"`{', '.join(report.needs)}` test" if report.needs else "test"
+        report.longrepr = f"CI=true: a {kind} skipped itself: {reason}"
 
 
 @pytest.hookimpl(hookwrapper=True)

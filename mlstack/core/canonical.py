@@ -37,9 +37,10 @@ AS_LIST = "KEY=VALUE"
 def key_value_mapping(node: Node, path: Path) -> Node:
     if node.is_map or node.value is None:
         return node
-    items = node.value if node.is_seq else [node]
+    if not node.is_seq:  # Compose reads no KEY=VALUE string on its own
+        raise _fail(node, path, "expected a mapping or a list of KEY=VALUE strings")
     mapping: dict[str, Node] = {}
-    for item in items:
+    for item in node.value:
         if not item.is_scalar:
             raise _fail(item, path, "expected KEY=VALUE strings or a mapping")
         text = item.text()
@@ -222,6 +223,27 @@ def file_mount(node: Node, path: Path) -> Node:
     return node
 
 
+def gpus(node: Node, path: Path) -> Node:
+    """`gpus: all` is one request for every GPU; the short text is kept (merge_gpus needs it)."""
+    if node.is_scalar and node.value == "all":
+        return Node([Node({"count": Node("all", node.origin)}, node.origin)], node.origin, node.tag, "all")
+    return node
+
+
+def watch_rule(node: Node, path: Path) -> Node:
+    """`ignore: x` and `include: x` are `[x]`. The rule remembers it was written short: Compose
+    compares it, as written, with the expanded rules merged so far, so it is never one of them."""
+    if not node.is_map:
+        return node
+    short = [key for key in ("ignore", "include") if node.get(key) is not None and node.value[key].is_scalar
+             and node.value[key].value is not None]
+    if short:
+        node.raw = repr(node.to_data())
+        for key in short:
+            node.value[key] = Node([node.value[key]], node.value[key].origin)
+    return node
+
+
 def extends(node: Node, path: Path) -> Node:
     if node.is_scalar and node.value is not None:
         return Node({"service": node}, node.origin, node.tag, node.text())
@@ -232,6 +254,7 @@ KEY_VALUE_PATHS = [
     "services.*.environment", "services.*.labels", "services.*.annotations", "services.*.sysctls",
     "services.*.build.args", "services.*.build.labels", "services.*.build.additional_contexts",
     "services.*.deploy.labels", "networks.*.labels", "volumes.*.labels", "secrets.*.labels", "configs.*.labels",
+    "services.*.build.ssh",  # `id=path` entries; a bare `default` is the agent, without a path
 ]
 STRING_OR_LIST_PATHS = [
     "services.*.dns", "services.*.dns_search", "services.*.dns_opt", "services.*.tmpfs",
@@ -251,6 +274,8 @@ TRANSFORMS: list[tuple[tuple[str, ...], Transform]] = [
     (pattern("services.*.configs.[]"), file_mount),
     (pattern("services.*.build.secrets.[]"), file_mount),
     (pattern("services.*.extends"), extends),
+    (pattern("services.*.gpus"), gpus),
+    (pattern("services.*.develop.watch.[]"), watch_rule),
 ]
 
 

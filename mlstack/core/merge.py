@@ -20,6 +20,8 @@ from mlstack.report import Diagnostic
 
 Merger = Callable[[Node, Node, Path], Node]
 
+SSH = pattern("services.*.build.ssh")
+
 
 def _mark(node: Node, rule: str) -> Node:
     node.origin = node.origin.with_rule(rule)
@@ -50,9 +52,13 @@ def default_merge(base: Node, over: Node, path: Path) -> Node:
         return append_new(base, over, path)
     if base.is_scalar:
         return replaced(base, over, path)
-    message = f"cannot merge a {_kind(over)} into a {_kind(base)}"
+    raise _cannot_merge(_kind(over), _kind(base), over, path)
+
+
+def _cannot_merge(over_kind: str, base_kind: str, over: Node, path: Path) -> StackError:
+    message = f"cannot merge a {over_kind} into a {base_kind}"
     origin = over.origin
-    raise StackError(message, [Diagnostic(origin.file, origin.line, origin.column, path_str(path), message, "merge")])
+    return StackError(message, [Diagnostic(origin.file, origin.line, origin.column, path_str(path), message, "merge")])
 
 
 def append_new(base: Node, over: Node, path: Path) -> Node:
@@ -143,6 +149,34 @@ def merge_extra_hosts(base: Node, over: Node, path: Path) -> Node:
     return Node(left + added or None, base.origin.with_rule("appended"))
 
 
+def merge_gpus(base: Node, over: Node, path: Path) -> Node:
+    """Compose expands `gpus: all` only after merging: the text `all` cannot be merged into a list.
+
+    What is merged so far is expanded (enforce_unicity forgets the text), so `all` in a later file is refused;
+    an extended service is not, so there `all` and a list replace each other.
+    """
+    def short(node: Node) -> bool:
+        return node.is_seq and node.raw is not None
+
+    if short(over) and base.value is not None:
+        if not short(base):
+            raise _cannot_merge("scalar", "sequence", over, path)
+        return replaced(base, over, path)
+    if short(base) and over.is_seq:
+        return replaced(base, over, path)
+    return default_merge(base, over, path)
+
+
+def merge_ssh(base: Node, over: Node, path: Path) -> Node:
+    """Compose expands a `build.ssh` list into a mapping only after merging: what is merged so far
+    is a mapping (enforce_unicity forgets it was a list), so a later list is refused; in
+    `extends`, nothing is expanded yet, so a list and a mapping are refused either way round."""
+    if base.value is not None and over.value is not None and (over.raw == AS_LIST) != (base.raw == AS_LIST):
+        raise _cannot_merge("sequence" if over.raw == AS_LIST else "mapping",
+                            "sequence" if base.raw == AS_LIST else "mapping", over, path)
+    return default_merge(base, over, path)
+
+
 def merge_ipam_config(base: Node, over: Node, path: Path) -> Node:
     """Compose's subnet-matching merge, reproduced step by step, its surprises included.
 
@@ -181,6 +215,8 @@ MERGE_RULES: list[tuple[tuple[str, ...], Merger]] = [
     (pattern("services.*.logging"), merge_logging),
     (pattern("services.*.ulimits.*"), merge_ulimit),
     (pattern("services.*.extra_hosts"), merge_extra_hosts),
+    (pattern("services.*.gpus"), merge_gpus),
+    (SSH, merge_ssh),
     (pattern("services.*.build.extra_hosts"), merge_extra_hosts),
     *[(pattern(text), merge_key_values) for text in (
         "services.*.environment", "services.*.labels", "services.*.annotations", "services.*.sysctls",
@@ -275,6 +311,8 @@ def enforce_unicity(node: Node, path: Path = ()) -> None:
     """De-duplicate by UNIQUE_KEYS, then forget which entries were short forms: merged, they
     are what the next file is compared with, as expanded entries."""
     if node.is_map:
+        if matches(path, SSH):
+            node.raw = None  # merged, a `build.ssh` list is the mapping it stands for
         for key, child in node.value.items():
             enforce_unicity(child, path + (key,))
         return
@@ -286,6 +324,7 @@ def enforce_unicity(node: Node, path: Path = ()) -> None:
                 node.value = _unique(node.value, lambda entry: entry.raw if entry.is_map and entry.raw else key_of(entry))
             node.value = _unique(node.value, key_of)
             break
+    node.raw = None  # `gpus: all`, as merged, is the list it stands for
     for entry in node.value:
         if entry.is_map:
             entry.raw = None

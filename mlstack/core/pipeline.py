@@ -7,6 +7,7 @@ from pathlib import Path as FsPath
 from typing import TYPE_CHECKING, Any
 
 from mlstack.core.model import Node, Origin, path_str
+from mlstack.core.profiles import enabled_profiles
 from mlstack.core.project import ComposeFile, Model, load_project
 from mlstack.core.render import Header, dump, to_document
 from mlstack.core.stack import Profile, Stack, environment
@@ -31,6 +32,13 @@ class Rendered:
     @property
     def root(self) -> Node:
         return self.model.root
+
+    @property
+    def compose_profiles(self) -> tuple[str, ...]:
+        """The Compose service profiles the stack's environment enables (COMPOSE_PROFILES, which
+        may come from its .env): Compose must be given them as `--profile` where it reads the
+        render, since it reads no .env there."""
+        return enabled_profiles(self.env)
 
     def document(self, out_dir: FsPath | None = None) -> dict[str, Any]:
         return to_document(self.model.root, self.stack.directory, out_dir)
@@ -114,16 +122,16 @@ def check_requirements(rendered: Rendered) -> None:
 
 
 def check_secret_sources(rendered: Rendered) -> None:
-    """A secret read from an environment variable needs it set now, or `up` fails later."""
+    """A secret read from an environment variable needs it set when the service starts: Compose
+    accepts the file without it, so an unset one is a warning now."""
     secrets = rendered.root.get("secrets")
-    problems = []
     for name, secret in sorted(secrets.value.items()) if secrets is not None and secrets.is_map else []:
         variable = secret.get("environment") if secret.is_map else None
         if variable is not None and variable.text() not in rendered.env:
-            problems.append(Diagnostic.at(variable, ("secrets", name, "environment"),
-                                          f"secret {name!r} is read from ${variable.text()}, which is not set", "secret"))
-    if problems:
-        raise StackError(problems[0].message, problems)
+            rendered.warnings.append(Diagnostic.at(
+                variable, ("secrets", name, "environment"),
+                f"secret {name!r} is read from ${variable.text()}, which is not set: set it before the service starts",
+                "secret", "warning"))
 
 
 def apply_image_map(rendered: Rendered) -> None:
@@ -146,11 +154,11 @@ def validate_rendered(rendered: Rendered) -> None:
     from mlstack.core.lint import lint
     from mlstack.core.validate import check
 
-    diagnostics = check(rendered.root, "compose")
+    diagnostics = check(rendered.root, "compose", rendered.compose_profiles)
     errors = [d for d in diagnostics if d.severity == "error"]
     if errors:
         raise StackError(errors[0].message, errors)
-    rendered.warnings = [d for d in diagnostics if d.severity != "error"] + lint(rendered.root)
+    rendered.warnings += [d for d in diagnostics if d.severity != "error"] + lint(rendered.root)
 
 
 def provenance(rendered: Rendered, path: tuple) -> list[tuple[str, Any, Origin]]:

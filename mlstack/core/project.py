@@ -16,8 +16,9 @@ from mlstack.core.canonical import canonical, fill_defaults
 from mlstack.core.interpolate import InterpolationError, interpolate, substitute
 from mlstack.core.load import load_yaml_documents, read_env_file
 from mlstack.core.merge import apply_resets, drop_tagged_items, enforce_unicity, merge_nodes, take_tagged
-from mlstack.core.model import Node, Origin, path_str
+from mlstack.core.model import Node, Origin, Path, path_str
 from mlstack.core.paths import rebase_tree
+from mlstack.core.profiles import active_services, enabled_profiles
 from mlstack.errors import StackError
 from mlstack.report import Diagnostic
 
@@ -33,6 +34,13 @@ class ComposeFile:
 
 
 @dataclass
+class Layer:
+    """One file (or YAML document) ready to merge, and the paths its `!reset`/`!override` tags name."""
+    node: Node
+    tagged: list[tuple[Path, Node]] = field(default_factory=list)
+
+
+@dataclass
 class Model:
     root: Node
     files: list[ComposeFile]
@@ -43,8 +51,9 @@ class Model:
 
 
 def load_project(files: list[ComposeFile], env: Mapping[str, str], project_dir: FsPath,
-                 project_name: str | None = None) -> Model:
-    """Merge `files` in order; `project_name` is Compose's `-p` (else it is found as Compose finds it)."""
+                 project_name: str | None = None, profiles: tuple[str, ...] | None = None) -> Model:
+    """Merge `files` in order; `project_name` is Compose's `-p` (else it is found as Compose finds it),
+    `profiles` its `--profile`s (else COMPOSE_PROFILES)."""
     parsed = [_parse_documents(compose_file) for compose_file in files]
     name = (project_name or env.get("COMPOSE_PROJECT_NAME") or declared_name([doc for docs in parsed for doc in docs], env)
             or normalize_name(project_dir.name))
@@ -57,25 +66,47 @@ def load_project(files: list[ComposeFile], env: Mapping[str, str], project_dir: 
         for document in documents:  # a file of several YAML documents merges them in turn, as Compose does
             present = merged.get("services")
             scope = frozenset(present.value) if compose_file.scoped and present is not None else None
-            node = _load_file(compose_file, env, project_dir, model, chain=(), scope=scope, parsed=document)
+            layer = _load_file(compose_file, env, project_dir, model, chain=(), scope=scope, parsed=document)
+            node = layer.node
             services = node.get("services")
             services_defined |= set(services.value) if services is not None and services.is_map else set()
             meta = node.get("x-mlstack") or meta
-            merged = _merge_layer(merged, node, model)
+            merged = _merge_layer(merged, layer, model)
         model.file_services.append(frozenset(services_defined))
         model.file_meta.append(meta)
     model.root = merged
+    _check_files_exist(merged, project_dir, enabled_profiles(env) if profiles is None else profiles)
     return model
 
 
-def _merge_layer(merged: Node, node: Node, model: Model) -> Node:
-    resets, overrides = take_tagged(node)
-    apply_resets(merged, resets + overrides, model.tombstones)
-    merged = merge_nodes(merged, node, ()) if merged.value else node
+def _merge_layer(merged: Node, layer: Layer, model: Model) -> Node:
+    apply_resets(merged, layer.tagged, model.tombstones)
+    merged = merge_nodes(merged, layer.node, ()) if merged.value else layer.node
     enforce_unicity(merged)
     _check_schema(merged)
     fill_defaults(merged)
     return merged
+
+
+def _check_files_exist(root: Node, project_dir: FsPath, profiles: tuple[str, ...]) -> None:
+    """The env and label files of the services that run must exist, as Compose requires (an
+    env file with `required: false` may be missing)."""
+    services = root.get("services")
+    problems = []
+    for name in sorted(active_services(root, profiles)):
+        for key, kind in (("env_file", "env file"), ("label_file", "label file")):
+            entries = services.value[name].get(key)
+            for index, entry in enumerate(entries.value if entries is not None and entries.is_seq else []):
+                path = entry.get("path") if entry.is_map else entry
+                required = entry.get("required") if entry.is_map else None
+                if path is None or (required is not None and required.text().lower() == "false"):
+                    continue
+                if not (project_dir / path.text()).is_file():
+                    origin = path.origin
+                    problems.append(Diagnostic(origin.file, origin.line, origin.column, path_str(("services", name, key, index)),
+                                               f"{kind} {path.text()} not found", "missing-file"))
+    if problems:
+        raise StackError(problems[0].message, problems)
 
 
 def declared_name(parsed: list[Node], env: Mapping[str, str]) -> str:
@@ -109,14 +140,15 @@ def _fail(origin: Origin, path: str, message: str, rule: str) -> StackError:
 
 def _load_file(compose_file: ComposeFile, env: Mapping[str, str], project_dir: FsPath, model: Model,
                chain: tuple[str, ...], referenced_from: Origin | None = None,
-               scope: frozenset[str] | None = None, parsed: Node | None = None) -> Node:
+               scope: frozenset[str] | None = None, parsed: Node | None = None) -> Layer:
     if parsed is None:  # an extended file: each of its YAML documents loaded, then merged in turn
         layers = [_load_file(compose_file, env, project_dir, model, chain, scope=scope, parsed=document)
                   for document in _parse_documents(compose_file, referenced_from)]
-        node = layers[0]
+        node = layers[0].node
         for layer in layers[1:]:
-            node = merge_nodes(node, layer, ())
-        return node
+            apply_resets(node, layer.tagged, {})
+            node = merge_nodes(node, layer.node, ())
+        return Layer(node)
     node = parsed
     drop_tagged_items(node)
     interpolate(node, env, model.unset_variables)
@@ -126,9 +158,11 @@ def _load_file(compose_file: ComposeFile, env: Mapping[str, str], project_dir: F
         for name in [name for name in services.value if name not in (scope or ())]:
             del services.value[name]
     node = canonical(node)
-    _apply_extends(node, compose_file, env, project_dir, model, chain)
-    _apply_include(node, compose_file, env, project_dir, model)
-    return node
+    resets, overrides = take_tagged(node)
+    # before extends: a service's tags apply to what it extends too, as Compose applies them
+    _apply_extends(node, compose_file, env, project_dir, model, chain, resets + overrides)
+    _apply_include(node, compose_file, env, project_dir, model, resets + overrides)
+    return Layer(node, resets + overrides)
 
 
 def _check_schema(node: Node) -> None:
@@ -140,7 +174,8 @@ def _check_schema(node: Node) -> None:
         raise StackError(problems[0].message, problems)
 
 
-def _apply_extends(node: Node, compose_file: ComposeFile, env, project_dir: FsPath, model: Model, chain) -> None:
+def _apply_extends(node: Node, compose_file: ComposeFile, env, project_dir: FsPath, model: Model, chain,
+                   tagged: list[tuple[Path, Node]]) -> None:
     services = node.get("services")
     if services is None or not services.is_map:
         return
@@ -172,7 +207,7 @@ def _apply_extends(node: Node, compose_file: ComposeFile, env, project_dir: FsPa
         else:
             other_path = (file_dir / file_node.text()).resolve()
             other = ComposeFile(other_path, _display(compose_file.display, file_node.text()), compose_file.profile)
-            other_node = _load_file(other, env, project_dir, model, chain + (key,), file_node.origin)
+            other_node = _load_file(other, env, project_dir, model, chain + (key,), file_node.origin).node
             other_services = other_node.get("services")
             if other_services is None or base_name not in other_services.value:
                 raise _fail(file_node.origin, f"services.{name}.extends.service",
@@ -181,6 +216,9 @@ def _apply_extends(node: Node, compose_file: ComposeFile, env, project_dir: FsPa
             rebase_tree(Node({"services": Node({name: base}, base.origin)}, base.origin), other_path.parent, file_dir)
         del service.value["extends"]
         base.value.pop("extends", None)
+        # the base stands in for the service: the service's !reset and !override paths remove from it
+        apply_resets(Node({"services": Node({name: base}, base.origin)}, base.origin),
+                     [(where, tag) for where, tag in tagged if where[:2] == ("services", name)], model.tombstones)
         merged = merge_nodes(base, service, ("services", name))
         for _, child in merged.walk():
             if child.origin.rule == "set" and child.origin.file != compose_file.display:
@@ -205,7 +243,8 @@ def _display(parent_display: str, relative: str) -> str:
     return str(parent / relative) if str(parent) != "." else relative
 
 
-def _apply_include(node: Node, compose_file: ComposeFile, env, project_dir: FsPath, model: Model) -> None:
+def _apply_include(node: Node, compose_file: ComposeFile, env, project_dir: FsPath, model: Model,
+                   tagged: list[tuple[Path, Node]]) -> None:
     include = node.value.pop("include", None)
     if include is None:
         return
@@ -238,14 +277,16 @@ def _apply_include(node: Node, compose_file: ComposeFile, env, project_dir: FsPa
                 raise _fail(entry.origin, f"include[{index}]", f"included file not found: {ref.display}", "include")
         included = load_project(files, included_env, included_dir)
         rebase_tree(included.root, included_dir, project_dir if compose_file.path.parent == project_dir else file_dir)
+        # the tags inside a resource the including file defines again apply to the included one
+        # (a tag on the whole resource does not: the included one is still added, as in Compose)
+        apply_resets(included.root, [(where, tag) for where, tag in tagged if len(where) > 2], model.tombstones)
         for resource in RESOURCES:
             imported = included.root.get(resource)
             if imported is None or not imported.is_map:
                 continue
             own = node.value.setdefault(resource, Node({}, entry.origin))
             for name, value in imported.value.items():
-                if name in own.value and own.value[name].to_data() != value.to_data():
-                    raise _fail(own.value[name].origin, path_str((resource, name)),
-                                f"{resource[:-1]} {name!r} is also defined by the included {files[0].display}", "include")
-                own.value[name] = value
+                # defined here too (or by an earlier include): that definition is merged over the included one
+                mine = own.value.get(name)
+                own.value[name] = value if mine is None else merge_nodes(value, mine, (resource, name))
         model.unset_variables |= included.unset_variables

@@ -16,7 +16,7 @@ import yaml  # already loaded by mlstack.core.load
 
 from mlstack.core.load import TIMESTAMP_TAG, Timestamp, resolve_plain
 from mlstack.core.model import Node, matches, pattern
-from mlstack.core.paths import holds_path, rebase
+from mlstack.core.paths import rebase_at
 
 TOP_LEVEL_ORDER = ("name", "services", "networks", "volumes", "secrets", "configs", "models")
 
@@ -42,8 +42,8 @@ def to_document(root: Node, project_dir: FsPath, out_dir: FsPath | None) -> dict
         if isinstance(value, str) and node.tag == TIMESTAMP_TAG:
             return Timestamp(value)
         if isinstance(value, str):
-            if out_dir is not None and out_dir != project_dir and holds_path(root, path):
-                value = rebase(value, project_dir, out_dir)
+            if out_dir is not None:
+                value = rebase_at(root, path, value, project_dir, out_dir)
             return value.replace("$", "$$")
         return value
 

@@ -11,21 +11,27 @@ from __future__ import annotations
 from typing import Callable, Iterator
 
 from mlstack.core.model import Node, Path, path_str
+from mlstack.core.profiles import active_services, may_run_together, profiles_of
 from mlstack.report import Diagnostic
 
-Rule = Callable[[Node], list[Diagnostic]]
+# A rule reads the model and the Compose service profiles enabled (as `--profile` would).
+Rule = Callable[[Node, tuple[str, ...]], list[Diagnostic]]
 
 ALL_INTERFACES = {"", "0.0.0.0", "::"}
 
 
-def check(root: Node, schema: str = "compose") -> list[Diagnostic]:
-    """Schema problems plus, for a compose model, the semantic ones; sorted by location."""
+def check(root: Node, schema: str = "compose", profiles: tuple[str, ...] = ()) -> list[Diagnostic]:
+    """Schema problems plus, for a compose model, the semantic ones; sorted by location.
+
+    `profiles` are the Compose service profiles enabled: as in Compose, what must resolve is
+    checked for the services that run.
+    """
     from mlstack.core.schema import validate
 
     diagnostics = validate(root, schema)
     if schema == "compose":
         for _, rule in RULES:
-            diagnostics += rule(root)
+            diagnostics += rule(root, profiles)
     return sorted(diagnostics, key=lambda d: (d.file, d.line, d.column))
 
 
@@ -69,33 +75,38 @@ def _text(node: Node | None) -> str:
 
 
 # --- the rules -----------------------------------------------------------------------------------
-def unknown_services(root: Node) -> list[Diagnostic]:
-    """depends_on, links, volumes_from and network_mode naming a service the model lacks."""
+def unknown_services(root: Node, profiles: tuple[str, ...]) -> list[Diagnostic]:
+    """depends_on, links, volumes_from and network_mode of a service that runs naming a service
+    the model lacks, or one that does not run (a dependency with `required: false` may not run)."""
     services = services_of(root)
+    active = active_services(root, profiles)
     found: list[Diagnostic] = []
-    for name, service in services.items():
-        here = ("services", name)
+
+    def reference(target: str, node: Node, path: Path, required: bool = True) -> None:
+        if target not in services:
+            found.append(_at(node, path, f'unknown service "{target}"', "unknown-service"))
+        elif target not in active and required:
+            enable = " or ".join(f"--profile {profile}" for profile in profiles_of(services[target]))
+            message = f'service "{target}" does not run unless its Compose profile is enabled ({enable})'
+            found.append(_at(node, path, message, "unknown-service"))
+
+    for name in [name for name in services if name in active]:
+        service, here = services[name], ("services", name)
         for dependency, entry in named_entries(service.get("depends_on")):
-            required = entry.get("required")
-            if dependency not in services and not (required is not None and required.value is False):
-                found.append(_at(entry, here + ("depends_on",), f'unknown service "{dependency}"', "unknown-service"))
-        for key, separator in (("links", ":"), ("volumes_from", ":")):
+            required = entry.get("required") if entry.is_map else None
+            reference(dependency, entry, here + ("depends_on",), required is None or required.value is not False)
+        for key in ("links", "volumes_from"):
             for index, item in items(service.get(key)):
-                text = _text(item)
-                if text.startswith("container:"):
-                    continue
-                target = text.partition(separator)[0]
-                if target and target not in services:
-                    found.append(_at(item, here + (key, index), f'unknown service "{target}"', "unknown-service"))
+                target = _text(item).partition(":")[0]
+                if target and not _text(item).startswith("container:"):
+                    reference(target, item, here + (key, index))
         mode = service.get("network_mode")
         if _text(mode).startswith("service:"):
-            target = _text(mode)[len("service:"):]
-            if target not in services:
-                found.append(_at(mode, here + ("network_mode",), f'unknown service "{target}"', "unknown-service"))
+            reference(_text(mode)[len("service:"):], mode, here + ("network_mode",))
     return found
 
 
-def undeclared_resources(root: Node) -> list[Diagnostic]:
+def undeclared_resources(root: Node, profiles: tuple[str, ...]) -> list[Diagnostic]:
     """Named volumes, networks, secrets and configs a service uses but the top level lacks."""
     volumes, networks = declared(root, "volumes"), declared(root, "networks") | {"default"}
     secrets, configs = declared(root, "secrets"), declared(root, "configs")
@@ -141,9 +152,10 @@ def _host_ports(published: Node | None) -> range:
     return range(int(low), int(high) + 1)
 
 
-def port_conflicts(root: Node) -> list[Diagnostic]:
-    """Two ports on the same host port, protocol and address (an unset address is all of them)."""
-    taken: dict[tuple[str, int], list[tuple[str, Path]]] = {}
+def port_conflicts(root: Node, profiles: tuple[str, ...]) -> list[Diagnostic]:
+    """Two ports on the same host port, protocol and address (an unset address is all of them),
+    of services that may run together (see profiles.may_run_together)."""
+    taken: dict[tuple[str, int], list[tuple[str, Path, Node]]] = {}
     found: list[Diagnostic] = []
     for name, service in services_of(root).items():
         for index, port in items(service.get("ports")):
@@ -154,17 +166,18 @@ def port_conflicts(root: Node) -> list[Diagnostic]:
             address = _text(port.get("host_ip"))
             numbers = _host_ports(port.get("published"))
             clash = next(((number, other) for number in numbers
-                          for other_address, other in taken.get((protocol, number), ())
-                          if address == other_address or ALL_INTERFACES & {address, other_address}), None)
+                          for other_address, other, other_service in taken.get((protocol, number), ())
+                          if (address == other_address or ALL_INTERFACES & {address, other_address})
+                          and (other_service is service or may_run_together(service, other_service, profiles))), None)
             if clash:
                 message = f"host port {clash[0]}/{protocol} is already published by {path_str(clash[1])}"
                 found.append(_at(port, path, message, "port-conflict"))
             for number in numbers:
-                taken.setdefault((protocol, number), []).append((address, path))
+                taken.setdefault((protocol, number), []).append((address, path, service))
     return found
 
 
-def dependency_cycles(root: Node) -> list[Diagnostic]:
+def dependency_cycles(root: Node, profiles: tuple[str, ...]) -> list[Diagnostic]:
     """depends_on cycles, each reported once, starting from its service that comes first."""
     services = services_of(root)
     order = {name: position for position, name in enumerate(services)}
@@ -202,11 +215,27 @@ def dependency_cycles(root: Node) -> list[Diagnostic]:
     return found
 
 
-def image_or_build(root: Node) -> list[Diagnostic]:
-    """A container needs an image to run: named, or built (a provider service needs neither)."""
+def image_or_build(root: Node, profiles: tuple[str, ...]) -> list[Diagnostic]:
+    """A container that runs needs an image: named, or built (a provider service needs neither)."""
+    active = active_services(root, profiles)
     return [_at(service, ("services", name), 'neither "image" nor "build" is set', "image-or-build")
             for name, service in services_of(root).items()
-            if not {"image", "build", "provider"} & set(service.value)]
+            if name in active and not {"image", "build", "provider"} & set(service.value)]
+
+
+DEVICE_REQUESTS = [("gpus",), ("deploy", "resources", "reservations", "devices")]
+
+
+def device_requests(root: Node, profiles: tuple[str, ...]) -> list[Diagnostic]:
+    """A GPU or device request asks for a number of devices or for named ones, never both."""
+    found: list[Diagnostic] = []
+    for name, service in services_of(root).items():
+        for where in DEVICE_REQUESTS:
+            for index, request in items(service.find(where)):
+                if request.is_map and request.get("count") is not None and request.get("device_ids") is not None:
+                    message = '"count" and "device_ids" are exclusive: ask for a number of devices or for these ones'
+                    found.append(_at(request, ("services", name, *where, index), message, "device-request"))
+    return found
 
 
 RULES: list[tuple[str, Rule]] = [
@@ -215,4 +244,5 @@ RULES: list[tuple[str, Rule]] = [
     ("port-conflict", port_conflicts),
     ("dependency-cycle", dependency_cycles),
     ("image-or-build", image_or_build),
+    ("device-request", device_requests),
 ]

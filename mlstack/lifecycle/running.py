@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path as FsPath
 from typing import TYPE_CHECKING, Any, Mapping
 
+from mlstack.core.profiles import enabled_profiles
 from mlstack.core.stack import find_stack_file
 from mlstack.engine import compose
 from mlstack.engine.discovery import ComposeCli, discover
@@ -59,7 +60,10 @@ def render(stack_file: str | None, profile: str, env: Mapping[str, str], gpu: st
     path = rendered_path(rendered.stack.directory, rendered.profile.name)
     cli = discover(env)
     services = sorted(rendered.root.get("services").value) if rendered.root.get("services") is not None else []
-    target = compose.Target(cli.argv, str(path), rendered.project_name, compose_profiles)
+    # Compose reads no .env beside the render: the service profiles the stack's environment
+    # enables (COMPOSE_PROFILES) are passed as --profile, unless the command line names its own
+    profiles = compose_profiles or rendered.compose_profiles
+    target = compose.Target(cli.argv, str(path), rendered.project_name, profiles)
     return Project(path, rendered.project_name, services, {}, target, cli, dict(env), rendered)
 
 
@@ -116,7 +120,7 @@ def expected_services(document: dict, selected: list[str], compose_profiles: tup
     COMPOSE_PROFILES in `env`), unless selected by name, as in Compose.
     """
     services = document.get("services") or {}
-    active = set(compose_profiles) | set(filter(None, env.get("COMPOSE_PROFILES", "").split(",")))
+    active = set(compose_profiles) | set(enabled_profiles(env))
     if selected:
         pending = list(selected)
     else:

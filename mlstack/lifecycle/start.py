@@ -36,7 +36,8 @@ class UpOptions:
 def seed_volumes(project: Project, options: UpOptions) -> None:
     """Seed the declared volumes of the services about to start (lifecycle/seeder.py)."""
     if options.seed:
-        wanted = running.expected_services(project.document, options.services, options.compose_profiles, project.env)
+        wanted = running.expected_services(project.document, options.services, project.target.compose_profiles,
+                                           project.env)
         seeder.before_start(project, wanted, seeder.SeedOptions(options.stack_file, options.profile))
 
 
@@ -55,7 +56,7 @@ def start(options: UpOptions, env: Mapping[str, str]) -> tuple[Project, list[dic
     running.write(project)
     for hook in BEFORE_START:
         hook(project, options)
-    wanted = running.expected_services(project.document, options.services, options.compose_profiles, env)
+    wanted = running.expected_services(project.document, options.services, project.target.compose_profiles, env)
 
     def snapshot() -> list[health.Container]:   # through the SDK already loaded: a few ms per poll
         return [health.from_inspect(attrs) for attrs in engine.project_containers(project.name)]

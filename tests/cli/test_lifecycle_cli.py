@@ -70,3 +70,15 @@ def test_config_prints_the_file_and_the_command_lines(mlstack, tmp_path):
     assert lines[3] == f"up:             {target} up --detach --build mlflow"
     assert lines[4] == f"status:         {target} ps --all --format json"
     assert not (tmp_path / ".mlstack").exists()
+
+
+@pytest.mark.compose
+def test_compose_profiles_of_the_stack_environment_reach_compose(mlstack, tmp_path):
+    from tests.cli.conftest import write
+
+    compose = " ".join(needs.compose_argv())
+    write(tmp_path, {".env": "COMPOSE_PROFILES=cuda,tools\n"})
+    done = mlstack("config", env={"MLSTACK_COMPOSE": compose, "XDG_CACHE_HOME": str(tmp_path / "cache")})
+    assert done.code == 0, done.err
+    up = [line for line in done.out.splitlines() if line.startswith("up:")][0]
+    assert "-p mlstack-dev --profile cuda --profile tools up --detach" in up

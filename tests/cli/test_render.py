@@ -115,3 +115,24 @@ def test_render_holds_no_machine_paths_and_ships_its_build_contexts(mlstack, tmp
     assert model["services"]["api"]["build"]["context"] == "./.mlstack/templates/api"
     assert (tmp_path / ".mlstack/templates/api/Dockerfile").is_file()
     assert (tmp_path / ".mlstack/templates/mlflow/Dockerfile").is_file()
+
+
+VARIANTS = {
+    "mlstack.yaml": "name: team\nfragments: [./stacks/model.yaml]\nprofiles: {bare: {overrides: []}}\n",
+    "stacks/model.yaml": (
+        "services:\n"
+        "  model-cpu: {image: 'model:cpu', profiles: [cpu], ports: ['9000:9000'], secrets: [token]}\n"
+        "  model-cuda: {image: 'model:cuda', profiles: [cuda], ports: ['9000:9000']}\n"
+        "  notebook: {profiles: [notebook], env_file: ./missing.env}\n"
+        "secrets:\n  token: {environment: MODEL_TOKEN}\n"
+    ),
+    ".env": "COMPOSE_PROFILES=cuda\n",
+}
+
+
+def test_compose_profile_variants_share_a_port_and_an_unset_secret_variable_is_a_warning(mlstack, tmp_path):
+    write(tmp_path, VARIANTS)
+    run = mlstack("render", "--profile", "bare")
+    assert run.code == 0, run.err
+    assert set(yaml.safe_load(run.out)["services"]) == {"model-cpu", "model-cuda", "notebook"}
+    assert "secret 'token' is read from $MODEL_TOKEN, which is not set" in run.err

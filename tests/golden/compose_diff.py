@@ -18,12 +18,15 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import yaml
+
 from mlstack.core.load import read_env_file
-from tests import needs
+from mlstack.core.profiles import enabled_profiles
 from mlstack.core.project import ComposeFile, Model, load_project
 from mlstack.core.render import Header, dump, to_document
 from mlstack.core.validate import check
 from mlstack.errors import StackError
+from tests import needs
 
 PROJECT = "mlstack-diff"
 COMPOSE = needs.compose_argv()  # found as mlstack finds it; None: the compose-marked tests say why
@@ -67,19 +70,38 @@ def process_env(case: Case) -> dict[str, str]:
     return env
 
 
-def run_compose(case: Case, files: list[Path], project_directory: Path | None = None) -> ComposeRun:
+def run_compose(case: Case, files: list[Path], project_directory: Path | None = None,
+                profiles: tuple[str, ...] = ()) -> ComposeRun:
     """The one subprocess call of the suite: `docker compose ... config --format json`."""
     directory = project_directory or case.directory
     command = [*(COMPOSE or ("docker-compose",)), "--project-directory", str(directory)]
     if project_name(case):
         command += ["-p", PROJECT]
     command += list(case.args)
+    for profile in profiles:
+        command += ["--profile", profile]
     for path in files:
         command += ["-f", str(path)]
     command += ["config", "--format", "json"]
     done = subprocess.run(command, capture_output=True, text=True, env=process_env(case), timeout=TIMEOUT_S,
                           cwd=directory)
+    if done.returncode != 0 and "MarshalJSON" in done.stderr:
+        # Compose cannot write some values as JSON (`build.ssh` keys): compare its YAML instead
+        command[-1] = "yaml"
+        done = subprocess.run(command, capture_output=True, text=True, env=process_env(case), timeout=TIMEOUT_S,
+                              cwd=directory)
+        if done.returncode == 0:
+            done.stdout = json.dumps(_ssh_sorted(yaml.safe_load(done.stdout)))
     return ComposeRun(command, done.returncode, done.stdout, done.stderr)
+
+
+def _ssh_sorted(document: dict) -> dict:
+    """Compose writes `build.ssh` from a Go map, in no fixed order: sorted, the keys compare."""
+    for service in (document.get("services") or {}).values():
+        build = service.get("build") if isinstance(service, dict) else None
+        if isinstance(build, dict) and isinstance(build.get("ssh"), list):
+            build["ssh"] = sorted(build["ssh"], key=str)
+    return document
 
 
 def project_name(case: Case) -> str | None:
@@ -99,15 +121,22 @@ def interpolation_env(case: Case) -> dict[str, str]:
     return env
 
 
+def compose_profiles(case: Case) -> tuple[str, ...]:
+    """The service profiles Compose enables: the case's `--profile` arguments, else COMPOSE_PROFILES."""
+    flags = tuple(value for option, value in zip(case.args, case.args[1:]) if option == "--profile")
+    return flags or enabled_profiles(interpolation_env(case))
+
+
 def load(case: Case) -> Model:
     files = [ComposeFile(path, path.name) for path in case.files]
-    return load_project(files, interpolation_env(case), case.directory, project_name(case))
+    return load_project(files, interpolation_env(case), case.directory, project_name(case), compose_profiles(case))
 
 
 def load_and_check(case: Case) -> Model:
     """Loading, then the checks the pipeline runs after it: either may reject the case."""
     model = load(case)
-    errors = [diagnostic for diagnostic in check(model.root, "compose") if diagnostic.severity == "error"]
+    errors = [diagnostic for diagnostic in check(model.root, "compose", compose_profiles(case))
+              if diagnostic.severity == "error"]
     if errors:
         raise StackError(errors[0].message, errors)
     return model
@@ -128,7 +157,9 @@ def compare(case: Case, relocated: bool = False) -> tuple[dict, dict, str]:
     The render is read with the case directory as the project directory; `relocated`, it is
     written to a directory of its own, its relative paths rebased there, as `mlstack render`
     writes .mlstack/<profile>/compose.yaml (the case's .env goes along: Compose reads it from
-    the project directory, and this checks paths, not where .env lives).
+    the project directory, and this checks paths, not where .env lives; but not its
+    COMPOSE_PROFILES: Compose is given the service profiles mlstack enables as `--profile`, as
+    `mlstack up` gives them).
     """
     expected = run_compose(case, case.files).document()
     with tempfile.TemporaryDirectory(prefix=".render-", dir=case.directory if relocated else None) as scratch:
@@ -138,8 +169,9 @@ def compare(case: Case, relocated: bool = False) -> tuple[dict, dict, str]:
         where.mkdir(exist_ok=True)
         (where / "rendered.yaml").write_text(rendered)
         if relocated and (case.directory / ".env").is_file():
-            shutil.copy(case.directory / ".env", where / ".env")
-        actual = run_compose(case, [where / "rendered.yaml"], out_dir).document()
+            lines = (case.directory / ".env").read_text().splitlines(keepends=True)
+            (where / ".env").write_text("".join(line for line in lines if "COMPOSE_PROFILES" not in line))
+        actual = run_compose(case, [where / "rendered.yaml"], out_dir, compose_profiles(case)).document()
     return expected, actual, rendered
 
 

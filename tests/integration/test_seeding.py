@@ -21,6 +21,7 @@ import time
 import uuid
 from pathlib import Path
 
+import docker
 import pytest
 
 from tests.integration.engine import DOCKER_HOST, NETNS_PATH
@@ -49,8 +50,6 @@ FAST_CHECKS = "services:\n  jupyter:\n    healthcheck:\n      interval: 2s\n    
 @functools.lru_cache(maxsize=None)
 def client():
     """The SDK client, made on first use: making it asks the engine for its API version."""
-    import docker
-
     return docker.DockerClient(base_url=DOCKER_HOST, timeout=120)
 
 

@@ -51,6 +51,8 @@ PENDING = {
     ("core.stack", "raises UsageError, not a core error"),
     ("core.load", "reads os.environ"),
 }
+# Modules over MAX_LINES until their owners split them by job.
+PENDING_SIZE = {"core.merge"}
 
 
 @dataclass
@@ -227,7 +229,16 @@ def test_only_the_cli_reads_the_process_environment():
 
 
 
-@pytest.mark.parametrize("name", sorted(MODULES))
+def _lines(name: str) -> int:
+    return len(MODULES[name].path.read_text(encoding="utf-8").splitlines())
+
+
+@pytest.mark.parametrize("name", sorted(set(MODULES) - PENDING_SIZE))
 def test_no_module_is_over_the_size_limit(name):
-    lines = len(MODULES[name].path.read_text(encoding="utf-8").splitlines())
+    lines = _lines(name)
     assert lines <= MAX_LINES, f"mlstack.{name} has {lines} lines: split it by job (docs: STYLE, 'about 400 lines')"
+
+
+def test_pending_sizes_are_still_over_the_limit():
+    """Remove a module from PENDING_SIZE once it is split."""
+    assert sorted(name for name in PENDING_SIZE if _lines(name) <= MAX_LINES) == []

@@ -24,6 +24,9 @@ def test_skips_itself():
 
 def test_plain():
     pass
+
+def test_a_missing_dependency():
+    pytest.importorskip("mlstack_no_such_module")
 """
 
 MODULE_SKIP = """
@@ -50,7 +53,7 @@ def run_pytest(tmp_path: Path, source: str, ci: bool) -> subprocess.CompletedPro
 def test_an_unmet_need_skips_outside_ci(tmp_path):
     done = run_pytest(tmp_path, MARKED, ci=False)
     assert done.returncode == 0, done.stdout
-    assert "1 passed, 2 skipped" in done.stdout
+    assert "1 passed, 3 skipped" in done.stdout
     assert "needs engine: hermetic Docker engine not reachable" in done.stdout
     assert "engine    0 passed, 0 failed, 1 skipped, 0 xfailed, 0 xpassed" in done.stdout
 
@@ -59,10 +62,11 @@ def test_an_unmet_need_or_a_skip_of_a_marked_test_fails_in_ci(tmp_path):
     done = run_pytest(tmp_path, MARKED, ci=True)
     assert done.returncode == 1, done.stdout
     last = done.stdout.strip().splitlines()[-1]
-    assert "1 failed" in last and "1 passed" in last and "1 error" in last  # an unmet need fails in setup
+    assert "2 failed" in last and "1 passed" in last and "1 error" in last  # an unmet need fails in setup
     assert "CI=true and this `engine` test cannot run: hermetic Docker engine not reachable" in done.stdout
     assert "CI=true: a `compose` test skipped itself: Skipped: no model files" in done.stdout
-    assert "unmarked  1 passed, 0 failed, 0 skipped" in done.stdout
+    assert "CI=true: a test skipped itself: Skipped: could not import 'mlstack_no_such_module'" in done.stdout
+    assert "unmarked  1 passed, 1 failed, 0 skipped" in done.stdout
 
 
 @pytest.mark.parametrize("ci, code", [(False, 5), (True, 2)])  # 5: no test ran; 2: a collection error

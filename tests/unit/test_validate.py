@@ -11,12 +11,12 @@ from mlstack.core.load import parse_yaml
 from mlstack.core.validate import check
 
 
-def diagnostics(text: str, schema: str = "compose") -> list[str]:
+def diagnostics(text: str, schema: str = "compose", profiles: tuple[str, ...] = ()) -> list[str]:
     """Parsed and brought to Compose's long form, as the pipeline has it when it validates."""
     root = parse_yaml(textwrap.dedent(text), "compose.yaml")
     if schema == "compose":
         root = canonical(root)
-    return [str(diagnostic) for diagnostic in check(root, schema)]
+    return [str(diagnostic) for diagnostic in check(root, schema, profiles)]
 
 
 CASES = [
@@ -40,6 +40,9 @@ CASES = [
             network_mode: "service:web"
             depends_on:
               optional: {condition: service_started, required: false}
+          optional:
+            image: busybox:1.37
+            profiles: [extras]
         volumes: {data: {}}
         networks: {backend: {}}
         secrets: {token: {file: ./token}}
@@ -62,6 +65,42 @@ CASES = [
      """, ['compose.yaml:5:13: services.web.links[0]: unknown service "cache"',
            'compose.yaml:6:20: services.web.volumes_from[0]: unknown service "ghost"',
            'compose.yaml:7:19: services.web.network_mode: unknown service "vpn"']),
+    ("depends_on a service no file defines, even when not required", """
+        services:
+          web:
+            image: nginx:1.27
+            depends_on:
+              db: {condition: service_started, required: false}
+     """, ['compose.yaml:6:11: services.web.depends_on: unknown service "db"']),
+    ("a required dependency in a Compose profile that is not enabled", """
+        services:
+          web:
+            image: nginx:1.27
+            depends_on: [db]
+          db:
+            image: postgres:17
+            profiles: [storage]
+     """, ['compose.yaml:5:18: services.web.depends_on: service "db" does not run unless its Compose profile is '
+           'enabled (--profile storage)']),
+    ("links and volumes_from naming a service that does not run", """
+        services:
+          web:
+            image: nginx:1.27
+            links: [cache]
+            volumes_from: ["cache:ro"]
+          cache:
+            image: redis:7
+            profiles: [cache]
+     """, ['compose.yaml:5:13: services.web.links[0]: service "cache" does not run unless its Compose profile is '
+           'enabled (--profile cache)',
+           'compose.yaml:6:20: services.web.volumes_from[0]: service "cache" does not run unless its Compose '
+           'profile is enabled (--profile cache)']),
+    ("what a service that does not run names is not checked", """
+        services:
+          tool:
+            profiles: [tools]
+            depends_on: [ghost]
+     """, []),
     ("undeclared volume, network, secret and config", """
         services:
           web:
@@ -106,6 +145,29 @@ CASES = [
             image: nginx:1.27
             ports: ["127.0.0.2:8080:80", "53:53/tcp", "80"]
      """, []),
+    ("a profiled service and one that always runs collide", """
+        services:
+          web:
+            image: nginx:1.27
+            ports: ["8080:80"]
+          debug:
+            image: nginx:1.27
+            profiles: [debug]
+            ports: ["8080:80"]
+     """, ["compose.yaml:9:13: services.debug.ports[0]: host port 8080/tcp is already published by services.web.ports[0]"]),
+    ("a device request with a count and device ids", """
+        services:
+          trainer:
+            image: trainer
+            gpus: [{count: 1, device_ids: ["0"]}]
+            deploy:
+              resources:
+                reservations:
+                  devices: [{capabilities: [gpu], count: all, device_ids: ["1"]}]
+     """, ['compose.yaml:5:12: services.trainer.gpus[0]: "count" and "device_ids" are exclusive: ask for a number '
+           'of devices or for these ones',
+           'compose.yaml:9:21: services.trainer.deploy.resources.reservations.devices[0]: "count" and "device_ids" '
+           'are exclusive: ask for a number of devices or for these ones']),
     ("a dependency cycle, reported once", """
         services:
           a:
@@ -143,6 +205,33 @@ CASES = [
 @pytest.mark.parametrize("text, expected", [case[1:] for case in CASES], ids=[case[0] for case in CASES])
 def test_check(text, expected):
     assert diagnostics(text) == expected
+
+
+VARIANTS = """
+    services:
+      model-cpu:
+        image: model:cpu
+        profiles: [cpu]
+        ports: ["9000:9000"]
+      model-cuda:
+        profiles: [cuda]
+        ports: ["9000:9000"]
+"""
+
+PROFILE_CASES = [
+    ("none enabled: the variants never run together, and neither runs", (), []),
+    ("cpu enabled: the cuda variant is not checked", ("cpu",), []),
+    ("cuda enabled: it needs an image", ("cuda",), ['compose.yaml:8:5: services.model-cuda: neither "image" nor "build" is set']),
+    ("both enabled: they collide", ("cpu", "cuda"), [
+        'compose.yaml:8:5: services.model-cuda: neither "image" nor "build" is set',
+        "compose.yaml:9:13: services.model-cuda.ports[0]: host port 9000/tcp is already published by "
+        "services.model-cpu.ports[0]"]),
+]
+
+
+@pytest.mark.parametrize("profiles, expected", [case[1:] for case in PROFILE_CASES], ids=[case[0] for case in PROFILE_CASES])
+def test_check_with_compose_profiles_enabled(profiles, expected):
+    assert diagnostics(VARIANTS, profiles=profiles) == expected
 
 
 def test_stack_definition_gets_the_schema_only():
