@@ -79,8 +79,7 @@ def write(project: Project) -> None:
 EVERY_COMPOSE_PROFILE = ("*",)
 
 
-def existing(stack_file: str | None, profile: str, env: Mapping[str, str],
-             compose_profiles: tuple[str, ...] = EVERY_COMPOSE_PROFILE) -> Project:
+def existing(stack_file: str | None, profile: str, env: Mapping[str, str]) -> Project:
     """The file `up` wrote for this profile; rendered and written first when there is none.
 
     The engine is asked first, with a timeout (a ping, a few ms): Compose itself waits forever
@@ -93,7 +92,7 @@ def existing(stack_file: str | None, profile: str, env: Mapping[str, str],
     directory = definition.parent if definition is not None else FsPath.cwd()
     path = rendered_path(directory, profile)
     if not path.is_file():
-        project = render(stack_file, profile, env, compose_profiles=compose_profiles)
+        project = render(stack_file, profile, env, compose_profiles=EVERY_COMPOSE_PROFILE)
         write(project)
         return project
     document = _load(path.read_text(encoding="utf-8"))
@@ -102,7 +101,7 @@ def existing(stack_file: str | None, profile: str, env: Mapping[str, str],
     cli = discover(env)
     services = sorted((document.get("services") or {}).keys())
     return Project(path, document["name"], services, document,
-                   compose.Target(cli.argv, str(path), document["name"], compose_profiles), cli, dict(env))
+                   compose.Target(cli.argv, str(path), document["name"], EVERY_COMPOSE_PROFILE), cli, dict(env))
 
 
 def check_services(project: Project, wanted: list[str]) -> None:

@@ -20,8 +20,9 @@ if TYPE_CHECKING:  # the render pipeline costs ~100 ms to import; `status` never
 RENDER_DIR = ".mlstack"
 
 
-def open_stack(stack_file: str | None, cwd: FsPath | None = None) -> Stack:
-    cwd = cwd or FsPath.cwd()
+def open_stack(stack_file: str | None) -> Stack:
+    """The stack of `--file`, else of ./mlstack.yaml, else the built-in default stack."""
+    cwd = FsPath.cwd()
     return load_stack(find_stack_file(stack_file, cwd), cwd)
 
 
