@@ -71,7 +71,7 @@ class Seeding:
     """One stack whose hf-cache volume seeds from `source`, driven in process."""
 
     def __init__(self, work: Path, source: Path, name: str):
-        from mlstack.commands import running, seed
+        from mlstack.lifecycle import running, seeder
 
         self.dir = work / name
         self.dir.mkdir()
@@ -79,11 +79,12 @@ class Seeding:
         previous = os.getcwd()
         os.chdir(self.dir)
         try:
-            project = running.render(None, "dev")
+            env = dict(os.environ)
+            project = running.render(None, "dev", env)
             document = project.rendered.document()
-            [self.plan] = seed.planned(project.rendered.stack, document, project.name, "dev", [])
+            [self.plan] = seeder.planned(project.rendered.stack, document, project.name, "dev", [], env)
             # The helper image as `mlstack up` picks it: the cache's service image (the Jupyter stand-in).
-            self.seeders = {method: seed.Seeder(project.rendered.stack, document, seed.SeedOptions(method=method))
+            self.seeders = {method: seeder.Seeder(project.rendered.stack, document, seeder.SeedOptions(method=method), env)
                             for method in ("bind", "archive")}
         finally:
             os.chdir(previous)

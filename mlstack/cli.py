@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import os
 import sys
+from contextlib import contextmanager
 from enum import Enum
-from typing import List, Optional
+from typing import Iterator, List, Optional
 
 import typer
 
@@ -48,6 +49,11 @@ class SeedMethod(str, Enum):
 
 def _value(choice: Enum | None) -> str | None:
     return None if choice is None else choice.value
+
+
+def process_env() -> dict[str, str]:
+    """The process environment: read here, in the CLI, and passed down; no other module reads it."""
+    return dict(os.environ)
 
 app = typer.Typer(
     name="mlstack",
@@ -87,7 +93,7 @@ def render(
     """Render one validated, deterministic compose file for a profile."""
     from mlstack.commands import render as command
 
-    _emit(command.run(stack_file, profile, out, output_format.value, _value(gpu)))
+    _emit(command.run(stack_file, profile, out, output_format.value, _value(gpu), env=process_env()))
 
 
 @app.command()
@@ -99,7 +105,7 @@ def validate(
     """Check the stack definition, every fragment and override, and each profile's render."""
     from mlstack.commands import validate as command
 
-    _emit(command.run(stack_file, profile, dict(os.environ)), as_json)
+    _emit(command.run(stack_file, profile, env=process_env()), as_json)
 
 
 @app.command()
@@ -116,7 +122,7 @@ def lint(
     from mlstack.commands import lint as command
 
     options = command.LintOptions(stack_file, profile, all_profiles, output_format.value, out, strict)
-    _emit(command.run(options, dict(os.environ)))
+    _emit(command.run(options, process_env()))
 
 
 @app.command()
@@ -129,7 +135,7 @@ def explain(
     """Show where each rendered value came from: file, line, profile and merge rule."""
     from mlstack.commands import explain as command
 
-    _emit(command.run(stack_file, target, profile), as_json)
+    _emit(command.run(stack_file, target, profile, env=process_env()), as_json)
 
 
 @app.command()
@@ -141,7 +147,7 @@ def diff(
     """Unified diff of two profiles' renders."""
     from mlstack.commands import diff as command
 
-    _emit(command.run(stack_file, first, second))
+    _emit(command.run(stack_file, first, second, env=process_env()))
 
 
 @app.command()
@@ -177,7 +183,7 @@ def up(
 
     options = command.UpOptions(stack_file, profile, list(services or []), build, not no_wait, _value(gpu), port_offset,
                                 tuple(compose_profiles), timeout, not no_seed)
-    _emit(command.run(options), as_json)
+    _emit(command.run(options, env=process_env()), as_json)
 
 
 @app.command()
@@ -199,7 +205,7 @@ def seed(
 
     options = command.SeedOptions(stack_file, profile, list(volumes or []), force, dry_run, checksum, method.value,
                                   helper_image)
-    _emit(command.run(options), as_json)
+    _emit(command.run(options, env=process_env()), as_json)
 
 
 @app.command()
@@ -212,7 +218,7 @@ def down(
     """Stop and remove the stack's containers; volumes are kept unless --volumes."""
     from mlstack.commands import down as command
 
-    _emit(command.run(stack_file, profile, volumes, yes, sys.stdin.isatty(), typer.confirm))
+    _emit(command.run(stack_file, profile, volumes, yes, sys.stdin.isatty(), typer.confirm, env=process_env()))
 
 
 @app.command()
@@ -220,7 +226,7 @@ def status(stack_file: Optional[str] = StackFile, profile: str = Profile, as_jso
     """Service, state, health and URL of the running stack."""
     from mlstack.commands import status as command
 
-    _emit(command.run(stack_file, profile), as_json)
+    _emit(command.run(stack_file, profile, env=process_env()), as_json)
 
 
 @app.command("ps")
@@ -241,7 +247,7 @@ def logs(
     """Show the services' logs."""
     from mlstack.commands import logs as command
 
-    _emit(command.run(stack_file, profile, list(services or []), follow, tail))
+    _emit(command.run(stack_file, profile, list(services or []), follow, tail, env=process_env()))
 
 
 @app.command("exec", context_settings={"allow_interspersed_args": False, "ignore_unknown_options": True})
@@ -254,7 +260,7 @@ def exec_(
     """Run a command in a running service (options go before SERVICE)."""
     from mlstack.commands import exec as command
 
-    _emit(command.run(stack_file, profile, service, argv, sys.stdin.isatty() and sys.stdout.isatty()))
+    _emit(command.run(stack_file, profile, service, argv, sys.stdin.isatty() and sys.stdout.isatty(), env=process_env()))
 
 
 @app.command()
@@ -262,7 +268,7 @@ def restart(services: Optional[List[str]] = Services, stack_file: Optional[str] 
     """Restart services as they are."""
     from mlstack.commands import restart as command
 
-    _emit(command.run(stack_file, profile, list(services or [])))
+    _emit(command.run(stack_file, profile, list(services or []), env=process_env()))
 
 
 @app.command()
@@ -270,7 +276,7 @@ def pull(services: Optional[List[str]] = Services, stack_file: Optional[str] = S
     """Pull the profile's images."""
     from mlstack.commands import pull as command
 
-    _emit(command.run(stack_file, profile, list(services or [])))
+    _emit(command.run(stack_file, profile, list(services or []), env=process_env()))
 
 
 @app.command()
@@ -283,7 +289,7 @@ def build(
     """Build the profile's locally built images."""
     from mlstack.commands import build as command
 
-    _emit(command.run(stack_file, profile, list(services or []), pull_base))
+    _emit(command.run(stack_file, profile, list(services or []), pull_base, env=process_env()))
 
 
 @app.command()
@@ -298,7 +304,7 @@ def config(
     """The rendered file's path and the Compose command lines mlstack would run."""
     from mlstack.commands import config as command
 
-    _emit(command.run(stack_file, profile, list(services or []), build, tuple(compose_profiles)), as_json)
+    _emit(command.run(stack_file, profile, list(services or []), build, tuple(compose_profiles), env=process_env()), as_json)
 
 
 @app.command()
@@ -306,7 +312,7 @@ def doctor(stack_file: Optional[str] = StackFile, profile: str = Profile, as_jso
     """Check the engine, Compose, GPU, disk and the profile's ports."""
     from mlstack.commands import doctor as command
 
-    _emit(command.run(stack_file, profile), as_json)
+    _emit(command.run(stack_file, profile, env=process_env()), as_json)
 
 
 def main(argv: List[str] | None = None) -> None:
@@ -314,6 +320,17 @@ def main(argv: List[str] | None = None) -> None:
 
     `--debug` (anywhere on the line) or MLSTACK_DEBUG=1 adds the traceback of an unexpected error.
     """
+    args = list(sys.argv[1:] if argv is None else argv)
+    # `exec SERVICE CMD...` passes its own arguments on: there only a --debug before `exec` counts
+    ours = args[:args.index("exec")] if "exec" in args else args
+    debug = "--debug" in ours or process_env().get("MLSTACK_DEBUG") == "1"
+    if "--debug" in ours:
+        args.remove("--debug")
+    with debug_lines(debug):
+        _run(args, debug)
+
+
+def _run(args: list[str], debug: bool) -> None:
     try:  # typer >= 0.20 vendors click
         from typer._click.exceptions import ClickException
     except ImportError:  # pragma: no cover
@@ -321,13 +338,6 @@ def main(argv: List[str] | None = None) -> None:
 
     from mlstack.report import emit_error
 
-    args = list(sys.argv[1:] if argv is None else argv)
-    # `exec SERVICE CMD...` passes its own arguments on: there only a --debug before `exec` counts
-    ours = args[:args.index("exec")] if "exec" in args else args
-    debug = "--debug" in ours or os.environ.get("MLSTACK_DEBUG") == "1"
-    if "--debug" in ours:
-        args.remove("--debug")
-        os.environ["MLSTACK_DEBUG"] = "1"  # the engine layer logs each command it runs
     try:
         code = app(args=args, standalone_mode=False)
     except MlstackError as error:
@@ -347,6 +357,30 @@ def main(argv: List[str] | None = None) -> None:
             traceback.print_exc()
         _exit_with(from_unexpected(error), emit_error)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+@contextmanager
+def debug_lines(enabled: bool) -> Iterator[None]:
+    """With --debug, `mlstack: debug: ...` on stderr: the commands the engine layer runs and their exit codes."""
+    if not enabled:
+        yield
+        return
+    import logging
+
+    class Stderr(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            sys.stderr.write(self.format(record) + "\n")
+
+    logger = logging.getLogger("mlstack")
+    handler = Stderr()
+    handler.setFormatter(logging.Formatter("mlstack: debug: %(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(logging.NOTSET)
 
 
 def _exit_with(error: MlstackError, emit_error) -> None:

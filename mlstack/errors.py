@@ -41,7 +41,20 @@ class StackError(MlstackError):
 
 
 class UsageError(MlstackError):
+    """The command line is wrong (an unknown service, option value or confirmation missing)."""
+
     exit_code = ExitCode.USAGE
+
+
+class ChoiceError(MlstackError):
+    """Raised by the core: a choice passed down from the command line does not fit the stack
+    (an unknown profile, a port offset that moves a port out of range). Exit USAGE, as UsageError."""
+
+    exit_code = ExitCode.USAGE
+
+
+# What the core may raise (tests/unit/test_architecture.py): located stack errors and bad choices.
+CORE_ERRORS = ("StackError", "ChoiceError")
 
 
 class EngineError(MlstackError):

@@ -5,7 +5,26 @@ from __future__ import annotations
 import json
 import sys
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Protocol
+
+
+class Located(Protocol):
+    """A node of the model (core.model.Node): it knows where it was set."""
+
+    origin: Any    # core.model.Origin: file, line, column
+
+
+def path_str(path: tuple[str | int, ...]) -> str:
+    """`("services", "web", "ports", 0)` -> `services.web.ports[0]`: how every message names a place."""
+    text = ""
+    for part in path:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        elif text:
+            text += f".{part}"
+        else:
+            text = str(part)
+    return text
 
 
 @dataclass(frozen=True, order=True)
@@ -19,6 +38,14 @@ class Diagnostic:
     message: str
     rule: str = ""
     severity: str = "error"
+
+    @classmethod
+    def at(cls, node: Located, path: tuple[str | int, ...] | str, message: str, rule: str = "",
+           severity: str = "error") -> "Diagnostic":
+        """The diagnostic about a node of the model, located where the node was set."""
+        origin = node.origin
+        return cls(origin.file, origin.line, origin.column, path if isinstance(path, str) else path_str(path),
+                   message, rule, severity)
 
     def __str__(self) -> str:
         where = self.file or "<stack>"
@@ -54,10 +81,8 @@ def emit(result: Result, as_json: bool = False) -> None:
         sys.stdout.write(result.text if result.text.endswith("\n") else result.text + "\n")
 
 
-def emit_error(lines: list[str], hint: str = "", as_json: bool = False, payload: dict | None = None) -> None:
-    if as_json:
-        sys.stdout.write(json.dumps(payload or {"errors": lines}, indent=2, sort_keys=True, default=str) + "\n")
-        return
+def emit_error(lines: list[str], hint: str = "") -> None:
+    """An error for the person at the terminal: its located lines and a hint, on stderr."""
     for line in lines:
         sys.stderr.write(f"{line}\n")
     if hint:

@@ -9,6 +9,7 @@ Each need is a pytest marker (registered in pyproject.toml):
 | `engine`  | the hermetic test engine (scripts/test-engine start) at DOCKER_HOST    |
 | `netns`   | root, nsenter and the engine's network namespace                       |
 | `precommit` | pre-commit and git; the hook's environment installs mlstack's dependencies from PyPI |
+| `shellcheck` | the shellcheck program on PATH (`apt-get install shellcheck`)       |
 
 A marked test whose need is unmet is skipped with the reason, except under CI=true, where it
 fails with it (tests/conftest.py): a skipped proof is no proof.
@@ -71,6 +72,8 @@ def _precommit_reason() -> str | None:
     if shutil.which("git") is None:
         return "git is not on PATH"
     return None
+def _shellcheck_reason() -> str | None:
+    return None if shutil.which("shellcheck") else "no shellcheck on PATH (apt-get install shellcheck)"
 
 
 CHECKS = {
@@ -78,6 +81,7 @@ CHECKS = {
     "precommit": _precommit_reason,
     "engine": _engine_reason,
     "netns": _netns_reason,
+    "shellcheck": _shellcheck_reason,
 }
 
 

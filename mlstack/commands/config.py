@@ -7,15 +7,16 @@ from __future__ import annotations
 
 import os
 import shlex
+from typing import Mapping
 
-from mlstack.commands import running
 from mlstack.engine import compose
+from mlstack.lifecycle import running
 from mlstack.report import Result
 
 
 def run(stack_file: str | None, profile: str, services: list[str], build: bool,
-        compose_profiles: tuple[str, ...]) -> Result:
-    project = running.render(stack_file, profile, compose_profiles=compose_profiles)
+        compose_profiles: tuple[str, ...], *, env: Mapping[str, str]) -> Result:
+    project = running.render(stack_file, profile, env, compose_profiles=compose_profiles)
     running.check_services(project, services)
     target = project.target
     commands = {

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from mlstack.commands import running
+from typing import Mapping
+
 from mlstack.engine import compose
+from mlstack.lifecycle import running
 from mlstack.report import Result
 
 
-def run(stack_file: str | None, profile: str, service: str, argv: list[str], tty: bool,
-        user: str | None = None, workdir: str | None = None) -> Result:
-    project = running.existing(stack_file, profile)
+def run(stack_file: str | None, profile: str, service: str, argv: list[str], tty: bool, *,
+        env: Mapping[str, str]) -> Result:
+    project = running.existing(stack_file, profile, env)
     running.check_services(project, [service])
-    done = compose.run(compose.exec_(project.target, service, argv, tty=tty, user=user, workdir=workdir),
-                       capture=False, check=False)
+    done = project.run(compose.exec_(project.target, service, argv, tty=tty), capture=False, check=False)
     return Result(exit_code=done.returncode)

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from mlstack.commands.common import build_profile
+from typing import Mapping
+
 from mlstack.core.model import parse_path
 from mlstack.core.pipeline import provenance
 from mlstack.errors import UsageError
+from mlstack.lifecycle.preflight import apply_host_gpu
+from mlstack.lifecycle.workspace import build_profile
 from mlstack.report import Result
 
 
-def run(stack_file: str | None, target: str, profile: str) -> Result:
-    rendered = build_profile(stack_file, profile)
-    host_gpu_decisions(rendered)
+def run(stack_file: str | None, target: str, profile: str, *, env: Mapping[str, str]) -> Result:
+    rendered = build_profile(stack_file, profile, env)
+    apply_host_gpu(rendered, env)
     path = parse_path(target)
     if path and path[0] not in ("services", "volumes", "networks", "secrets", "configs", "name") and not str(path[0]).startswith("x-"):
         path = ("services",) + path
@@ -33,22 +36,3 @@ def run(stack_file: str | None, target: str, profile: str) -> Result:
     lines += decisions
     return Result(text="\n".join(lines), data={"profile": profile, "values": data, "gpu": decisions})
 
-
-def host_gpu_decisions(rendered) -> None:
-    """Apply the GPU plan `up` would make on this host, so explain shows the model `up` starts.
-
-    Only stacks with GPU reservations ask the engine; when it cannot be reached, the plan says so."""
-    from mlstack.core.gpu_devices import gpu_services
-
-    if rendered.profile.gpu == "off" or not gpu_services(rendered.root):
-        return
-    from mlstack.commands.preflight import gpu_plan
-    from mlstack.core.pipeline import apply_gpu
-    from mlstack.engine.docker_facts import Engine
-    from mlstack.errors import EngineError
-
-    try:
-        engine = Engine()
-    except EngineError:
-        engine = None
-    apply_gpu(rendered, gpu_plan(rendered, engine))

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from mlstack.commands import running
+from typing import Mapping
+
 from mlstack.engine import compose
+from mlstack.lifecycle import running
 from mlstack.report import Result
 
 
-def run(stack_file: str | None, profile: str, services: list[str], follow: bool, tail: int | None) -> Result:
-    project = running.existing(stack_file, profile)
+def run(stack_file: str | None, profile: str, services: list[str], follow: bool, tail: int | None, *,
+        env: Mapping[str, str]) -> Result:
+    project = running.existing(stack_file, profile, env)
     running.check_services(project, services)
-    compose.run(compose.logs(project.target, services, follow=follow, tail=tail), capture=False)
+    project.run(compose.logs(project.target, services, follow=follow, tail=tail), capture=False)
     return Result()

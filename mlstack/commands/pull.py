@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from mlstack.commands import preflight, running
+from typing import Mapping
+
 from mlstack.engine import compose
 from mlstack.engine.docker_facts import Engine
+from mlstack.lifecycle import preflight, running
 from mlstack.report import Result
 
 
-def run(stack_file: str | None, profile: str, services: list[str]) -> Result:
-    project = running.render(stack_file, profile)
+def run(stack_file: str | None, profile: str, services: list[str], *, env: Mapping[str, str]) -> Result:
+    project = running.render(stack_file, profile, env)
     running.check_services(project, services)
-    preflight.adjust_for_host(project, Engine())
+    preflight.adjust_for_host(project, Engine(env))
     running.write(project)
-    compose.run(compose.pull(project.target, services), capture=False, stdin_closed=True)
+    project.run(compose.pull(project.target, services), capture=False, stdin_closed=True)
     return Result(text=f"{project.name}: images pulled")

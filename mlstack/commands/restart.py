@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from mlstack.commands import running
+from typing import Mapping
+
 from mlstack.engine import compose
+from mlstack.lifecycle import running
 from mlstack.report import Result
 
 
-def run(stack_file: str | None, profile: str, services: list[str]) -> Result:
-    project = running.existing(stack_file, profile)
+def run(stack_file: str | None, profile: str, services: list[str], *, env: Mapping[str, str]) -> Result:
+    project = running.existing(stack_file, profile, env)
     running.check_services(project, services)
-    compose.run(compose.restart(project.target, services), capture=False, stdin_closed=True)
+    project.run(compose.restart(project.target, services), capture=False, stdin_closed=True)
     return Result(text=f"{project.name}: restarted {', '.join(services) or 'all services'}")

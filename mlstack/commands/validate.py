@@ -5,14 +5,16 @@ A lint finding at error level fails validation as a schema error does; warnings 
 
 from __future__ import annotations
 
-from mlstack.commands.common import open_stack
-from mlstack.commands.lint import lint_profile
+from typing import Mapping
+
 from mlstack.core.pipeline import build
 from mlstack.errors import StackError
+from mlstack.lifecycle.linting import lint_profile
+from mlstack.lifecycle.workspace import open_stack
 from mlstack.report import Result
 
 
-def run(stack_file: str | None, profile: str | None, process_env: dict[str, str]) -> Result:
+def run(stack_file: str | None, profile: str | None, *, env: Mapping[str, str]) -> Result:
     stack = open_stack(stack_file)
     profiles = [profile] if profile else sorted(stack.profiles)
     errors: set = set()
@@ -20,7 +22,7 @@ def run(stack_file: str | None, profile: str | None, process_env: dict[str, str]
     lines = []
     for name in profiles:
         try:
-            rendered = build(stack, name, process_env)
+            rendered = build(stack, name, dict(env))
             findings = [finding.diagnostic() for finding in lint_profile(rendered)
                         if not finding.silenced and finding.severity != "info"]   # info is for `mlstack lint`
         except StackError as error:

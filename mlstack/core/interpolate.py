@@ -23,8 +23,12 @@ class InterpolationError(Exception):
     pass
 
 
-def substitute(text: str, env: Mapping[str, str], unset: set[str] | None = None) -> str:
-    """Interpolate one string; raises InterpolationError with Compose's wording."""
+def substitute(text: str, env: Mapping[str, str], unset: set[str] | None = None,
+               seen: list[tuple[str, str]] | None = None) -> str:
+    """Interpolate one string; raises InterpolationError with Compose's wording.
+
+    `unset` collects the names that had no value; `seen`, each variable with the text it produced
+    (its value, or its default), in order."""
     if "$" not in text:
         return text
     out: list[str] = []
@@ -43,13 +47,18 @@ def substitute(text: str, env: Mapping[str, str], unset: set[str] | None = None)
             end = _closing_brace(text, i + 2)
             if end < 0:
                 raise InterpolationError("invalid interpolation format")
-            out.append(_braced(text[i + 2:end], env, unset))
+            body = text[i + 2:end]
+            out.append(_braced(body, env, unset, seen))
+            if seen is not None:
+                seen.append((_leading_name(body), out[-1]))
             i = end + 1
         elif nxt in _NAME_START:
             j = i + 1
             while j < length and text[j] in _NAME_CHARS:
                 j += 1
             out.append(_lookup(text[i + 1:j], env, unset))
+            if seen is not None:
+                seen.append((text[i + 1:j], out[-1]))
             i = j
         else:
             out.append("$")
@@ -89,11 +98,16 @@ def _lookup(name: str, env: Mapping[str, str], unset: set[str] | None) -> str:
     return ""
 
 
-def _braced(body: str, env: Mapping[str, str], unset: set[str] | None) -> str:
+def _leading_name(body: str) -> str:
     j = 0
     while j < len(body) and body[j] in _NAME_CHARS:
         j += 1
-    name, rest = body[:j], body[j:]
+    return body[:j]
+
+
+def _braced(body: str, env: Mapping[str, str], unset: set[str] | None, seen: list | None = None) -> str:
+    name = _leading_name(body)
+    rest = body[len(name):]
     if not name or name[0] not in _NAME_START:
         raise InterpolationError("invalid interpolation format")
     if not rest:
@@ -109,9 +123,9 @@ def _braced(body: str, env: Mapping[str, str], unset: set[str] | None) -> str:
     missing = value is None or (empty_counts and value == "")
     kind = operator[-1]
     if kind == "-":
-        return substitute(argument, env, unset) if missing else value  # type: ignore[return-value]
+        return substitute(argument, env, unset, seen) if missing else value  # type: ignore[return-value]
     if kind == "+":
-        return "" if missing else substitute(argument, env, unset)
+        return "" if missing else substitute(argument, env, unset, seen)
     if missing:
         message = f"required variable {name} is missing a value"
         detail = substitute(argument, env, unset)
@@ -196,14 +210,15 @@ def _walk(node: Node, path: Path, env: Mapping[str, str], unset, problems: list[
     elif isinstance(value, str):
         origin = node.origin
         if "$" in value:
+            seen: list[tuple[str, str]] = []
             try:
-                node.value = substitute(value, env, unset)
+                node.value = substitute(value, env, unset, seen)
             except InterpolationError as error:
                 problems.append(Diagnostic(origin.file, origin.line, origin.column, path_str(path), str(error), "interpolate"))
                 return
             node.raw = None
             if node.value != value:
-                node.origin = origin.with_rule("interpolated")
+                node.origin = origin.interpolated(tuple(seen))
         cast = _cast_for(path) if len(path) >= 3 else None
         if cast is not None:
             try:

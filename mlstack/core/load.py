@@ -14,11 +14,9 @@ import os
 import re
 import stat
 from pathlib import Path as FsPath
-from typing import Mapping
 
 import yaml
 
-from mlstack.core.interpolate import InterpolationError, substitute
 from mlstack.core.limits import MAX_DEPTH, MAX_FILE_BYTES, Budget, count_nodes
 from mlstack.core.model import Node, Origin
 from mlstack.errors import StackError
@@ -320,85 +318,3 @@ def _mapping(node: Node, display: str, what: str) -> Node:
         message = f"a {what} must be a YAML mapping, not {kind}"
         raise StackError(message, [Diagnostic(display, node.origin.line, node.origin.column, "", message, "yaml")])
     return node
-
-
-def read_env_file(path: FsPath, display: str, referenced_from: Origin | None = None,
-                  environ: Mapping[str, str] | None = None) -> dict[str, str]:
-    """A .env file read as Compose reads it; `environ` (default: the process's) answers `${VAR}`.
-
-    The process environment also wins over the file for a key both define, for the file's own
-    later references too; a bare `KEY` line takes KEY from the environment, if it is there.
-    """
-    text = read_text(path, "env file", referenced_from, display)
-    return parse_env(text, display, os.environ if environ is None else environ)
-
-
-_ENV_KEY = re.compile(r"[A-Za-z0-9_.]+")
-_ENV_ESCAPE = re.compile(r"\\(.)", re.DOTALL)
-
-
-def parse_env(text: str, display: str, environ: Mapping[str, str]) -> dict[str, str]:
-    values: dict[str, str] = {}
-    position, length = 0, len(text)
-
-    def fail(message: str) -> StackError:
-        line = text.count("\n", 0, position) + 1
-        return StackError(message, [Diagnostic(display, line, 0, "", message, "env")])
-
-    nul = text.find("\0")
-    if nul >= 0:  # no process environment can carry it
-        position = nul
-        raise fail("a NUL character is not allowed in an env file")
-
-    def expand(value: str) -> str:
-        try:
-            return substitute(value, {**values, **environ})
-        except InterpolationError as error:
-            raise fail(str(error)) from None
-
-    while position < length:
-        while position < length and text[position].isspace():
-            position += 1
-        if position >= length:
-            break
-        if text[position] == "#":
-            end = text.find("\n", position)
-            position = length if end < 0 else end
-            continue
-        if text.startswith("export", position) and text[position + 6:position + 7] in (" ", "\t"):
-            position += 6
-        end = position
-        while end < length and text[end] not in "=:\n":
-            end += 1
-        key = text[position:end].strip(" \t\r")
-        if not _ENV_KEY.fullmatch(key):
-            raise fail(f"invalid variable name {key!r}" if key else "a line with a value but no variable name")
-        if end >= length or text[end] == "\n":  # a bare KEY: taken from the environment, if there
-            if key in environ:
-                values[key] = environ[key]
-            position = end
-            continue
-        position = end + 1
-        while position < length and text[position] in " \t\r\f\v":
-            position += 1
-        quote = text[position] if position < length and text[position] in "'\"" else ""
-        if quote:
-            close = position + 1
-            while close < length and not (text[close] == quote and text[close - 1] != "\\"):
-                close += 1
-            if close >= length:
-                raise fail(f"unterminated quoted value for {key}")
-            value = text[position + 1:close]
-            if quote == '"':
-                value = value.replace("\\n", "\n").replace("\\r", "\r")
-                value = expand(_ENV_ESCAPE.sub(lambda match: match.group(0) if match.group(1) == "$" else match.group(1), value))
-            end = text.find("\n", close)
-            position = length if end < 0 else end
-        else:
-            end = text.find("\n", position)
-            end = length if end < 0 else end
-            value = re.split(r"\s#", text[position:end], maxsplit=1)[0].rstrip()
-            value = expand(value)
-            position = end
-        values[key] = environ.get(key, value)
-    return values

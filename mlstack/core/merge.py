@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Callable
 
 from mlstack.core.canonical import AS_LIST
-from mlstack.core.model import Node, Origin, Path, matches, path_str, pattern
+from mlstack.core.model import Node, Path, matches, path_str, pattern
 from mlstack.errors import StackError
 from mlstack.report import Diagnostic
 
@@ -23,7 +23,7 @@ Merger = Callable[[Node, Node, Path], Node]
 SSH = pattern("services.*.build.ssh")
 
 
-def _mark(node: Node, rule: str) -> Node:
+def mark(node: Node, rule: str) -> Node:
     node.origin = node.origin.with_rule(rule)
     return node
 
@@ -73,7 +73,7 @@ def append_new(base: Node, over: Node, path: Path) -> Node:
         identity = ("short", child.raw) if child.is_map and child.raw is not None else _identity(child)
         if identity not in seen:
             seen.append(identity)
-            kept.append(_mark(child, "appended"))
+            kept.append(mark(child, "appended"))
     return Node(kept, base.origin.with_rule("appended"))
 
 
@@ -91,7 +91,7 @@ def _kind(node: Node) -> str:
 
 
 def replaced(base: Node, over: Node, path: Path) -> Node:
-    return _mark(over, "replaced")
+    return mark(over, "replaced")
 
 
 def merge_mappings(base: Node, over: Node, path: Path) -> Node:
@@ -109,7 +109,7 @@ def merge_key_values(base: Node, over: Node, path: Path) -> Node:
     """environment, labels, args...: canonical mappings, so a later KEY wins in place."""
     result = dict(base.value or {})
     for key, value in (over.value or {}).items():
-        result[key] = _mark(value, "replaced" if key in result else "appended")
+        result[key] = mark(value, "replaced" if key in result else "appended")
     origin = base.origin.with_rule("merged") if base.value is not None else over.origin
     return Node(result if base.value is not None or over.value is not None else None, origin, base.tag, AS_LIST)
 
@@ -145,7 +145,7 @@ def merge_extra_hosts(base: Node, over: Node, path: Path) -> Node:
 
     left = entries(base)
     seen = {entry.text() for entry in left}
-    added = [_mark(entry, "appended") for entry in entries(over) if entry.text() not in seen]
+    added = [mark(entry, "appended") for entry in entries(over) if entry.text() not in seen]
     return Node(left + added or None, base.origin.with_rule("appended"))
 
 
@@ -195,7 +195,7 @@ def merge_ipam_config(base: Node, over: Node, path: Path) -> Node:
     for right in base.value:
         for left in over.value:
             if subnet(left) != subnet(right) and not any(subnet(config) == subnet(left) for config in configs):
-                configs.append(_mark(left, "appended"))
+                configs.append(mark(left, "appended"))
                 continue
             right.value = merge_mappings(right, left, path).value  # in place, as Compose mutates it
             right.origin = right.origin.with_rule("merged")
@@ -337,70 +337,8 @@ def _unique(entries: list[Node], key_of: Callable[[Node], str]) -> list[Node]:
     for entry in entries:
         key = key_of(entry)
         if key in where:
-            kept[where[key]] = _mark(entry, "replaced")
+            kept[where[key]] = mark(entry, "replaced")
         else:
             where[key] = len(kept)
             kept.append(entry)
     return kept
-
-
-# --- !reset and !override ------------------------------------------------------------------
-def take_tagged(node: Node, path: Path = ()) -> tuple[list[tuple[Path, Node]], list[tuple[Path, Node]]]:
-    """Find a file's `!reset` and `!override` values: (resets, overrides).
-
-    A `!reset` value is removed from the file; an `!override` one stays, as an ordinary value.
-    Both paths are then removed from what is merged so far (apply_resets), before the file is
-    merged: that is all an override is, in Compose.
-    """
-    resets: list[tuple[Path, Node]] = []
-    overrides: list[tuple[Path, Node]] = []
-
-    def walk(current: Node, where: Path) -> None:
-        in_sequence = any(isinstance(part, int) for part in where)  # Compose's paths never reach into one
-        if current.is_map:
-            for key in list(current.value):
-                child = current.value[key]
-                if child.tag == "!reset":
-                    if not in_sequence:
-                        resets.append((where + (key,), child))
-                    del current.value[key]
-                    continue
-                if child.tag == "!override":
-                    if not in_sequence:
-                        overrides.append((where + (key,), child))
-                    child.tag = ""
-                    _mark(child, "overridden")
-                walk(child, where + (key,))
-        elif current.is_seq:
-            for index, child in enumerate(current.value):
-                walk(child, where + (index,))
-
-    walk(node, path)
-    return resets, overrides
-
-
-def apply_resets(merged: Node, tagged: list[tuple[Path, Node]], tombstones: dict[str, Origin]) -> None:
-    """Before a file is merged, as Compose does: remove what its tags name from what is there."""
-    for where, node in tagged:
-        parent = merged.find(where[:-1])
-        if parent is None or not parent.is_map or where[-1] not in parent.value:
-            continue
-        if parent.raw == AS_LIST:
-            continue  # Compose holds these KEY=VALUE entries as a list, where a KEY finds nothing
-        del parent.value[where[-1]]
-        if node.origin.rule != "overridden":
-            tombstones[path_str(where)] = node.origin.with_rule("reset")
-
-
-def drop_tagged_items(node: Node) -> None:
-    """A sequence entry tagged `!reset` is dropped from its own sequence (only there); one tagged
-    `!override` is an ordinary entry. Done before anything else reads the file, as Compose does."""
-    if node.is_map:
-        for child in node.value.values():
-            drop_tagged_items(child)
-    elif node.is_seq:
-        node.value = [child for child in node.value if child.tag != "!reset"]
-        for child in node.value:
-            if child.tag == "!override":
-                child.tag = ""
-            drop_tagged_items(child)

@@ -7,24 +7,13 @@ A compose document is held as a tree of `Node`s. Each node knows where it came f
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Iterator
+
+from mlstack.report import path_str  # noqa: F401 - the one way a path is written, shared with diagnostics
 
 PathPart = str | int
 Path = tuple[PathPart, ...]
-
-
-def path_str(path: Path) -> str:
-    """`("services", "web", "ports", 0)` -> `services.web.ports[0]`."""
-    text = ""
-    for part in path:
-        if isinstance(part, int):
-            text += f"[{part}]"
-        elif text:
-            text += f".{part}"
-        else:
-            text = str(part)
-    return text
 
 
 def parse_path(text: str) -> Path:
@@ -73,9 +62,14 @@ class Origin:
     column: int = 0
     profile: str = ""
     rule: str = "set"  # set | replaced | appended | merged | reset | overridden | interpolated | derived | extended
+    # The variables interpolated into the value, each with the text it produced (value or default), in order.
+    variables: tuple[tuple[str, str], ...] = field(default=(), compare=False)
 
     def with_rule(self, rule: str) -> "Origin":
         return replace(self, rule=rule)
+
+    def interpolated(self, variables: tuple[tuple[str, str], ...]) -> "Origin":
+        return replace(self, rule="interpolated", variables=variables)
 
     def location(self) -> str:
         where = self.file or "<mlstack>"

@@ -104,10 +104,8 @@ def check_requirements(rendered: Rendered) -> None:
         for item in (requires.value if requires is not None and requires.is_seq else []):
             needed = item.text()
             if needed not in by_name:
-                origin = item.origin
-                problems.append(Diagnostic(origin.file, origin.line, origin.column, "x-mlstack.requires",
-                                           f"fragment {ref.path.stem!r} requires the {needed!r} fragment; add it to fragments in mlstack.yaml",
-                                           "requires"))
+                problems.append(Diagnostic.at(item, "x-mlstack.requires", f"fragment {ref.path.stem!r} requires the "
+                                              f"{needed!r} fragment; add it to fragments in mlstack.yaml", "requires"))
                 continue
             for dependent in sorted(model.file_services[index]):
                 service = present.get(dependent)
@@ -130,9 +128,8 @@ def check_secret_sources(rendered: Rendered) -> None:
     for name, secret in sorted(secrets.value.items()) if secrets is not None and secrets.is_map else []:
         variable = secret.get("environment") if secret.is_map else None
         if variable is not None and variable.text() not in rendered.env:
-            origin = variable.origin
-            rendered.warnings.append(Diagnostic(
-                origin.file, origin.line, origin.column, f"secrets.{name}.environment",
+            rendered.warnings.append(Diagnostic.at(
+                variable, ("secrets", name, "environment"),
                 f"secret {name!r} is read from ${variable.text()}, which is not set: set it before the service starts",
                 "secret", "warning"))
 

@@ -14,12 +14,14 @@ from pathlib import Path as FsPath
 from typing import Mapping
 
 from mlstack.core.canonical import canonical, fill_defaults
+from mlstack.core.dotenv import read_env_file
 from mlstack.core.interpolate import InterpolationError, interpolate, substitute
-from mlstack.core.load import file_problem, load_yaml_documents, read_env_file, resolve_path
-from mlstack.core.merge import apply_resets, drop_tagged_items, enforce_unicity, merge_nodes, take_tagged
+from mlstack.core.load import file_problem, load_yaml_documents, resolve_path
+from mlstack.core.merge import enforce_unicity, merge_nodes
 from mlstack.core.model import Node, Origin, Path, path_str
 from mlstack.core.paths import rebase_tree
 from mlstack.core.profiles import active_services, enabled_profiles
+from mlstack.core.tags import apply_resets, drop_tagged_items, take_tagged
 from mlstack.errors import StackError
 from mlstack.report import Diagnostic
 
@@ -294,7 +296,7 @@ def _apply_include(node: Node, compose_file: ComposeFile, env, project_dir: FsPa
         for env_node in env_files:
             included_env = {**read_env_file(resolve_path(file_dir / env_node.text()), env_node.text(), env_node.origin, env), **included_env}
         if not env_files and (included_dir / ".env").is_file():
-            included_env = {**read_env_file(included_dir / ".env", str(included_dir / ".env"), environ=env), **included_env}
+            included_env = {**read_env_file(included_dir / ".env", str(included_dir / ".env"), None, env), **included_env}
         for ref in files:
             problem = file_problem(ref.path, "included file", ref.display)
             if problem:

@@ -1,16 +1,14 @@
-"""Volume seeding, the pure part: declarations become plans, fingerprints become decisions.
+"""Volume seeding, the pure part, 1 of 3: declarations become plans.
 
 A seed declaration (`volumes.NAME.seed` in mlstack.yaml, with defaults from a fragment's
 `x-mlstack.caches.NAME`) becomes a `SeedPlan`: where the data comes from, whose files they become,
-where in the volume they go, and the engine's real name of the volume. What to do with a volume
-is decided from what the engine shows (`Observed`) and the source's `Fingerprint` by one table,
-`decide`. Nothing here touches the file system or the engine (docs/seeding.md).
+where in the volume they go, and the engine's real name of the volume. Markers and fingerprints
+are in seed_marker.py, what to do with a volume in seed_decision.py. Nothing here touches the file
+system or the engine (docs/seeding.md).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import posixpath
 import re
 from dataclasses import dataclass, field
@@ -19,10 +17,6 @@ from typing import Any, Mapping
 from mlstack.core.interpolate import InterpolationError, substitute
 from mlstack.core.model import Node
 
-MARKER = ".mlstack-seed.json"          # in the volume's root, written last
-STAGING_PREFIX = ".mlstack-staging-"   # a seed being copied; removed by the next run when interrupted
-READY = ".mlstack-ready"               # a complete copy being moved into place; the next run finishes it
-MARKER_VERSION = 1
 MODES = ("once", "sync")
 ARCHIVE_SUFFIXES = {".tar": "tar", ".tar.gz": "gz", ".tgz": "gz", ".tar.bz2": "bz2", ".tar.xz": "xz",
                     ".tar.zst": "zst", ".tar.zstd": "zst"}
@@ -230,170 +224,3 @@ def volumes_used_by(document: Mapping[str, Any], services: list[str]) -> set[str
             elif isinstance(mount, str) and ":" in mount and not mount.startswith((".", "/", "~")):
                 used.add(mount.split(":", 1)[0])
     return used
-
-
-# --- fingerprints and markers ----------------------------------------------------------------
-
-# A listing maps a path relative to the volume's root to what the quick check compares:
-# [size, mtime_ns] for a file, ["link", target] for a symbolic link, ["data", sha256] for a file
-# mlstack writes itself (an HF ref).
-Listing = dict[str, list]
-
-
-@dataclass
-class Fingerprint:
-    identity: str              # the resolved source: a path with its revision, an image id
-    files: Listing             # empty for archive and image sources: they are compared whole
-    total_bytes: int
-
-    @property
-    def digest(self) -> str:
-        return fingerprint_digest(self.identity, self.files)
-
-
-def fingerprint_digest(identity: str, files: Listing) -> str:
-    digest = hashlib.sha256(identity.encode())
-    for path in sorted(files):
-        digest.update(("\0" + path + "\0" + "\0".join(str(part) for part in files[path])).encode("utf-8", "surrogateescape"))
-    return digest.hexdigest()
-
-
-@dataclass
-class Marker:
-    """`/.mlstack-seed.json`: what the last complete seed put into the volume."""
-
-    volume: str
-    source: str                # as declared
-    identity: str
-    digest: str
-    files: Listing
-    total_bytes: int
-    owner: str
-    mode: str
-    subpath: str
-    seeded_at: str             # ISO 8601, UTC
-    seed_id: str
-    version: int = MARKER_VERSION
-
-    def to_json(self) -> bytes:
-        return json.dumps(self.__dict__, sort_keys=True, separators=(",", ":")).encode()
-
-    @classmethod
-    def from_json(cls, data: bytes) -> "Marker":
-        body = json.loads(data)
-        if not isinstance(body, dict) or body.get("version") != MARKER_VERSION:
-            raise ValueError(f"unknown marker version {body.get('version') if isinstance(body, dict) else body!r}")
-        return cls(**{key: body[key] for key in cls.__dataclass_fields__})
-
-
-def changed_paths(old: Listing, new: Listing) -> tuple[list[str], list[str]]:
-    """(paths to copy: new or different, paths that the old seed had and the new source lacks)."""
-    copy = sorted(path for path, entry in new.items() if old.get(path) != entry)
-    removed = sorted(path for path in old if path not in new)
-    return copy, removed
-
-
-def removal_lines(old: Listing, removed: list[str]) -> bytes:
-    """For the helper: `SIZE MTIME_S PATH` per file (removed only if still as seeded), `link - PATH` per link."""
-    lines = []
-    for path in removed:
-        entry = old[path]
-        if "\n" in path:
-            continue
-        if entry[0] == "link":
-            lines.append(f"link - {path}")
-        elif entry[0] != "data":
-            lines.append(f"{entry[0]} {entry[1] // 1_000_000_000} {path}")
-    return ("\n".join(lines) + "\n").encode("utf-8", "surrogateescape") if lines else b""
-
-
-# --- what to do ------------------------------------------------------------------------------
-
-NOTHING, SEED, UPDATE, STALE, REFUSE = "up to date", "seed", "update", "stale", "refuse"
-
-
-@dataclass
-class Observed:
-    """What the volume holds, as far as it could be seen cheaply."""
-
-    exists: bool
-    marker: Marker | None = None
-    foreign: list[str] | None = None   # entries mlstack did not put there (no marker); None: not known
-    pending: bool = False              # a complete copy waits to be moved into place (.mlstack-ready)
-
-
-@dataclass
-class Decision:
-    action: str                        # NOTHING | SEED | UPDATE | STALE | REFUSE
-    reason: str
-    copy: list[str] | None = None      # UPDATE: the paths to copy (None: everything)
-    remove: list[str] = field(default_factory=list)
-
-
-def decide(plan: SeedPlan, observed: Observed, source: Fingerprint, force: bool,
-           differing: list[str] | None = None) -> Decision:
-    """The table of docs/seeding.md, top to bottom; `differing`: files whose content differs (--checksum)."""
-    marker = observed.marker
-    if marker is None:
-        if observed.foreign and not force:
-            return Decision(REFUSE, f"holds data mlstack did not put there ({', '.join(observed.foreign[:3])}"
-                                    f"{', ...' if len(observed.foreign) > 3 else ''})")
-        if observed.foreign:
-            return Decision(SEED, "--force: seeding over data mlstack did not put there (nothing of it is deleted)")
-        return Decision(SEED, "not seeded yet" if observed.exists else "new volume")
-    same = marker.digest == source.digest and not differing
-    old_files = marker.files
-    if force:
-        return Decision(SEED, "--force", remove=changed_paths(old_files, source.files)[1])
-    if same:
-        return Decision(NOTHING, "source unchanged since " + marker.seeded_at)
-    what = f"{len(differing)} file(s) differ in content" if differing and marker.digest == source.digest else "source changed"
-    if plan.mode == "once":
-        return Decision(STALE, f"{what} since {marker.seeded_at}; mode once keeps the seeded content (--force re-seeds)")
-    if not source.files or not old_files:
-        return Decision(SEED, f"{what}: copied again whole (mode sync)")
-    copy, removed = changed_paths(old_files, source.files)
-    copy = sorted(set(copy) | set(differing or []))
-    return Decision(UPDATE, f"{what}: {len(copy)} to copy, {len(removed)} to remove (mode sync)", copy, removed)
-
-
-# --- how -------------------------------------------------------------------------------------
-
-METHODS = ("auto", "bind", "archive")
-HELPER_FALLBACKS = ("busybox", "alpine", "debian", "ubuntu")   # local images worth trying last
-
-
-def choose_method(requested: str, local_engine: bool, source: Source) -> str:
-    """bind: cp inside the engine's machine from a read-only bind mount (a local engine only);
-    archive: a tar stream through the API. Images always stream; archive files stream in auto."""
-    if source.kind == IMAGE:
-        return "archive"
-    if requested == "auto":
-        return "bind" if local_engine and source.kind != ARCHIVE else "archive"
-    if requested == "bind" and not local_engine:
-        raise PlanError("--method bind", "needs the Docker engine on this machine (a unix socket); use archive")
-    if requested == "bind" and source.archive_format == "zst":
-        raise PlanError("--method bind", "cannot unpack .tar.zst inside the helper; use archive")
-    return requested
-
-
-def helper_candidates(plan: SeedPlan, document: Mapping[str, Any]) -> list[str]:
-    """Images the stack already uses, the cache's own service first: one of them is likely local."""
-    services = document.get("services") or {}
-    first = [services[plan.service].get("image")] if plan.service in services else []
-    rest = [body.get("image") for _, body in sorted(services.items())]
-    found: list[str] = []
-    for image in first + rest:
-        if image and image not in found:
-            found.append(str(image))
-    return found
-
-
-def fallback_helper(local_images: list[str]) -> str | None:
-    """A local image named like busybox, alpine, debian or ubuntu (any registry, any tag)."""
-    for name in HELPER_FALLBACKS:
-        for reference in local_images:
-            repository = reference.rsplit(":", 1)[0]
-            if repository.rsplit("/", 1)[-1] == name:
-                return reference
-    return None

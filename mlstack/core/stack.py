@@ -10,9 +10,10 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path as FsPath
 
-from mlstack.core.load import file_problem, load_yaml_file, read_env_file, resolve_path
+from mlstack.core.dotenv import read_env_file
+from mlstack.core.load import file_problem, load_yaml_file, resolve_path
 from mlstack.core.model import Node, Origin
-from mlstack.errors import StackError, UsageError
+from mlstack.errors import ChoiceError, StackError
 from mlstack.report import Diagnostic
 
 STACK_FILE = "mlstack.yaml"
@@ -66,14 +67,14 @@ class Stack:
     def profile(self, name: str) -> Profile:
         if name not in self.profiles:
             known = ", ".join(sorted(self.profiles)) or "none"
-            raise UsageError(f"unknown profile {name!r}; this stack defines: {known}")
+            raise ChoiceError(f"unknown profile {name!r}; this stack defines: {known}")
         chain: list[str] = []
         current: str | None = name
         while current is not None:
             if current in chain:
-                raise UsageError(f"profile {name!r} extends itself: {' -> '.join(chain + [current])}")
+                raise ChoiceError(f"profile {name!r} extends itself: {' -> '.join(chain + [current])}")
             if current not in self.profiles:
-                raise UsageError(f"profile {chain[-1]!r} extends unknown profile {current!r}")
+                raise ChoiceError(f"profile {chain[-1]!r} extends unknown profile {current!r}")
             chain.append(current)
             current = self.profile_extends.get(current)
         overrides: list[SourceRef] = []
@@ -97,7 +98,7 @@ def find_stack_file(explicit: str | None, cwd: FsPath) -> FsPath | None:
     if explicit:
         path = resolve_path(cwd / explicit)
         if not os.path.lexists(path):
-            raise UsageError(f"stack definition not found: {explicit}")
+            raise ChoiceError(f"stack definition not found: {explicit}")
         return path  # a directory, a loop or an unreadable file is reported, located, when it is read
     candidate = cwd / STACK_FILE
     return resolve_path(candidate) if os.path.lexists(candidate) else None
@@ -247,6 +248,6 @@ def environment(stack: Stack, profile: str, process_env: dict[str, str]) -> dict
     }
     env.update(stack.variables)
     for path, origin in stack.env_files:
-        env.update(read_env_file(path, os.path.relpath(path, stack.directory), origin))
+        env.update(read_env_file(path, os.path.relpath(path, stack.directory), origin, process_env))
     env.update(process_env)
     return env

@@ -7,14 +7,18 @@ lists. Nothing here builds a shell string.
 
 from __future__ import annotations
 
+import logging
 import os
 import shlex
 import subprocess
-import sys
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Mapping, Sequence
 
+from mlstack.engine.address import engine_address, unreachable_message
 from mlstack.errors import EngineError
+
+# `--debug` (or MLSTACK_DEBUG=1): the CLI sends this logger's records to stderr.
+log = logging.getLogger("mlstack")
 
 # After Ctrl-C: how long the child gets to finish on its own (it saw the same SIGINT when it shares
 # the terminal), then how long after SIGTERM before SIGKILL.
@@ -38,26 +42,19 @@ class Target:
         return command
 
 
-def up(target: Target, services: Sequence[str] = (), build: bool = False, wait: bool = False,
-       timeout: int | None = None, remove_orphans: bool = False) -> list[str]:
+def up(target: Target, services: Sequence[str] = (), build: bool = False) -> list[str]:
+    # Not `--wait`: it fails on a one-shot container that exits 0 (docker/compose#10596); mlstack
+    # follows health itself (lifecycle/health.py).
     command = target.base() + ["up", "--detach"]
     if build:
         command.append("--build")
-    if wait:
-        command.append("--wait")
-        if timeout is not None:
-            command += ["--wait-timeout", str(timeout)]
-    if remove_orphans:
-        command.append("--remove-orphans")
     return command + list(services)
 
 
-def down(target: Target, volumes: bool = False, timeout: int | None = None) -> list[str]:
+def down(target: Target, volumes: bool = False) -> list[str]:
     command = target.base() + ["down", "--remove-orphans"]
     if volumes:
         command.append("--volumes")
-    if timeout is not None:
-        command += ["--timeout", str(timeout)]
     return command
 
 
@@ -78,23 +75,15 @@ def logs(target: Target, services: Sequence[str] = (), follow: bool = False, tai
     return command + list(services)
 
 
-def exec_(target: Target, service: str, argv: Sequence[str], tty: bool = True, user: str | None = None,
-          workdir: str | None = None) -> list[str]:
+def exec_(target: Target, service: str, argv: Sequence[str], tty: bool = True) -> list[str]:
     command = target.base() + ["exec"]
     if not tty:
         command.append("--no-TTY")
-    if user:
-        command += ["--user", user]
-    if workdir:
-        command += ["--workdir", workdir]
     return command + [service, *argv]
 
 
-def restart(target: Target, services: Sequence[str] = (), timeout: int | None = None) -> list[str]:
-    command = target.base() + ["restart"]
-    if timeout is not None:
-        command += ["--timeout", str(timeout)]
-    return command + list(services)
+def restart(target: Target, services: Sequence[str] = ()) -> list[str]:
+    return target.base() + ["restart"] + list(services)
 
 
 def pull(target: Target, services: Sequence[str] = ()) -> list[str]:
@@ -109,11 +98,6 @@ def build(target: Target, services: Sequence[str] = (), pull: bool = False) -> l
     return command + list(services)
 
 
-def config(target: Target) -> list[str]:
-    """Compose's own validation of the rendered file."""
-    return target.base() + ["config", "--quiet"]
-
-
 def version(compose: Sequence[str]) -> list[str]:
     return [*compose, "version", "--short"]
 
@@ -126,25 +110,22 @@ class Completed:
     stderr: str = ""
 
 
-def debug(message: str) -> None:
-    if os.environ.get("MLSTACK_DEBUG") == "1":
-        sys.stderr.write(f"mlstack: debug: {message}\n")
-
-
 def run(command: Sequence[str], capture: bool = True, check: bool = True, stdin_closed: bool = False,
-        timeout: float | None = None, env: dict[str, str] | None = None) -> Completed:
+        timeout: float | None = None, env: Mapping[str, str] | None = None) -> Completed:
     """Run one command; the only subprocess call in mlstack.
 
     capture: collect stdout/stderr (else the child shares this terminal: progress, `logs -f`,
     `exec`). stdin_closed: the child can never read an answer (so Compose cannot be told "yes"
-    to a prompt). Raises EngineError carrying command, exit code, stdout and stderr when `check`
-    and the exit code is not 0, or when the program is missing or runs past `timeout`.
+    to a prompt). env: the child's environment (the one the CLI read; None: this process's), and
+    the engine an "unreachable" message names. Raises EngineError carrying command, exit code,
+    stdout and stderr when `check` and the exit code is not 0, or when the program is missing or
+    runs past `timeout`.
     """
     command = [str(part) for part in command]
-    debug(f"run: {shlex.join(command)}")
+    log.debug("run: %s", shlex.join(command))
     pipe = subprocess.PIPE if capture else None
     try:
-        process = subprocess.Popen(command, stdout=pipe, stderr=pipe, text=True, env=env,
+        process = subprocess.Popen(command, stdout=pipe, stderr=pipe, text=True, env=None if env is None else dict(env),
                                    stdin=subprocess.DEVNULL if stdin_closed else None)
     except OSError as error:
         raise EngineError(f"cannot run {command[0]}: {error.strerror or error}", command, None) from None
@@ -159,10 +140,10 @@ def run(command: Sequence[str], capture: bool = True, check: bool = True, stdin_
         # The child shares the terminal, so it saw the same Ctrl-C: let it finish first.
         _stop(process, first_wait=INTERRUPT_GRACE_S)
         raise
-    debug(f"exit {process.returncode}: {_name(command)}")
+    log.debug("exit %s: %s", process.returncode, _name(command))
     done = Completed(command, process.returncode, stdout or "", stderr or "")
     if check and process.returncode != 0:
-        raise failure(done)
+        raise failure(done, env or {})
     return done
 
 
@@ -170,15 +151,13 @@ def run(command: Sequence[str], capture: bool = True, check: bool = True, stdin_
 UNREACHABLE = ("cannot connect to the docker daemon", "failed to connect to the docker api")
 
 
-def failure(done: Completed) -> EngineError:
+def failure(done: Completed, env: Mapping[str, str]) -> EngineError:
     """The error for a failed command: its name, exit code and the end of what it said; an
-    unreachable engine gets the same one-paragraph explanation as the SDK check."""
+    unreachable engine (the one `env` names) gets the same one-paragraph explanation as the API check."""
     said = (done.stderr.strip() or done.stdout.strip()).splitlines()[-15:]
     if any(text in done.stderr.lower() for text in UNREACHABLE):
-        from mlstack.engine.docker_facts import engine_address, unreachable_message  # it imports this module
-
         reason = said[-1].rsplit(": ", 1)[-1] if said else "no answer"
-        return EngineError(unreachable_message(engine_address(dict(os.environ)), reason), done.command,
+        return EngineError(unreachable_message(engine_address(env), reason), done.command,
                            done.returncode, done.stdout, done.stderr)
     message = f"{_name(done.command)} failed (exit {done.returncode})"
     if said:

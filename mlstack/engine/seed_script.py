@@ -1,153 +1,18 @@
-"""The script the helper container runs (POSIX sh: busybox ash, dash, bash), as data.
+"""The seeding helper's script (seed.sh, next to this file: shellcheck reads it in the tests), its
+exit codes and the places it finds the volume, the source and its settings."""
 
-It runs as root with the volume at /mlstack-volume; its settings and lists lie next to it: in
-/mlstack (the bind method: a read-only bind of a directory on this machine) or in the staging
-directory's `control/` (the archive method: they came in the same stream as the data). The order is
-what makes a seed safe to interrupt anywhere (docs/seeding.md, "Guarantees"):
+from __future__ import annotations
 
-1. finish an earlier seed that got past its commit point (`.mlstack-ready` exists);
-2. delete staging directories of interrupted copies;
-3. refuse (exit 17) when the volume holds entries mlstack did not put there and there is no marker,
-   unless FORCE=1;
-4. copy into `.mlstack-staging-<id>/data` (or find it already streamed there), check the count,
-   set the owner;
-5. commit: put the new marker and the removal list next to the data, rename the staging directory
-   to `.mlstack-ready` (one rename: before it the old content is untouched, after it any later run
-   completes the move);
-6. move the content into place with renames, merging into directories that exist, remove files the
-   previous seed put there that the source no longer has (only if unchanged since), write the
-   marker last, delete `.mlstack-ready`.
-
-Exit codes: 17 foreign data, 18 a file/directory conflict, 19 the copy is incomplete.
-"""
+from functools import lru_cache
+from pathlib import Path as FsPath
 
 FOREIGN, CONFLICT, INCOMPLETE = 17, 18, 19
 VOLUME_MOUNT = "/mlstack-volume"
 SOURCE_MOUNT = "/mlstack-source"
 CONTROL_DIR = "/mlstack"
+SCRIPT_FILE = FsPath(__file__).with_name("seed.sh")
 
-SCRIPT = r"""
-set -eu
-trap 'printf "mlstack-seed-exit %s\n" "$?"' EXIT   # mlstack stops listening here, not at teardown
-C=${0%/*}
-. "$C/env"
-V=/mlstack-volume
-S="$V/.mlstack-staging-$SEED_ID"
-R="$V/.mlstack-ready"
-M="$V/.mlstack-seed.json"
 
-die() { code=$1; shift; printf 'mlstack-seed: %s\n' "$*" >&2; exit "$code"; }
-
-present() { [ -e "$1" ] || [ -L "$1" ]; }
-is_dir() { [ -d "$1" ] && [ ! -L "$1" ]; }
-
-# Move every entry of $1 into $2 by rename; where both hold a directory, descend. One mv per
-# directory level (batched), so a first seed is a handful of renames whatever its size.
-merge() {
-  local from="$1" to="$2" entry name
-  set --
-  for entry in "$from"/* "$from"/.[!.]* "$from"/..?*; do
-    present "$entry" || continue
-    name=${entry##*/}
-    if is_dir "$to/$name"; then
-      is_dir "$entry" || die 18 "${to#$V/}/$name is a directory in the volume but not in the seed; move it away and seed again"
-      merge "$entry" "$to/$name"
-      continue
-    fi
-    if is_dir "$entry" && present "$to/$name"; then
-      die 18 "${to#$V/}/$name is a file in the volume but a directory in the seed; move it away and seed again"
-    fi
-    set -- "$@" "$entry"
-    if [ $# -ge 500 ]; then mv -f "$@" "$to/"; set --; fi
-  done
-  [ $# -eq 0 ] || mv -f "$@" "$to/"
-}
-
-# Lines `SIZE MTIME PATH` (a file: removed only while it is as the previous seed left it) or
-# `link - PATH` (a symbolic link).
-remove_listed() {
-  while IFS= read -r line; do
-    size=${line%% *}; rest=${line#* }; mtime=${rest%% *}; path=${rest#* }
-    target="$V/$path"
-    if [ "$size" = link ]; then
-      [ ! -L "$target" ] || rm -f "$target"
-    elif [ -f "$target" ] && [ ! -L "$target" ] && [ "$(stat -c '%s %Y' "$target")" = "$size $mtime" ]; then
-      rm -f "$target"
-    fi
-  done < "$1"
-}
-
-apply() {
-  if [ -f "$R/marker.json" ]; then
-    [ ! -d "$R/data" ] || merge "$R/data" "$V"
-    [ ! -f "$R/remove" ] || remove_listed "$R/remove"
-    [ ! -f "$R/owner" ] || chown "$(cat "$R/owner")" "$V"
-    mv -f "$R/marker.json" "$M"
-  fi
-  rm -rf "$R"
-}
-
-foreign() {
-  [ ! -e "$M" ] || return 1
-  for entry in "$V"/* "$V"/.[!.]* "$V"/..?*; do
-    present "$entry" || continue
-    case "${entry##*/}" in .mlstack-*) continue ;; esac
-    printf '%s\n' "${entry##*/}"
-    return 0
-  done
-  return 1
-}
-
-copy_listed() {  # $1: source directory, $2: destination; $C/files: paths relative to both
-  while IFS= read -r path; do
-    case "$path" in */*) parent="$2/${path%/*}" ;; *) parent="$2" ;; esac
-    [ -d "$parent" ] || mkdir -p "$parent"
-    cp $CP_FLAGS "$1/$path" "$2/$path"
-  done < "$C/files"
-}
-
-[ ! -d "$R" ] || apply
-for old in "$V"/.mlstack-staging-*; do
-  [ "$old" = "$S" ] || ! present "$old" || rm -rf "$old"
-done
-if [ "$COPY" = none ]; then rm -rf "$S"; exit 0; fi
-if [ "$COPY" = check ]; then
-  if found=$(foreign); then printf 'foreign %s\n' "$found"; fi
-  rm -rf "$S"
-  exit 0
-fi
-if [ "$COPY" = checksums ]; then
-  rm -rf "$S"
-  cd "$V"
-  find . -path './.mlstack-*' -prune -o -type f -exec sha256sum {} +
-  exit 0
-fi
-
-if [ "$FORCE" != 1 ] && found=$(foreign) && [ -n "$found" ]; then
-  rm -rf "$S"
-  die 17 "the volume holds data mlstack did not put there (e.g. $found)"
-fi
-
-D="$S/data${SUBPATH:+/$SUBPATH}"
-mkdir -p "$D"
-FROM="/mlstack-source${SOURCE_INNER:+/$SOURCE_INNER}"
-case "$COPY" in
-  tree) cp $CP_FLAGS "$FROM/." "$D/" ;;
-  list) copy_listed "$FROM" "$D" ;;
-  archive) tar -x $TAR_FLAGS -f "/mlstack-source/$ARCHIVE_NAME" -C "$D" ;;
-  streamed) ;;
-esac
-if [ -n "$EXPECT_FILES" ]; then
-  found=$(find "$D" -type f -o -type l | wc -l)
-  [ "$found" -eq "$EXPECT_FILES" ] || die 19 "copied $found files, expected $EXPECT_FILES: the engine may not see the host directory (a VM?); use --method archive"
-fi
-[ ! -d "$C/extra" ] || cp -R "$C/extra/." "$S/data/"
-if [ -n "$OWNER" ]; then
-  [ "$CHOWN" != 1 ] || chown -R "$OWNER" "$S/data"
-  printf '%s\n' "$OWNER" > "$S/owner"
-fi
-[ ! -s "$C/remove" ] || cp "$C/remove" "$S/remove"
-cp "$C/marker.json" "$S/marker.json"
-mv "$S" "$R"
-apply
-"""
+@lru_cache(maxsize=None)
+def script() -> bytes:
+    return SCRIPT_FILE.read_bytes()

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
 from mlstack.core import seeding
-from mlstack.core.seeding import Fingerprint, Listing, SeedPlan
+from mlstack.core.seed_marker import Fingerprint, Listing
+from mlstack.core.seeding import SeedPlan
 from mlstack.errors import SeedError
 
 CHUNK = 1 << 20

@@ -14,7 +14,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mlstack.core.load import parse_env
+from mlstack.core.dotenv import parse_env
 from mlstack.core.pipeline import build
 from mlstack.core.stack import builtin_dir, load_stack
 from mlstack.errors import MlstackError

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from mlstack import cli
-from mlstack.core import seeding
+from mlstack.core import seed_decision
 
 SCHEMA = json.loads((Path(cli.__file__).parent / "schemas" / "mlstack.schema.json").read_text())
 
@@ -37,4 +37,4 @@ def test_choices_are_case_insensitive(mlstack):
 
 def test_the_choices_are_the_ones_the_stack_definition_knows():
     assert [policy.value for policy in cli.GpuPolicy] == SCHEMA["definitions"]["gpu"]["enum"]
-    assert tuple(method.value for method in cli.SeedMethod) == seeding.METHODS
+    assert tuple(method.value for method in cli.SeedMethod) == seed_decision.METHODS

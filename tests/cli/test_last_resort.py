@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 from mlstack import cli
@@ -48,7 +50,7 @@ def test_debug_adds_the_traceback(monkeypatch, capsys):
         raise ValueError("bad thing")
 
     monkeypatch.setattr(render, "run", fail)
-    monkeypatch.setenv("MLSTACK_DEBUG", "0")  # restored after the test: --debug sets it to 1
+    monkeypatch.setenv("MLSTACK_DEBUG", "0")  # only --debug asks for the traceback here
     with pytest.raises(SystemExit) as exited:
         cli.main(["render", "--debug"])
     err = capsys.readouterr().err
@@ -61,7 +63,7 @@ def test_debug_adds_the_traceback(monkeypatch, capsys):
 def test_debug_after_exec_belongs_to_the_command_run(monkeypatch):
     seen = {}
 
-    def fake_exec(stack_file, profile, service, argv, tty):
+    def fake_exec(stack_file, profile, service, argv, tty, env):
         seen["argv"] = argv
         from mlstack.report import Result
 
@@ -73,3 +75,20 @@ def test_debug_after_exec_belongs_to_the_command_run(monkeypatch):
     with pytest.raises(SystemExit):
         cli.main(["exec", "api", "pytest", "--debug"])
     assert seen["argv"] == ["pytest", "--debug"]
+
+
+def test_debug_shows_the_commands_mlstack_runs(monkeypatch, capsys):
+    def fake_render(*args, env):
+        from mlstack.engine import compose
+
+        compose.run([sys.executable, "-c", "pass"])
+        from mlstack.report import Result
+
+        return Result()
+
+    monkeypatch.setattr(render, "run", fake_render)
+    for argv, shown in ((["render", "--debug"], True), (["render"], False)):
+        with pytest.raises(SystemExit):
+            cli.main(argv)
+        err = capsys.readouterr().err
+        assert (f"mlstack: debug: run: {sys.executable} -c pass\n" in err) is shown

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import yaml
 
-from mlstack.core.load import read_env_file
+from mlstack.core.dotenv import read_env_file
 from mlstack.core.profiles import enabled_profiles
 from mlstack.core.project import ComposeFile, Model, load_project
 from mlstack.core.render import Header, dump, to_document
@@ -116,7 +116,7 @@ def interpolation_env(case: Case) -> dict[str, str]:
     env: dict[str, str] = {}
     dotenv = case.directory / ".env"
     if dotenv.is_file():
-        env.update(read_env_file(dotenv, ".env", environ=process_env(case)))
+        env.update(read_env_file(dotenv, ".env", None, process_env(case)))
     env.update(process_env(case))
     return env
 

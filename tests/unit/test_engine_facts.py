@@ -9,8 +9,9 @@ import pytest
 from gpu_fixtures import FIXTURES, docker_info, host, image
 
 from mlstack.core.gpu_host import Gpu, HostGpu, MigDevice
-from mlstack.engine.docker_facts import (Address, cdi_devices_from_specs, engine_address, host_gpu, parse_gpu_query,
-                                         parse_smi_details, parse_smi_list, short_reason, unreachable_message)
+from mlstack.engine.address import Address, engine_address, unreachable_message
+from mlstack.engine.docker_facts import (cdi_devices_from_specs, host_gpu, parse_gpu_query, parse_smi_details,
+                                         parse_smi_list, short_reason)
 
 H100_0 = Gpu(0, "GPU-0f3a9c2e-41b7-4d6a-8e15-7c2b9d4e6a10", "NVIDIA H100 80GB HBM3", "nvidia", "9.0", "00000000:18:00.0")
 H100_1 = Gpu(1, "GPU-7d2e1b4a-9c3f-4e58-a6b7-1f0e2d3c4b5a", "NVIDIA H100 80GB HBM3", "nvidia", "9.0", "00000000:2A:00.0")

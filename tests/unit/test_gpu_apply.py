@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from gpu_fixtures import host, image
 
-from mlstack.commands.preflight import gpu_plan
+from mlstack.lifecycle.preflight import gpu_plan
 from mlstack.core.gpu_host import HostGpu
 from mlstack.core.pipeline import apply_gpu, build, provenance
 from mlstack.core.stack import load_stack

@@ -252,6 +252,6 @@ def test_which_gpus_an_id_names(ids, chosen, missing):
     (LAPTOP, "NVIDIA runtime no; CDI devices none; driver unknown (no nvidia-smi for this engine)"),
 ])
 def test_the_facts_doctor_shows(host_facts, expected):
-    from mlstack.commands.doctor import gpu_facts
+    from mlstack.lifecycle.checks import gpu_facts
 
     assert gpu_facts(host(host_facts) if isinstance(host_facts, str) else host_facts) == expected

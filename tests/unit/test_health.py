@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from mlstack.commands import health
-from mlstack.commands.health import FAILED, READY, WAITING, Container, parse_ps, verdict
+from mlstack.lifecycle import health
+from mlstack.lifecycle.health import FAILED, READY, WAITING, Container, parse_ps, verdict
 from mlstack.engine import compose
 from mlstack.errors import UnhealthyError
 

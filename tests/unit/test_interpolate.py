@@ -58,3 +58,10 @@ def test_unset_variables_are_collected():
     unset: set[str] = set()
     substitute("$X ${Y} ${Z:-d} ${A}", ENV, unset)
     assert unset == {"X", "Y"}
+
+
+def test_each_variable_is_recorded_with_the_text_it_produced():
+    seen: list = []
+    text = substitute("127.0.0.1:${PORT:-5000}:5000 $USER ${A:-${B:-x}} ${C:+on} $$D", {"USER": "ada", "C": "1"}, None, seen)
+    assert text == "127.0.0.1:5000:5000 ada x on $D"
+    assert seen == [("PORT", "5000"), ("USER", "ada"), ("B", "x"), ("A", "x"), ("C", "on")]

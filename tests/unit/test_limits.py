@@ -7,7 +7,7 @@ from pathlib import Path as FsPath
 
 import pytest
 
-from mlstack.core import limits, load
+from mlstack.core import dotenv, limits, load
 from mlstack.core.load import file_problem, parse_yaml, parse_yaml_documents, read_text
 from mlstack.core.project import ComposeFile, load_project
 from mlstack.errors import StackError
@@ -137,7 +137,7 @@ def test_file_problems(tmp_path, monkeypatch):
 
 def test_env_files_refuse_nul():
     with pytest.raises(StackError) as caught:
-        load.parse_env("A=1\nB=x\0y\n", "app.env", {})
+        dotenv.parse_env("A=1\nB=x\0y\n", "app.env", {})
     assert str(caught.value.diagnostics[0]) == "app.env:2: a NUL character is not allowed in an env file"
 
 

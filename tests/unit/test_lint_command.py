@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from mlstack.commands import lint as command
+from mlstack.lifecycle import linting
 from mlstack.core.lint_model import BuildContext, Finding
 from mlstack.core.stack import PACKAGE_DIR
 from mlstack.errors import UsageError
@@ -14,7 +15,7 @@ from mlstack.errors import UsageError
 def context(tmp_path, files: dict[str, str], dockerfile: str = "Dockerfile") -> BuildContext:
     for name, text in files.items():
         (tmp_path / name).write_text(text)
-    return command.read_context("./app", tmp_path, tmp_path / dockerfile)
+    return linting.read_context("./app", tmp_path, tmp_path / dockerfile)
 
 
 @pytest.mark.parametrize("files, dockerfile, expected", [
@@ -33,8 +34,8 @@ def test_a_build_context_is_read_as_docker_reads_it(tmp_path, files, dockerfile,
 
 
 def test_shipped_templates_stand_in_for_their_copy(tmp_path):
-    assert command.context_directory(tmp_path, "./.mlstack/templates/api") == PACKAGE_DIR / "templates" / "api"
-    assert command.context_directory(tmp_path, "./api") == tmp_path / "api"
+    assert linting.context_directory(tmp_path, "./.mlstack/templates/api") == PACKAGE_DIR / "templates" / "api"
+    assert linting.context_directory(tmp_path, "./api") == tmp_path / "api"
 
 
 def finding(profile: str, severity: str = "warning", silenced: str = "") -> Finding:
@@ -42,7 +43,7 @@ def finding(profile: str, severity: str = "warning", silenced: str = "") -> Find
 
 
 def test_a_finding_shared_by_profiles_is_reported_once():
-    merged = command.merge_profiles([finding("dev"), finding("prod", "error"), finding("staging", "error"),
+    merged = linting.merge_profiles([finding("dev"), finding("prod", "error"), finding("staging", "error"),
                                      finding("dev", silenced="why"), finding("prod", "error", silenced="why")])
     assert merged == sorted([finding("dev"), finding("prod,staging", "error"), finding("dev,prod", "error", silenced="why")])
 
@@ -55,6 +56,6 @@ def test_profile_and_all_profiles_exclude_each_other():
 def test_required_variables_get_placeholders_only_when_unset(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     stack = command.open_stack(None)
-    rendered, placeholders = command.build_for_lint(stack, "prod", {"JUPYTER_TOKEN": "tok"})
+    rendered, placeholders = linting.build_for_lint(stack, "prod", {"JUPYTER_TOKEN": "tok"})
     assert placeholders == {"POSTGRES_PASSWORD"}
-    assert rendered.env["POSTGRES_PASSWORD"] == command.PLACEHOLDER and rendered.env["JUPYTER_TOKEN"] == "tok"
+    assert rendered.env["POSTGRES_PASSWORD"] == linting.PLACEHOLDER and rendered.env["JUPYTER_TOKEN"] == "tok"

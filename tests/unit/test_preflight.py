@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from mlstack.commands.preflight import free_port_after, port_conflicts, remap_variable
+from mlstack.lifecycle.preflight import free_port_after, port_conflicts, remap_variable
 from mlstack.core.model import Origin, from_data
 from mlstack.core.ports import ModelPort, offset_ports, published_ports
 from mlstack.engine.docker_facts import PublishedPort
-from mlstack.errors import UsageError
+from mlstack.errors import ChoiceError, ExitCode
 
 ROOT = Path(__file__).resolve().parents[2]
 DEV = Origin("mlstack:overrides/dev.yaml", 45)
@@ -39,9 +39,10 @@ def test_port_offset_shifts_every_published_port_ranges_too():
                                        "web: 8080-8085 -> 8180-8185"]
     assert [p.published for p in published_ports(root)] == [5100, 6433, 6434, 8180]
     untouched = model()
-    with pytest.raises(UsageError) as caught:
+    with pytest.raises(ChoiceError) as caught:
         offset_ports(untouched, 60000)
     assert caught.value.message == "--port-offset 60000 moves qdrant's port 6333 out of 1-65535"
+    assert caught.value.exit_code == ExitCode.USAGE
     assert [p.published for p in published_ports(untouched)] == [5000, 6333, 6334, 8080]   # all or nothing
 
 
@@ -79,12 +80,23 @@ def test_a_remote_engine_skips_the_bind_test():
     assert port_conflicts([mp("mlflow", 5000)], [], "team-dev", None, lambda port: None) == []
 
 
-def test_remap_variable_reads_the_line_that_set_the_port():
-    files = {"mlstack:overrides/dev.yaml": ROOT / "overrides" / "dev.yaml"}
-    text = files["mlstack:overrides/dev.yaml"].read_text().splitlines()
-    line = next(i for i, l in enumerate(text, 1) if "${MLFLOW_PORT" in l)
-    assert remap_variable(Origin("mlstack:overrides/dev.yaml", line), files, 5000) == "MLFLOW_PORT"
-    assert remap_variable(Origin("elsewhere.yaml", line), files, 5000) is None
+def test_remap_variable_is_the_one_interpolation_recorded_for_the_port():
+    assert remap_variable(Origin("dev.yaml", 45, variables=(("MLFLOW_PORT", "5000"),)), 5000) == "MLFLOW_PORT"
+    assert remap_variable(Origin("a.yaml", 3, variables=(("HOST_IP", "127.0.0.1"), ("PORT", "8080"))), 8080) == "PORT"
+    assert remap_variable(Origin("prod.yaml", 46, variables=(("API_PORTS", "8000-8001"),)), 8000) == "API_PORTS"
+    assert remap_variable(Origin("a.yaml", 3, variables=(("PORT", "9000"),)), 8080) == "PORT"   # set by hand
+    assert remap_variable(Origin("a.yaml", 3), 5000) is None
+
+
+def test_the_dev_profile_ports_name_their_variables():
+    from mlstack.core.pipeline import build
+    from mlstack.core.stack import default_stack
+
+    rendered = build(default_stack(ROOT), "dev", {"MLFLOW_PORT": "5001"})
+    ports = {port.service: port for port in published_ports(rendered.root)}
+    assert remap_variable(ports["mlflow"].origin, ports["mlflow"].published) == "MLFLOW_PORT"
+    assert ports["mlflow"].published == 5001
+    assert remap_variable(ports["redis"].origin, 6379) == "REDIS_PORT"
 
 
 def test_free_port_after_skips_used_and_already_suggested_ports():
@@ -95,3 +107,13 @@ def test_free_port_after_skips_used_and_already_suggested_ports():
     assert free_port_after(ports[0], ports, [], free, suggested) == 6336
     assert free_port_after(ports[1], ports, [engine_port(6337, "x")], free, suggested) == 6338
     assert suggested == {6336, 6338}
+
+
+@pytest.mark.parametrize("value, expected", [
+    (8080, range(8080, 8081)), ("8080", range(8080, 8081)), ("8000-8010", range(8000, 8011)),
+    ("", range(0)), (None, range(0)), (True, range(0)), ("8010-8000", range(0)), ("70000", range(0)), ("80a", range(0)),
+])
+def test_port_range_reads_every_form_of_a_published_port(value, expected):
+    from mlstack.core.ports import port_range
+
+    assert port_range(None if value is None else from_data(value, Origin())) == expected

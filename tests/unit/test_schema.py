@@ -15,7 +15,8 @@ from mlstack.core.lint import lint
 from mlstack.core.lint_model import LintInput
 from mlstack.core.load import parse_yaml
 from mlstack.core.model import Origin, from_data
-from mlstack.core.schema import SUPPORTED_KEYWORDS, compiled_schema, schema_document, validate
+from mlstack.core.schema import compiled_schema, schema_document, validate
+from mlstack.core.schema_keywords import SUPPORTED_KEYWORDS
 from mlstack.core.validate import check
 from mlstack.errors import StackError
 

@@ -9,9 +9,11 @@ import time
 
 import pytest
 
-from mlstack.core import seeding
+from mlstack.core import seed_decision, seed_marker, seeding
 from mlstack.core.load import parse_yaml
-from mlstack.core.seeding import Fingerprint, Marker, Observed, PlanError
+from mlstack.core.seed_decision import Observed
+from mlstack.core.seed_marker import Fingerprint, Marker
+from mlstack.core.seeding import PlanError
 from mlstack.engine import sources
 from mlstack.errors import SeedError
 
@@ -125,13 +127,13 @@ NEW = {"a": [1, 10], "b": [5, 50], "c": [1, 1], "link": ["link", "a"]}
 
 
 def marker(files=OLD, identity="directory /m") -> Marker:
-    return Marker("demo-dev_hf-cache", "./m", identity, seeding.fingerprint_digest(identity, files), files,
+    return Marker("demo-dev_hf-cache", "./m", identity, seed_marker.fingerprint_digest(identity, files), files,
                   6, "1000:100", "once", "", "2026-01-01T00:00:00Z", "abc")
 
 
 def decide(observed, files=NEW, mode="once", force=False, differing=None, identity="directory /m"):
     declared = plan(f"{{from: ./m, mode: {mode}}}")
-    decision = seeding.decide(declared, observed, Fingerprint(identity, files, 7), force, differing)
+    decision = seed_decision.decide(declared, observed, Fingerprint(identity, files, 7), force, differing)
     return decision.action, decision.copy, decision.remove
 
 
@@ -160,15 +162,15 @@ def test_decisions(observed, options, expected):
 
 def test_decision_reasons_name_the_way_out():
     declared = plan("{from: ./m}")
-    refused = seeding.decide(declared, Observed(True, None, ["a", "b", "c", "d"]), Fingerprint("x", {}, 0), False)
+    refused = seed_decision.decide(declared, Observed(True, None, ["a", "b", "c", "d"]), Fingerprint("x", {}, 0), False)
     assert refused.reason == "holds data mlstack did not put there (a, b, c, ...)"
-    stale = seeding.decide(declared, Observed(True, marker()), Fingerprint("directory /m", NEW, 0), False)
+    stale = seed_decision.decide(declared, Observed(True, marker()), Fingerprint("directory /m", NEW, 0), False)
     assert stale.reason == "source changed since 2026-01-01T00:00:00Z; mode once keeps the seeded content (--force re-seeds)"
 
 
 def test_removal_lines_keep_what_is_needed_to_spare_user_changes():
-    assert seeding.removal_lines(OLD, ["gone", "link"]) == b"3 3 gone\nlink - link\n"
-    assert seeding.removal_lines(OLD, []) == b""
+    assert seed_marker.removal_lines(OLD, ["gone", "link"]) == b"3 3 gone\nlink - link\n"
+    assert seed_marker.removal_lines(OLD, []) == b""
 
 
 def test_marker_round_trip_and_version():
@@ -178,10 +180,10 @@ def test_marker_round_trip_and_version():
 
 
 def test_digest_depends_on_every_part():
-    base = seeding.fingerprint_digest("d", {"a": [1, 2]})
-    assert base == seeding.fingerprint_digest("d", {"a": [1, 2]})
-    assert len({base, seeding.fingerprint_digest("e", {"a": [1, 2]}), seeding.fingerprint_digest("d", {"a": [1, 3]}),
-                seeding.fingerprint_digest("d", {"b": [1, 2]}), seeding.fingerprint_digest("d", {})}) == 5
+    base = seed_marker.fingerprint_digest("d", {"a": [1, 2]})
+    assert base == seed_marker.fingerprint_digest("d", {"a": [1, 2]})
+    assert len({base, seed_marker.fingerprint_digest("e", {"a": [1, 2]}), seed_marker.fingerprint_digest("d", {"a": [1, 3]}),
+                seed_marker.fingerprint_digest("d", {"b": [1, 2]}), seed_marker.fingerprint_digest("d", {})}) == 5
 
 
 # --- methods and helpers ---------------------------------------------------------------------
@@ -195,7 +197,7 @@ def test_digest_depends_on_every_part():
     ("bind", True, "{image: i, path: /p}", "archive"),
 ])
 def test_choose_method(requested, local, body, expected):
-    assert seeding.choose_method(requested, local, plan(body).source) == expected
+    assert seed_decision.choose_method(requested, local, plan(body).source) == expected
 
 
 @pytest.mark.parametrize("requested, local, body, message", [
@@ -204,14 +206,14 @@ def test_choose_method(requested, local, body, expected):
 ])
 def test_choose_method_refusals(requested, local, body, message):
     with pytest.raises(PlanError) as error:
-        seeding.choose_method(requested, local, plan(body).source)
+        seed_decision.choose_method(requested, local, plan(body).source)
     assert str(error.value) == message
 
 
 def test_helper_images():
-    assert seeding.helper_candidates(plan("{from: ./m}"), DOCUMENT) == ["jupyter:1", "api:1"]
-    assert seeding.fallback_helper(["x:1", "reg.io/lib/alpine:3", "mlstack-test/busybox:1"]) == "mlstack-test/busybox:1"
-    assert seeding.fallback_helper(["busyboxish:1"]) is None
+    assert seed_decision.helper_candidates(plan("{from: ./m}"), DOCUMENT) == ["jupyter:1", "api:1"]
+    assert seed_decision.fallback_helper(["x:1", "reg.io/lib/alpine:3", "mlstack-test/busybox:1"]) == "mlstack-test/busybox:1"
+    assert seed_decision.fallback_helper(["busyboxish:1"]) is None
 
 
 # --- fingerprints and streams on a real directory ----------------------------------------------

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from mlstack.commands.health import parse_ps
-from mlstack.commands.up import expected_services
-from mlstack.commands.urls import format_table, host_url, table
+from mlstack.lifecycle.health import parse_ps
+from mlstack.lifecycle.running import expected_services
+from mlstack.lifecycle.status_table import format_table, host_url, table
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -42,6 +42,16 @@ def test_the_query_is_interpolated_and_empty_parameters_dropped():
     assert host_url([publisher(8888, 8888)], dict(row, query="token=abc"), {}) == "http://localhost:8888/lab?token=abc"
 
 
+def test_the_query_is_interpolated_as_compose_does_it():
+    row = {"service": "jupyter", "port": 8888, "path": "/lab"}
+    url = lambda query, env: host_url([publisher(8888, 8888)], dict(row, query=query), env)
+    assert url("token=$${T-dflt}", {"T": ""}) == "http://localhost:8888/lab"             # `-`: only unset takes the default
+    assert url("token=$${T:-dflt}", {"T": ""}) == "http://localhost:8888/lab?token=dflt"  # `:-`: empty too
+    assert url("token=$${T-dflt}", {}) == "http://localhost:8888/lab?token=dflt"
+    assert url("a=$T&b=$${U:+yes}", {"T": "1", "U": "x"}) == "http://localhost:8888/lab?a=1&b=yes"
+    assert url("token=$${T:?set T}", {}) == "http://localhost:8888/lab"                  # cannot: no query
+
+
 def test_table_from_recorded_ps():
     containers = parse_ps((FIXTURES / "compose-ps-dev.ndjson").read_text())
     rows = table(DOCUMENT, containers, ["jupyter", "mlflow", "postgres", "qdrant", "redis", "trainer"],
@@ -60,9 +70,9 @@ def test_table_from_recorded_ps():
     json.dumps(rows)   # --json prints these as they are
 
 
-def test_expected_services_follow_selection_dependencies_and_compose_profiles(monkeypatch):
-    monkeypatch.delenv("COMPOSE_PROFILES", raising=False)
-    assert expected_services(DOCUMENT, [], ()) == ["jupyter", "mlflow", "postgres", "qdrant", "redis"]
-    assert expected_services(DOCUMENT, ["mlflow"], ()) == ["mlflow", "postgres"]
-    assert expected_services(DOCUMENT, [], ("train",))[-2:] == ["redis", "trainer"]
-    assert expected_services(DOCUMENT, ["trainer"], ()) == ["redis", "trainer"]
+def test_expected_services_follow_selection_dependencies_and_compose_profiles():
+    assert expected_services(DOCUMENT, [], (), {}) == ["jupyter", "mlflow", "postgres", "qdrant", "redis"]
+    assert expected_services(DOCUMENT, ["mlflow"], (), {}) == ["mlflow", "postgres"]
+    assert expected_services(DOCUMENT, [], ("train",), {})[-2:] == ["redis", "trainer"]
+    assert expected_services(DOCUMENT, ["trainer"], (), {}) == ["redis", "trainer"]
+    assert expected_services(DOCUMENT, [], (), {"COMPOSE_PROFILES": "train"})[-2:] == ["redis", "trainer"]

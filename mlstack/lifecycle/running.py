@@ -1,4 +1,4 @@
-"""What the lifecycle commands share: the rendered file under `.mlstack/<profile>/` and its Compose target.
+"""The running stack: the rendered file under `.mlstack/<profile>/` and its Compose target.
 
 `up`, `pull` and `build` render the profile and write `<stack dir>/.mlstack/<profile>/compose.yaml`
 (relative paths rebased to that directory, so `-f FILE -p PROJECT` is all Compose needs). The other
@@ -10,19 +10,19 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path as FsPath
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Mapping
 
+from mlstack.core.profiles import enabled_profiles
 from mlstack.core.stack import find_stack_file
 from mlstack.engine import compose
 from mlstack.engine.discovery import ComposeCli, discover
 from mlstack.errors import UsageError
+from mlstack.lifecycle.workspace import RENDER_DIR, build_profile, ensure_templates, write_atomically
 
 if TYPE_CHECKING:  # the render pipeline costs ~100 ms to import; `status` never needs it
     from mlstack.core.pipeline import Rendered
-
-RENDER_DIR = ".mlstack"
 
 
 def rendered_path(stack_directory: FsPath, profile: str) -> FsPath:
@@ -45,30 +45,29 @@ class Project:
     document: dict[str, Any]           # the rendered file's content
     target: compose.Target
     cli: ComposeCli
+    env: dict[str, str] = field(default_factory=dict)   # the process environment, as the CLI read it
     rendered: Rendered | None = None   # None when reusing an existing file
 
+    def run(self, command: list[str], **options) -> compose.Completed:
+        """Run a Compose command line for this project in the environment the CLI passed down."""
+        return compose.run(command, env=self.env, **options)
 
-def render(stack_file: str | None, profile: str, gpu: str | None = None,
+
+def render(stack_file: str | None, profile: str, env: Mapping[str, str], gpu: str | None = None,
            compose_profiles: tuple[str, ...] = ()) -> Project:
     """Render the profile now (nothing written yet: preflight may still change the model)."""
-    from mlstack.commands.common import build_profile
-
-    rendered = build_profile(stack_file, profile, gpu)
+    rendered = build_profile(stack_file, profile, env, gpu)
     path = rendered_path(rendered.stack.directory, rendered.profile.name)
-    cli = discover()
+    cli = discover(env)
     services = sorted(rendered.root.get("services").value) if rendered.root.get("services") is not None else []
     # Compose reads no .env beside the render: the service profiles the stack's environment
     # enables (COMPOSE_PROFILES) are passed as --profile, unless the command line names its own
     profiles = compose_profiles or rendered.compose_profiles
-    return Project(path, rendered.project_name, services, {}, compose.Target(cli.argv, str(path), rendered.project_name,
-                                                                            profiles), cli, rendered)
+    target = compose.Target(cli.argv, str(path), rendered.project_name, profiles)
+    return Project(path, rendered.project_name, services, {}, target, cli, dict(env), rendered)
 
 
 def write(project: Project) -> None:
-    from mlstack.commands.render import write_atomically
-
-    from mlstack.commands.common import ensure_templates
-
     assert project.rendered is not None
     ensure_templates(project.rendered.stack.directory)
     write_atomically(project.path, project.rendered.text(project.path.parent))
@@ -80,7 +79,7 @@ def write(project: Project) -> None:
 EVERY_COMPOSE_PROFILE = ("*",)
 
 
-def existing(stack_file: str | None, profile: str, compose_profiles: tuple[str, ...] = EVERY_COMPOSE_PROFILE) -> Project:
+def existing(stack_file: str | None, profile: str, env: Mapping[str, str]) -> Project:
     """The file `up` wrote for this profile; rendered and written first when there is none.
 
     The engine is asked first, with a timeout (a ping, a few ms): Compose itself waits forever
@@ -88,21 +87,21 @@ def existing(stack_file: str | None, profile: str, compose_profiles: tuple[str, 
     """
     from mlstack.engine.docker_facts import Engine
 
-    Engine()
+    Engine(env)
     definition = find_stack_file(stack_file, FsPath.cwd())
     directory = definition.parent if definition is not None else FsPath.cwd()
     path = rendered_path(directory, profile)
     if not path.is_file():
-        project = render(stack_file, profile, compose_profiles=compose_profiles)
+        project = render(stack_file, profile, env, compose_profiles=EVERY_COMPOSE_PROFILE)
         write(project)
         return project
     document = _load(path.read_text(encoding="utf-8"))
     if not isinstance(document, dict) or not document.get("name"):
         raise UsageError(f"{os.path.relpath(path)} is not a file mlstack rendered: delete it and run `mlstack up`")
-    cli = discover()
+    cli = discover(env)
     services = sorted((document.get("services") or {}).keys())
     return Project(path, document["name"], services, document,
-                   compose.Target(cli.argv, str(path), document["name"], compose_profiles), cli)
+                   compose.Target(cli.argv, str(path), document["name"], EVERY_COMPOSE_PROFILE), cli, dict(env))
 
 
 def check_services(project: Project, wanted: list[str]) -> None:
@@ -110,6 +109,31 @@ def check_services(project: Project, wanted: list[str]) -> None:
     if unknown:
         raise UsageError(f"unknown service{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}; "
                          f"this stack has: {', '.join(project.services) or 'none'}")
+
+
+def expected_services(document: dict, selected: list[str], compose_profiles: tuple[str, ...],
+                      env: Mapping[str, str]) -> list[str]:
+    """What `compose up` starts: the selected services (all, without a selection) and what they depend on.
+
+    Services with `profiles:` start only when one of them is active (--compose-profile, or
+    COMPOSE_PROFILES in `env`), unless selected by name, as in Compose.
+    """
+    services = document.get("services") or {}
+    active = set(compose_profiles) | set(enabled_profiles(env))
+    if selected:
+        pending = list(selected)
+    else:
+        pending = [name for name, body in services.items()
+                   if not body.get("profiles") or "*" in active or active & set(body["profiles"])]
+    wanted: list[str] = []
+    while pending:
+        name = pending.pop(0)
+        if name in wanted or name not in services:
+            continue
+        wanted.append(name)
+        depends = services[name].get("depends_on") or {}
+        pending += list(depends) if isinstance(depends, (dict, list)) else []
+    return sorted(wanted)
 
 
 def _load(text: str) -> Any:

@@ -1,18 +1,16 @@
 """Checks before anything starts: Compose features, GPU policy, published ports, disk.
 
 `up` calls `run()`: the GPU plan and `--port-offset` change the model before it is written, and
-any failure raises PreflightError (exit 4) with nothing started. `doctor`, `explain`, `pull` and
-`build` take the same GPU plan (`gpu_plan`) and report it instead of raising.
+any failure raises PreflightError (exit 4) with nothing started. `doctor`, `explain`
+(`apply_host_gpu`), `pull` and `build` (`adjust_for_host`) take the same GPU plan (`gpu_plan`) and
+report it instead of raising.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from pathlib import Path as FsPath
-from typing import Callable
+from typing import Callable, Mapping
 
-from mlstack.commands.running import Project
 from mlstack.core.gpu import GpuPlan, plan_gpu
 from mlstack.core.gpu_devices import gpu_services
 from mlstack.core.model import Origin
@@ -21,7 +19,8 @@ from mlstack.core.ports import ModelPort, offset_ports, overlaps, published_port
 from mlstack.engine import ports as host_ports
 from mlstack.engine.discovery import missing_file_features
 from mlstack.engine.docker_facts import Engine, PublishedPort
-from mlstack.errors import PreflightError
+from mlstack.errors import EngineError, PreflightError
+from mlstack.lifecycle.running import Project
 
 GIB = 1024 ** 3
 MIN_FREE_DISK = 2 * GIB     # below: refuse (containers and volumes would fail mid-write)
@@ -52,7 +51,7 @@ def run(project: Project, engine: Engine, port_offset: int = 0) -> list[str]:
     suggested: set[int] = set()
     for conflict in port_conflicts(model_ports, engine_ports, rendered.project_name, bind_free, host_ports.holder):
         spare = free_port_after(conflict.port, model_ports, engine_ports, bind_free, suggested)
-        problems.append(port_message(conflict, rendered, port_offset, spare))
+        problems.append(port_message(conflict, port_offset, spare))
     disk_problem, disk_notice = disk(engine)
     problems += [disk_problem] if disk_problem else []
     notices += [disk_notice] if disk_notice else []
@@ -66,6 +65,19 @@ def adjust_for_host(project: Project, engine: Engine) -> list[str]:
     """The GPU plan without failing (for `pull` and `build`, which write the same file as `up`)."""
     assert project.rendered is not None
     return apply_gpu(project.rendered, gpu_plan(project.rendered, engine))
+
+
+def apply_host_gpu(rendered: Rendered, env: Mapping[str, str]) -> None:
+    """Apply the GPU plan `up` would make on this host, so explain shows the model `up` starts.
+
+    Only stacks with GPU reservations ask the engine; when it cannot be reached, the plan says so."""
+    if rendered.profile.gpu == "off" or not gpu_services(rendered.root):
+        return
+    try:
+        engine = Engine(env)
+    except EngineError:
+        engine = None
+    apply_gpu(rendered, gpu_plan(rendered, engine))
 
 
 def _hint(fatal: bool, problems: list[str]) -> str:
@@ -125,10 +137,10 @@ def port_conflicts(ports: list[ModelPort], engine_ports: list[PublishedPort], pr
     return found
 
 
-def port_message(conflict: Conflict, rendered: Rendered, port_offset: int, spare: int | None = None) -> str:
+def port_message(conflict: Conflict, port_offset: int, spare: int | None = None) -> str:
     port = conflict.port
     text = f"port {port.published} ({port.shown}, service {port.service}) is taken by {conflict.holder}"
-    variable = remap_variable(port.origin, _source_files(rendered), port.published - port_offset)
+    variable = remap_variable(port.origin, port.published - port_offset)
     if variable and spare:
         text += f"; remap it: `{variable}={spare - port_offset} mlstack up`"
     elif variable:
@@ -148,22 +160,12 @@ def free_port_after(port: ModelPort, model_ports: list[ModelPort], engine_ports:
     return None
 
 
-def _source_files(rendered: Rendered) -> dict[str, FsPath]:
-    return {compose_file.display: compose_file.path for compose_file in rendered.model.files}
-
-
-def remap_variable(origin: Origin, files: dict[str, FsPath], value: int) -> str | None:
-    """The variable that set this published port (`${MLFLOW_PORT:-5000}` on the origin's line)."""
-    path = files.get(origin.file)
-    if path is None or not origin.line:
-        return None
-    try:
-        line = path.read_text(encoding="utf-8").splitlines()[origin.line - 1]
-    except (OSError, IndexError):
-        return None
-    found = re.findall(r"\$\{(\w+)(?::?[-?+]([^}]*))?\}", line)
-    matching = [name for name, default in found if default == str(value)] or [name for name, _ in found]
-    return matching[0] if matching else None
+def remap_variable(origin: Origin, value: int) -> str | None:
+    """The variable that set this published port (`${MLFLOW_PORT:-5000}`), as interpolation recorded it:
+    the one that produced the port (a range's first port counts), else the first one."""
+    matching = [name for name, text in origin.variables if text.partition("-")[0] == str(value)]
+    names = matching or [name for name, _ in origin.variables]
+    return names[0] if names else None
 
 
 def disk(engine: Engine) -> tuple[str | None, str | None]:

@@ -1,4 +1,4 @@
-"""The table `up` ends with and `status` shows: service, state, health, URL.
+"""The status table `up` ends with and `status` shows: service, state, health, URL; and the seeded volumes.
 
 A URL comes from the merged `x-mlstack.urls` rows (service, container port, path, label, query)
 and the host port the engine ACTUALLY published (`compose ps` Publishers), so remapped ports
@@ -7,11 +7,11 @@ and the host port the engine ACTUALLY published (`compose ps` Publishers), so re
 
 from __future__ import annotations
 
-import re
 from typing import Any, Mapping
 from urllib.parse import parse_qsl, urlencode
 
-from mlstack.commands.health import Container, by_service
+from mlstack.core.interpolate import InterpolationError, substitute
+from mlstack.lifecycle.health import Container, by_service
 
 LOOPBACK_OR_ANY = ("127.0.0.1", "0.0.0.0", "", "::", "::1", "localhost")
 
@@ -34,13 +34,13 @@ def host_url(publishers: tuple[dict, ...] | list[dict], row: Mapping[str, Any], 
 
 
 def _query(text: str, env: Mapping[str, str]) -> str:
-    """Interpolate `${VAR}` / `${VAR:-default}` left in a query; drop parameters left empty."""
-    def substitute(match: re.Match) -> str:
-        name, default = match.group(1), match.group(3) or ""
-        return env.get(name) or default
-
-    text = text.replace("$$", "$")
-    text = re.sub(r"\$\{(\w+)(:?-([^}]*))?\}", substitute, text)
+    """Interpolate the variables left in a query (written `$${VAR}` so that the rendered file keeps
+    them, e.g. a token), as Compose would; drop parameters left empty, and the whole query when it
+    cannot be interpolated (a required variable is unset)."""
+    try:
+        text = substitute(text.replace("$$", "$"), env)
+    except InterpolationError:
+        return ""
     return urlencode([(key, value) for key, value in parse_qsl(text, keep_blank_values=True) if value])
 
 
@@ -76,4 +76,16 @@ def format_table(rows: list[dict[str, Any]]) -> str:
     lines = []
     for line in [headers, *cells]:
         lines.append("  ".join(str(value).ljust(width) for value, width in zip(line, widths)) + "  " + str(line[3]))
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def format_volumes(rows: list[dict[str, Any]]) -> str:
+    """The seeded volumes under the services: source, size, when seeded, up to date or not."""
+    if not rows:
+        return ""
+    headers = ("VOLUME", "SOURCE", "SIZE", "SEEDED", "STATE")
+    table = [headers] + [(r["volume"], r["source"], r["size"], r["seeded_at"], r["state"]) for r in rows]
+    widths = [max(len(str(line[i])) for line in table) for i in range(len(headers) - 1)]
+    lines = ["  ".join(str(cell).ljust(width) for cell, width in zip(line, widths)) + "  " + str(line[-1])
+             for line in table]
     return "\n".join(line.rstrip() for line in lines)

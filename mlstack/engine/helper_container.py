@@ -1,0 +1,205 @@
+"""The seeding helper container: create it with the volume (and the source) mounted, follow its
+output to the exit line, remove it; wait for, or clean up after, the helpers of an earlier seed.
+
+Every call goes through the Docker SDK's low-level client (`api`), or the cheap read-only API
+(`reads`, engine/api.py) where reading is enough.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import re
+import shutil
+import socket
+import tempfile
+import threading
+import time
+from typing import Callable
+
+from mlstack.core import seeding
+from mlstack.core.seeding import SeedPlan
+from mlstack.engine import seed_script, sources
+from mlstack.engine.api import is_not_found
+from mlstack.engine.helper_job import CONTROL_PREFIX, HelperJob
+from mlstack.engine.sources import Resolved
+from mlstack.errors import SeedError
+
+LABEL = "org.mlstack.seed"
+POLL_S = 0.2
+EXIT_LINE = re.compile(r"mlstack-seed-exit (\d+)\n")
+PROGRESS_S = 0.5
+SETTLE_WAIT_S = 3600
+
+Progress = Callable[[int], None]
+
+
+def create(api, image: str, mounts: list, labels: dict[str, str], script: str = "/none", remove: bool = False) -> str:
+    """A helper that runs `script` as root, without a network; labelled with its volume and owner."""
+    import docker.errors
+
+    labels = {LABEL: "1", **{f"{LABEL}.{key}": value for key, value in labels.items()},
+              f"{LABEL}.volume": mounts[0]["Source"], f"{LABEL}.owner": f"{socket.gethostname()}:{os.getpid()}"}
+    try:
+        created = api.create_container(
+            image, entrypoint=["/bin/sh", script], user="0:0", labels=labels,
+            network_disabled=True,
+            host_config=api.create_host_config(mounts=mounts, network_mode="none", auto_remove=remove))
+    except docker.errors.ImageNotFound:
+        raise SeedError(f"helper image {image} is not on the engine; mlstack never pulls implicitly: pull it "
+                        "or name a local image with --helper-image") from None
+    except docker.errors.APIError as error:
+        raise SeedError(f"cannot create the seeding helper from {image}: {error.explanation or error}") from None
+    return created["Id"]
+
+
+def volume_mount(plan: SeedPlan):
+    from docker.types import Mount
+
+    return Mount(seed_script.VOLUME_MOUNT, plan.volume_name, type="volume", no_copy=True)
+
+
+def source_mount(resolved: Resolved):
+    """The source, read-only: a directory as the source mount, an archive file inside it."""
+    from docker.types import Mount
+
+    if resolved.plan.source.kind == seeding.ARCHIVE:
+        target = f"{seed_script.SOURCE_MOUNT}/{os.path.basename(resolved.root)}"
+        return Mount(target, resolved.root, type="bind", read_only=True)
+    return Mount(seed_script.SOURCE_MOUNT, resolved.root, type="bind", read_only=True)
+
+
+def control_mount(directory: str):
+    from docker.types import Mount
+
+    return Mount(seed_script.CONTROL_DIR, directory, type="bind", read_only=True)
+
+
+def follow(api, container: str, stream, staging: str | None, progress: Progress | None) -> tuple[int | None, str]:
+    """The helper's output up to its exit line, and its exit code. The engine removes the helper
+    itself afterwards: its teardown flushes what it wrote to disk (about 0.5 s a GB), which a
+    plain `cp` on the host would not wait for either. Meanwhile, a thread measures the copy in
+    `staging` (a directory this process can read), when there is one."""
+    stop = threading.Event()
+    watcher = None
+    if progress is not None and staging is not None:
+        watcher = threading.Thread(target=_watch, args=(staging, progress, stop), daemon=True)
+        watcher.start()
+    output = ""
+    try:
+        for chunk in stream:
+            output += chunk.decode(errors="replace")
+            done = EXIT_LINE.search(output, max(0, len(output) - len(chunk) - 40))
+            if done:
+                stream.close()
+                return int(done[1]), output[:done.start()]
+    finally:
+        stop.set()
+        if watcher is not None:
+            watcher.join(5)
+    return exit_code(api, container), output   # the stream ended without the exit line: stopped
+
+
+def exit_code(api, container: str) -> int:
+    import docker.errors
+
+    try:
+        state = api.inspect_container(container)["State"]
+    except docker.errors.NotFound:
+        return -1
+    return int(state.get("ExitCode", -1)) if state.get("Status") in ("exited", "dead") else -1
+
+
+def discard(api, container: str) -> None:
+    """Kill and remove a helper, which may be gone already (the engine removes finished ones)."""
+    import docker.errors
+
+    try:
+        api.remove_container(container, force=True)
+    except docker.errors.NotFound:
+        pass
+    except docker.errors.APIError as error:
+        if error.status_code != 409:   # 409: its removal is under way
+            raise
+
+
+def settle(api, reads, plan: SeedPlan, say: Callable[[str], None]) -> None:
+    """Wait for a seed of this volume still running (an earlier mlstack that was killed, or another
+    one now); remove the helpers that are done, and those whose mlstack is gone."""
+    filters = {"label": [f"{LABEL}.volume={plan.volume_name}"]}
+    for container in reads.containers(all=True, filters=filters):
+        labels = container.get("Labels") or {}
+        if container.get("State") == "running" or (container.get("State") == "created" and alive(labels)):
+            say(f"{plan.volume}: waiting for an earlier seed of {plan.volume_name} to finish "
+                f"(container {container['Id'][:12]})")
+            wait_for(reads, container["Id"], SETTLE_WAIT_S)
+        discard(api, container["Id"])
+    _sweep_control_directories(reads)
+
+
+def _sweep_control_directories(reads) -> None:
+    """Control directories of an mlstack that was killed, once no helper of it runs any more."""
+    running = {(c.get("Labels") or {}).get(f"{LABEL}.owner") for c in
+               reads.containers(filters={"label": [LABEL], "status": ["running"]})}
+    for path in glob.glob(os.path.join(tempfile.gettempdir(), f"{CONTROL_PREFIX}*-*")):
+        pid = os.path.basename(path)[len(CONTROL_PREFIX):].split("-", 1)[0]
+        owner = f"{socket.gethostname()}:{pid}"
+        if pid.isdigit() and owner not in running and not alive({f"{LABEL}.owner": owner}):
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def alive(labels: dict[str, str]) -> bool:
+    """The mlstack that created a helper still runs (on this machine)."""
+    host, _, pid = labels.get(f"{LABEL}.owner", "").rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def wait_for(reads, container: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            details = reads.inspect_container(container)
+        except Exception as error:  # noqa: BLE001 - gone (removed by the engine) is done
+            if is_not_found(error):
+                return
+            raise
+        status = details["State"].get("Status")
+        if status in ("exited", "dead") or (status == "created" and not alive(details["Config"].get("Labels") or {})):
+            return
+        time.sleep(POLL_S)
+    raise SeedError(f"an earlier seed (container {container[:12]}) did not finish within {timeout:g} s")
+
+
+def _watch(staging: str, progress: Progress, stop: threading.Event) -> None:
+    """Every so often, the bytes copied so far (the walk's own cost keeps it under a tenth of the time)."""
+    interval = PROGRESS_S
+    while not stop.wait(interval):
+        started = time.monotonic()
+        progress(sources.tree_size(staging))
+        interval = max(PROGRESS_S, 10 * (time.monotonic() - started))
+
+
+def failure(job: HelperJob, code: int, output: str) -> SeedError:
+    """What went wrong, from the helper's exit code and its last `mlstack-seed:` line."""
+    if code < 0 or code >= 128:
+        return SeedError(f"volume {job.plan.volume_name}: the seeding helper was stopped before it finished "
+                         f"({f'exit {code}' if code > 0 else 'killed, or the engine restarted'}); the volume keeps "
+                         "its previous content: run mlstack seed again")
+    said = [line[len("mlstack-seed: "):] for line in output.splitlines() if line.startswith("mlstack-seed: ")]
+    last = said[-1] if said else (output.strip().splitlines() or [f"exit {code}"])[-1]
+    name = job.plan.volume_name
+    if code == seed_script.FOREIGN:
+        return SeedError(f"volume {name}: {last}; mlstack seeds only empty volumes or volumes it seeded itself: "
+                         f"rerun with --force to copy into it anyway (nothing in it is deleted)")
+    if code == 127 or "not found" in last:
+        return SeedError(f"volume {name}: the helper image {job.image} lacks a tool the seed needs ({last}); "
+                         "name an image with sh, cp, tar, chown, mv and find with --helper-image")
+    return SeedError(f"volume {name}: seeding failed (exit {code}): {last}")

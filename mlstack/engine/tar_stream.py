@@ -1,0 +1,98 @@
+"""Data into and out of a helper through the Engine API, as tar streams (the archive method).
+
+The helper is created and not started yet: its data (`.mlstack-staging-<id>/data/<subpath>`) and
+its control files go in with `put_archive`; it starts only once the stream is complete. The tar
+bodies themselves are built in engine/sources.py.
+"""
+
+from __future__ import annotations
+
+import io
+import tarfile
+from typing import Callable, Iterator
+
+from mlstack.core import seed_marker, seeding
+from mlstack.engine import seed_script, sources
+from mlstack.engine.helper_container import LABEL
+from mlstack.engine.helper_job import HelperJob, control_files, control_place
+from mlstack.errors import SeedError
+
+Progress = Callable[[int], None]
+
+
+def put_control(api, container: str, job: HelperJob) -> None:
+    """The script, its settings, the marker and the lists, into the job's staging directory."""
+    place = control_place(job)
+    api.put_archive(container, seed_script.VOLUME_MOUNT, sources.files_tar(
+        {f"{place}/{name}": content for name, content in control_files(job).items()}))
+
+
+def stream(api, container: str, job: HelperJob, progress: Progress | None) -> None:
+    """Send the data into `.mlstack-staging-<id>/data/<subpath>` while the helper is not started."""
+    progress = _counting(job, progress)
+    resolved = job.resolved
+    assert resolved is not None
+    base = f"{seed_marker.STAGING_PREFIX}{job.seed_id}/data"
+    kind = job.plan.source.kind
+    if kind in (seeding.DIRECTORY, seeding.HF_MODEL):   # the settings ride at the end of the same stream
+        place = control_place(job)
+        trailer = {f"{place}/{name}": content for name, content in control_files(job).items()}
+        api.put_archive(container, seed_script.VOLUME_MOUNT,
+                        sources.TarBody(resolved, base, job.files, progress, trailer))
+        return
+    place = f"{base}/{resolved.subpath}" if resolved.subpath else base
+    names = place.split("/")
+    api.put_archive(container, seed_script.VOLUME_MOUNT,
+                    sources.directory_tar(["/".join(names[:i]) for i in range(1, len(names) + 1)]))
+    if kind == seeding.ARCHIVE:
+        chunks = sources.archive_chunks(resolved.root, job.plan.source.archive_format, progress)
+    else:
+        chunks = _image_chunks(api, job, progress)
+    api.put_archive(container, f"{seed_script.VOLUME_MOUNT}/{place}", chunks)
+    put_control(api, container, job)   # after the stream: the marker records its size
+
+
+def _image_chunks(api, job: HelperJob, progress: Progress) -> Iterator[bytes]:
+    """The image's directory as a tar stream, from a container created from it and never started."""
+    import docker.errors
+
+    source = job.plan.source
+    created = api.create_container(source.image, command=["/mlstack-never-started"],
+                                   labels={LABEL: "1", f"{LABEL}.volume": job.plan.volume_name,
+                                           f"{LABEL}.purpose": "image-source"})
+    try:
+        try:
+            chunks, _ = api.get_archive(created["Id"], source.image_path + "/.")
+        except docker.errors.NotFound:
+            raise SeedError(f"{job.plan.where}: {source.image_path} does not exist in image {source.image}") from None
+        sent = 0
+        for chunk in chunks:
+            sent += len(chunk)
+            progress(sent)
+            yield chunk
+    finally:
+        api.remove_container(created["Id"], force=True)
+
+
+def get_file(api, container: str, path: str) -> bytes | None:
+    """One file's content out of a (created) container; None when it does not exist."""
+    import docker.errors
+
+    try:
+        chunks, _ = api.get_archive(container, path)
+    except docker.errors.NotFound:
+        return None
+    with tarfile.open(fileobj=io.BytesIO(b"".join(chunks))) as archive:
+        member = archive.next()
+        handle = archive.extractfile(member) if member is not None else None
+        return handle.read() if handle is not None else None
+
+
+def _counting(job: HelperJob, progress: Progress | None) -> Progress:
+    """Record on the job how much went through the API (the marker's size when it was not known)."""
+    def count(done: int) -> None:
+        job.streamed = done
+        if progress is not None:
+            progress(done)
+
+    return count
