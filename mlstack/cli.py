@@ -30,6 +30,14 @@ class RenderFormat(str, Enum):
     json = "json"
 
 
+class Target(str, Enum):
+    """--target: mlstack.targets.TARGETS (a unit test keeps them equal)."""
+
+    compose = "compose"
+    swarm = "swarm"
+    k8s = "k8s"
+
+
 class SeedMethod(str, Enum):
     """--method: core.seeding.METHODS."""
 
@@ -72,14 +80,17 @@ def _emit(result, as_json: bool = False) -> None:
 def render(
     stack_file: Optional[str] = StackFile,
     profile: str = Profile,
-    out: Optional[str] = typer.Option(None, "--out", "-o", help="Write here (atomically) instead of standard output."),
+    out: Optional[str] = typer.Option(None, "--out", "-o", help="Write here (atomically) instead of standard output; "
+                                                                   "a directory for --target k8s."),
     output_format: RenderFormat = typer.Option(RenderFormat.yaml, "--format", case_sensitive=False, help="Output format."),
     gpu: Optional[GpuPolicy] = Gpu,
+    target: Target = typer.Option(Target.compose, "--target", "-t", case_sensitive=False,
+                                  help="compose (docker compose), swarm (docker stack deploy) or k8s (kubectl apply -k)."),
 ) -> None:
-    """Render one validated, deterministic compose file for a profile."""
+    """Render one validated, deterministic deploy file (or, for k8s, directory) for a profile."""
     from mlstack.commands import render as command
 
-    _emit(command.run(stack_file, profile, out, output_format.value, _value(gpu)))
+    _emit(command.run(stack_file, profile, out, output_format.value, _value(gpu), target.value))
 
 
 @app.command()

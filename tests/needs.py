@@ -8,6 +8,8 @@ Each need is a pytest marker (registered in pyproject.toml):
 |           | MLSTACK_COMPOSE, the docker CLI plugin, the `compose` extra in this venv, PATH |
 | `engine`  | the hermetic test engine (scripts/test-engine start) at DOCKER_HOST    |
 | `netns`   | root, nsenter and the engine's network namespace                       |
+| `kubectl` | `kubectl` on PATH (its built-in kustomize checks the k8s render)       |
+| `swarm`   | the two-node test swarm (scripts/test-swarm start)                     |
 
 A marked test whose need is unmet is skipped with the reason, except under CI=true, where it
 fails with it (tests/conftest.py): a skipped proof is no proof.
@@ -54,10 +56,22 @@ def _netns_reason() -> str | None:
     return None
 
 
+def _kubectl_reason() -> str | None:
+    return None if shutil.which("kubectl") else "kubectl is not on PATH (apt-get install kubectl, or the Kubernetes release binary)"
+
+
+def _swarm_reason() -> str | None:
+    from tests.integration.swarm import skip_reason
+
+    return skip_reason()
+
+
 CHECKS = {
     "compose": lambda: _compose()[1],
     "engine": _engine_reason,
     "netns": _netns_reason,
+    "kubectl": _kubectl_reason,
+    "swarm": _swarm_reason,
 }
 
 

@@ -183,7 +183,9 @@ def test_x_mlstack_contract(name: str) -> None:
     data = fragment(name)
     meta = data.get("x-mlstack")
     assert isinstance(meta, dict), f"{name}: no x-mlstack block"
-    assert set(meta) == X_MLSTACK_KEYS, f"{name}: x-mlstack keys {sorted(meta)}"
+    assert set(meta) - {"state"} == X_MLSTACK_KEYS, f"{name}: x-mlstack keys {sorted(meta)}"
+    for volume in meta.get("state", []):   # optional: the volumes holding a service's own data (k8s StatefulSet)
+        assert volume in (data.get("volumes") or {}), f"{name}: state volume {volume} is not declared"
     services = data["services"]
 
     assert isinstance(meta["description"], str) and meta["description"].strip()
@@ -208,7 +210,8 @@ def test_x_mlstack_contract(name: str) -> None:
     assert isinstance(meta["caches"], dict)
     declared = data.get("volumes") or {}
     for volume, cache in meta["caches"].items():
-        assert isinstance(cache, dict) and set(cache) == CACHE_KEYS, cache
+        assert isinstance(cache, dict) and set(cache) - {"access_mode"} == CACHE_KEYS, cache
+        assert cache.get("access_mode", "ReadWriteOnce") in ("ReadWriteOnce", "ReadWriteMany"), cache
         assert volume in declared, f"{name}: cache {volume} is not a declared volume"
         assert cache["service"] in services
         mounts = services[cache["service"]].get("volumes", [])

@@ -1,0 +1,14 @@
+"""The compose target (the default): the rendered model as one Compose file, as `render` always wrote it."""
+
+from __future__ import annotations
+
+from pathlib import Path as FsPath
+
+from mlstack.targets import Conversion
+from mlstack.targets.common import secret_sources
+
+
+def convert(rendered, out_dir: FsPath | None = None, output_format: str = "yaml") -> Conversion:
+    provide = [f"secret {source.name}: {source.how()} when `docker compose up` runs"
+               for source in secret_sources(rendered.document(out_dir)) if not source.external]
+    return Conversion({"compose.yaml": rendered.text(out_dir, output_format)}, [], provide)
