@@ -56,9 +56,11 @@ ThreadingHTTPServer(("0.0.0.0", 8000), H).serve_forever()
 
 
 def swarm_test_override() -> str:
-    services = {name: {"deploy": {"endpoint_mode": "dnsrr"}, "healthcheck": {"interval": "2s"}} for name in SERVICES}
+    """dnsrr (no IPVS here); one CPU at most (these machines have two); checks every 2 s, and a long
+    start_period, since Swarm replaces a task that turns unhealthy and MLflow's first start is slow here."""
+    services = {name: {"deploy": {"endpoint_mode": "dnsrr", "resources": {"limits": {"cpus": "1.0"}}},
+                       "healthcheck": {"interval": "2s", "start_period": "240s"}} for name in SERVICES}
     services["api"].update({"command": ["python3", "-c", API_STANDIN], "user": "10001:10001"})
-    services["api"]["healthcheck"]["start_period"] = "5s"
     return yaml.safe_dump({"services": services})
 
 
@@ -99,23 +101,29 @@ def deployed(tmp_path_factory):
     (directory / "swarm-test.yaml").write_text(swarm_test_override())
     render = mlstack(directory, "render", "--profile", "swarmtest", "--target", "swarm", "-o", "stack.yaml")
     assert render.returncode == 0, render.stderr
+    remove_stack()
     for secret in ("pg_password", "jupyter_token"):
-        docker("secret", "rm", f"{PROJECT}_{secret}", check=False)
         docker("secret", "create", f"{PROJECT}_{secret}", "-", input="swarm-test-secret")
     started = time.monotonic()
     docker("stack", "deploy", "--resolve-image", "never", "-c", str(directory / "stack.yaml"), STACK, timeout=180)
     yield {"dir": directory, "render": render, "started": started}
+    remove_stack()
+
+
+def remove_stack() -> None:
+    """The stack, its containers, volumes (a volume would keep the old password's database) and secrets."""
+    label = f"label=com.docker.stack.namespace={STACK}"
     docker("stack", "rm", STACK, check=False)
     for _ in range(60):
-        if not docker("ps", "-q", "--filter", f"label=com.docker.stack.namespace={STACK}", check=False).stdout.strip() and \
-                not docker("ps", "-q", "--filter", f"label=com.docker.stack.namespace={STACK}", host=HOSTS["b"], check=False).stdout.strip():
+        if not any(docker("ps", "-aq", "--filter", label, host=host, check=False).stdout.strip() for host in HOSTS.values()):
             break
         time.sleep(2)
+    for host in HOSTS.values():
+        volumes = docker("volume", "ls", "-q", "--filter", label, host=host, check=False).stdout.split()
+        if volumes:
+            docker("volume", "rm", "--force", *volumes, host=host, check=False)
     for secret in ("pg_password", "jupyter_token"):
         docker("secret", "rm", f"{PROJECT}_{secret}", check=False)
-    for host in HOSTS.values():
-        docker("volume", "prune", "--all", "--force", host=host, check=False)
-
 
 def healthy(service: str, replicas: int) -> bool:
     found = tasks(service)
