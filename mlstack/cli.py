@@ -97,12 +97,14 @@ def render(
 def validate(
     stack_file: Optional[str] = StackFile,
     profile: Optional[str] = typer.Option(None, "--profile", "-p", help="Only this profile (default: all)."),
+    check_secrets: bool = typer.Option(False, "--check-secrets",
+                                       help="Also check that this host provides every secret the profile reads."),
     as_json: bool = Json,
 ) -> None:
     """Check the stack definition, every fragment and override, and each profile's render."""
     from mlstack.commands import validate as command
 
-    _emit(command.run(stack_file, profile, dict(os.environ)), as_json)
+    _emit(command.run(stack_file, profile, dict(os.environ), check_secrets), as_json)
 
 
 @app.command()

@@ -56,6 +56,12 @@ def run(stack_file: str | None, profile: str) -> Result:
         lines.append(f"stack:   cannot render profile {profile}: {error.message}")
         return Result(text="\n".join(lines), data=data, exit_code=int(ExitCode.PREFLIGHT))
     assert project.rendered is not None
+    missing = project.rendered.missing_secrets()
+    lines.append(f"secrets: profile {profile} reads {len(project.rendered.root.get('secrets').value) if project.rendered.root.get('secrets') else 0}"
+                 + (f", {len(missing)} missing:" if missing else ", all provided"))
+    lines += [f"  {problem}" for problem in missing]
+    data["secrets_missing"] = [problem.message for problem in missing]
+    failed = failed or bool(missing)
     plan = preflight.gpu_plan(project.rendered, engine)
     lines[decisions_at:decisions_at] = [f"  {profile}: {line.removeprefix('gpu: ')}" for line in plan.lines()]
     data["gpu"]["decisions"] = [{"service": d.service, "keep": d.keep, "fatal": d.fatal, "line": d.line()}

@@ -49,11 +49,11 @@ class Project:
 
 
 def render(stack_file: str | None, profile: str, gpu: str | None = None,
-           compose_profiles: tuple[str, ...] = ()) -> Project:
+           compose_profiles: tuple[str, ...] = (), create_dev_secrets: bool = False) -> Project:
     """Render the profile now (nothing written yet: preflight may still change the model)."""
     from mlstack.commands.common import build_profile
 
-    rendered = build_profile(stack_file, profile, gpu)
+    rendered = build_profile(stack_file, profile, gpu, create_dev_secrets)
     path = rendered_path(rendered.stack.directory, rendered.profile.name)
     cli = discover()
     services = sorted(rendered.root.get("services").value) if rendered.root.get("services") is not None else []

@@ -73,6 +73,10 @@ def run(options: SeedOptions) -> Result:
         raise UsageError(f"unknown --method {options.method!r}: use auto, bind or archive")
     project = running.render(options.stack_file, options.profile)
     assert project.rendered is not None
+    if not options.dry_run:
+        from mlstack.commands.common import require_secrets
+
+        require_secrets(project.rendered)
     document = project.rendered.document()
     plans = planned(project.rendered.stack, document, project.name, options.profile, options.volumes)
     if not plans:

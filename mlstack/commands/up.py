@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from mlstack.commands import health, preflight, running, seed, urls
+from mlstack.commands.common import compose_environment, require_secrets
 from mlstack.commands.running import Project, say
 from mlstack.core.gpu import POLICIES
 from mlstack.engine import compose
@@ -44,7 +45,10 @@ def run(options: UpOptions) -> Result:
     if options.gpu is not None and options.gpu not in POLICIES:
         raise UsageError(f"unknown --gpu {options.gpu!r}: use auto, required or off")
     started = time.monotonic()
-    project = running.render(options.stack_file, options.profile, options.gpu, options.compose_profiles)
+    project = running.render(options.stack_file, options.profile, options.gpu, options.compose_profiles,
+                             create_dev_secrets=True)
+    assert project.rendered is not None
+    require_secrets(project.rendered)      # before the engine is even asked: nothing starts without them
     running.check_services(project, options.services)
     engine = Engine()
     for line in preflight.run(project, engine, options.port_offset):
@@ -59,7 +63,7 @@ def run(options: UpOptions) -> Result:
 
     try:
         compose.run(compose.up(project.target, options.services, build=options.build), capture=False,
-                    stdin_closed=True, timeout=options.timeout)
+                    stdin_closed=True, timeout=options.timeout, env=compose_environment(project.rendered))
     except EngineError:
         # `compose up` fails when a dependency's healthcheck fails, or runs past the timeout:
         # both are UNHEALTHY, reported with the services' logs.
@@ -79,7 +83,7 @@ def run(options: UpOptions) -> Result:
             health.wait(project.target, wanted, remaining, progress, snapshot)
         finally:
             progress.close()
-    rows = urls.table(project.document, snapshot(), wanted, os.environ)
+    rows = urls.table(project.document, snapshot(), wanted, project.rendered.env)   # dev tokens: generated ones too
     return Result(text=urls.format_table(rows), data={"project": project.name, "file": str(project.path), "services": rows})
 
 

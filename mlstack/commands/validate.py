@@ -8,7 +8,7 @@ from mlstack.errors import StackError
 from mlstack.report import Result
 
 
-def run(stack_file: str | None, profile: str | None, process_env: dict[str, str]) -> Result:
+def run(stack_file: str | None, profile: str | None, process_env: dict[str, str], check_secrets: bool = False) -> Result:
     stack = open_stack(stack_file)
     profiles = [profile] if profile else sorted(stack.profiles)
     errors: set = set()
@@ -23,6 +23,11 @@ def run(stack_file: str | None, profile: str | None, process_env: dict[str, str]
             errors.update(error.diagnostics)
             continue
         warnings.update(dict.fromkeys(rendered.warnings))
+        if check_secrets:
+            missing = rendered.missing_secrets()
+            if missing:
+                errors.update(missing)
+                continue
         count = len(rendered.root.get("services").value) if rendered.root.get("services") else 0
         lines.append(f"profile {name}: ok ({count} services)")
     if errors:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from mlstack.core.model import Node, Origin, path_str
 from mlstack.core.project import ComposeFile, Model, load_project
 from mlstack.core.render import Header, dump, to_document
+from mlstack.core.secrets import Secret, declared, interpolation_env, missing, required_in, wire
 from mlstack.core.stack import Profile, Stack, environment
 from mlstack.errors import StackError
 from mlstack.report import Diagnostic
@@ -27,6 +28,12 @@ class Rendered:
     project_name: str
     warnings: list[Diagnostic] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    secrets: dict[str, Secret] = field(default_factory=dict)     # every declared secret (core.secrets)
+    required_secrets: list[Secret] = field(default_factory=list)  # those this profile requires
+
+    def missing_secrets(self) -> list[Diagnostic]:
+        """What the deploy host does not provide now: `up`, `seed`, `doctor`, `validate --check-secrets` ask."""
+        return missing(self.root, self.env, self.stack.directory)
 
     @property
     def root(self) -> Node:
@@ -52,14 +59,18 @@ def build(stack: Stack, profile_name: str, process_env: dict[str, str], gpu: str
     if gpu:
         profile.gpu = gpu
     env = environment(stack, profile.name, process_env)
+    secrets = declared(stack)
+    required = required_in(secrets, stack, profile.name)
     project_name = f"{stack.name}-{profile.name}"
-    model = load_project(compose_files(stack, profile), env, stack.directory, project_name)
+    # a required secret's value never reaches the model: its variable is not interpolated
+    model = load_project(compose_files(stack, profile), interpolation_env(env, required), stack.directory, project_name)
     root = model.root
     root.value["name"] = Node(project_name, Origin(str(stack.definition or "<default stack>"), rule="derived"))
     rendered = Rendered(stack, profile, model, env, Header(stack.name, profile.name, [ref.display for ref in stack.fragments] +
-                                                             [ref.display for ref in profile.overrides]), project_name)
+                                                             [ref.display for ref in profile.overrides]), project_name,
+                        secrets=secrets, required_secrets=required)
     check_requirements(rendered)
-    check_secret_sources(rendered)
+    wire(root, required)
     apply_image_map(rendered)
     if profile.gpu == "off":   # decided without the engine: no facts needed
         from mlstack.core.gpu import plan_gpu
@@ -111,20 +122,6 @@ def check_requirements(rendered: Rendered) -> None:
                     if dependency in present and dependency not in depends.value:
                         depends.value[dependency] = Node({"condition": Node("service_healthy", origin),
                                                           "required": Node(True, origin)}, origin)
-    if problems:
-        raise StackError(problems[0].message, problems)
-
-
-def check_secret_sources(rendered: Rendered) -> None:
-    """A secret read from an environment variable needs it set now, or `up` fails later."""
-    secrets = rendered.root.get("secrets")
-    problems = []
-    for name, secret in sorted(secrets.value.items()) if secrets is not None and secrets.is_map else []:
-        variable = secret.get("environment") if secret.is_map else None
-        if variable is not None and variable.text() not in rendered.env:
-            origin = variable.origin
-            problems.append(Diagnostic(origin.file, origin.line, origin.column, f"secrets.{name}.environment",
-                                       f"secret {name!r} is read from ${variable.text()}, which is not set", "secret"))
     if problems:
         raise StackError(problems[0].message, problems)
 

@@ -91,8 +91,13 @@ class SecretSource:
 
 
 def secret_sources(document: dict) -> list[SecretSource]:
+    """The secrets some service reads (a built-in profile may declare more than this stack's services use)."""
+    used = {service_secret_targets(entry)[0] for service in (document.get("services") or {}).values()
+            for entry in service.get("secrets") or []}
     found = []
     for name, body in sorted((document.get("secrets") or {}).items()):
+        if name not in used:
+            continue
         body = body or {}
         found.append(SecretSource(name, body.get("environment"), body.get("file"), bool(body.get("external"))))
     return found

@@ -67,7 +67,6 @@ def swarm_test_override() -> str:
 def mlstack(directory: Path, *args: str) -> subprocess.CompletedProcess:
     env = {key: value for key, value in os.environ.items() if not key.endswith(("_PASSWORD", "_TOKEN"))}
     env["PYTHONPATH"] = str(REPO)
-    env.update({"POSTGRES_PASSWORD": "unused", "JUPYTER_TOKEN": "unused"})  # until prod renders need no secrets
     return subprocess.run([sys.executable, "-m", "mlstack", *args], cwd=directory, env=env, capture_output=True,
                           text=True, timeout=120)
 
@@ -97,7 +96,7 @@ def deployed(tmp_path_factory):
     directory = tmp_path_factory.mktemp("swarm")
     images = "".join(f"  {source}: {target}\n" for source, target in IMAGES.items())
     (directory / "mlstack.yaml").write_text(
-        f"name: {STACK}\nimages:\n{images}profiles:\n  swarmtest:\n    overrides: [prod, ./swarm-test.yaml]\n")
+        f"name: {STACK}\nimages:\n{images}profiles:\n  swarmtest:\n    extends: prod\n    overrides: [./swarm-test.yaml]\n")
     (directory / "swarm-test.yaml").write_text(swarm_test_override())
     render = mlstack(directory, "render", "--profile", "swarmtest", "--target", "swarm", "-o", "stack.yaml")
     assert render.returncode == 0, render.stderr
