@@ -55,6 +55,12 @@ def bytes_of(value) -> int | None:
     return size_in_bytes(Node(value, Origin()))
 
 
+def non_gpu_devices(devices: list) -> list:
+    """Device reservations that are not GPUs (a target maps only GPUs)."""
+    return [device for device in devices if not (isinstance(device, dict) and (
+        "gpu" in (device.get("capabilities") or []) or device.get("driver") in ("nvidia", "cdi")))]
+
+
 @dataclass(frozen=True)
 class GpuNeed:
     count: int            # GPUs to ask the scheduler for
@@ -109,3 +115,27 @@ def service_secret_targets(entry) -> tuple[str, str]:
         return entry, entry
     source = entry.get("source")
     return source, entry.get("target") or source
+
+
+def ports_of(service: dict) -> list[tuple[int, str]]:
+    """Container ports (target, protocol) from `expose` and `ports`, in order, once each."""
+    found: list[tuple[int, str]] = []
+    for entry in service.get("expose") or []:
+        port, _, protocol = str(entry).partition("/")
+        if port.isdigit():
+            found.append((int(port), (protocol or "tcp").upper()))
+    for entry in service.get("ports") or []:
+        if isinstance(entry, dict) and str(entry.get("target", "")).isdigit():
+            found.append((int(entry["target"]), str(entry.get("protocol") or "tcp").upper()))
+    return list(dict.fromkeys(found))
+
+
+# Kubernetes names and expansion
+
+def dns_name(text: str) -> str:
+    name = re.sub(r"[^a-z0-9-]+", "-", text.lower()).strip("-")
+    return name[:63].rstrip("-") or "x"
+
+
+def dollars(value) -> str:
+    return str(value).replace("$", "$$")

@@ -25,8 +25,8 @@ from mlstack.core.render import Header, dump
 from mlstack.errors import StackError
 from mlstack.report import Diagnostic
 from mlstack.targets import Conversion
-from mlstack.targets.common import Warnings, secret_sources
-from mlstack.targets.k8s_pod import dns_name, pod_template, ports_of
+from mlstack.targets.common import Warnings, dns_name, ports_of, secret_sources
+from mlstack.targets.k8s_pod import pod_template
 
 KUBERNETES_VERSION = "1.33.0"     # the API versions below are those of this release (docs/deploy.md)
 STATE_SIZE = "10Gi"

@@ -1,4 +1,4 @@
-"""One Compose service as a Kubernetes pod template: container, probes, volumes, init containers.
+"""One Compose service as a Kubernetes pod template: container, resources, security, volumes.
 
 The service keys, top to bottom, are a table (POD_RULES): each key is converted by its rule or
 reported by DROPPED with the reason; a key in neither is reported as unknown. Values of
@@ -7,25 +7,17 @@ reported by DROPPED with the reason; a key in neither is reported as unknown. Va
 
 from __future__ import annotations
 
-import copy
 import re
 import shlex
 from dataclasses import dataclass, field
 
 from mlstack.core.model import Node
-from mlstack.targets.common import Warnings, bytes_of, gpu_need, service_secret_targets, whole_seconds
+from mlstack.targets.common import (Warnings, bytes_of, dns_name, dollars, gpu_need, non_gpu_devices, ports_of,
+                                    service_secret_targets, whole_seconds)
+from mlstack.targets.k8s_probes import probes, wait_for_dependencies
 
 GPU_RESOURCE = "nvidia.com/gpu"
-WAIT_IMAGE = "busybox:1.37"       # the init containers that wait for a dependency (nc, sh)
 PULL_POLICY = {"always": "Always", "missing": "IfNotPresent", "if_not_present": "IfNotPresent", "never": "Never"}
-
-# Plain HTTP probes: commands that only GET a local URL and fail on an error status -> httpGet.
-_URL = r"https?://(?:127\.0\.0\.1|localhost)(?::(?P<port>\d+))?(?P<path>/[^\s'\"]*)?"
-HTTP_PROBES = [
-    re.compile(r"^python3? -c import urllib\.request; urllib\.request\.urlopen\('" + _URL + r"'(?:, timeout=\d+)?\)$"),
-    re.compile(r"^curl (?:-(?:f|s|S|fs|fsS|sf|sfS|fsSL|fSs|sSf)\s+|--fail\s+|--silent\s+|--show-error\s+)+" + _URL + r"$"),
-    re.compile(r"^wget (?:-q\s+|--spider\s+|-O\s*-\s+|-qO-\s+|--quiet\s+)+" + _URL + r"$"),
-]
 
 # Service keys with no Kubernetes equivalent in a pod template, and why.
 DROPPED = {
@@ -75,15 +67,6 @@ class Pod:
     claims: list[str] = field(default_factory=list)            # shared volumes (PersistentVolumeClaims)
 
 
-def dollars(value) -> str:
-    return str(value).replace("$", "$$")
-
-
-def dns_name(text: str) -> str:
-    name = re.sub(r"[^a-z0-9-]+", "-", text.lower()).strip("-")
-    return name[:63].rstrip("-") or "x"
-
-
 def quantity_memory(value) -> str | None:
     size = bytes_of(value)
     if size is None:
@@ -100,55 +83,6 @@ def quantity_cpu(value) -> str | None:
     except (TypeError, ValueError):
         return None
     return f"{millis // 1000}" if millis % 1000 == 0 else f"{millis}m"
-
-
-def ports_of(service: dict) -> list[tuple[int, str]]:
-    """Container ports (target, protocol) from `expose` and `ports`, in order, once each."""
-    found: list[tuple[int, str]] = []
-    for entry in service.get("expose") or []:
-        port, _, protocol = str(entry).partition("/")
-        if port.isdigit():
-            found.append((int(port), (protocol or "tcp").upper()))
-    for entry in service.get("ports") or []:
-        if isinstance(entry, dict) and str(entry.get("target", "")).isdigit():
-            found.append((int(entry["target"]), str(entry.get("protocol") or "tcp").upper()))
-    return list(dict.fromkeys(found))
-
-
-def probe_handler(test, ports: list[tuple[int, str]]) -> dict | None:
-    if isinstance(test, str):
-        test = ["CMD-SHELL", test]
-    if not test or test[0] == "NONE":
-        return None
-    argv = list(test[1:]) if test[0] == "CMD" else ["sh", "-c", " ".join(test[1:])]
-    line = " ".join(str(part) for part in argv) if test[0] == "CMD" else ""
-    for pattern in HTTP_PROBES:
-        match = pattern.match(line) if line else None
-        if match:
-            port = int(match["port"]) if match["port"] else 80
-            return {"httpGet": {"path": match["path"] or "/", "port": port}}
-    return {"exec": {"command": [dollars(part) for part in argv]}}
-
-
-def probes(name: str, healthcheck: dict, ports, warnings: Warnings) -> dict:
-    """Readiness and liveness from the healthcheck; a startup probe covers its start_period."""
-    if not healthcheck or healthcheck.get("disable"):
-        return {}
-    handler = probe_handler(healthcheck.get("test"), ports)
-    if handler is None:
-        return {}
-    where = ("services", name, "healthcheck")
-    period = whole_seconds(healthcheck.get("interval", "30s")) or 30
-    timing = {"periodSeconds": period, "timeoutSeconds": whole_seconds(healthcheck.get("timeout", "30s")) or 30,
-              "failureThreshold": int(healthcheck.get("retries", 3))}
-    found = {"readinessProbe": {**copy.deepcopy(handler), **timing}, "livenessProbe": {**copy.deepcopy(handler), **timing}}
-    start = whole_seconds(healthcheck.get("start_period", 0), minimum=0) or 0
-    if start:
-        found["startupProbe"] = {**copy.deepcopy(handler), "periodSeconds": period, "timeoutSeconds": timing["timeoutSeconds"],
-                                 "failureThreshold": -(-start // period) + timing["failureThreshold"]}
-    if "start_interval" in healthcheck:
-        warnings.add(where + ("start_interval",), "probes keep one period; start_interval dropped")
-    return found
 
 
 def _numeric_user(user: str) -> tuple[int | None, int | None]:
@@ -184,7 +118,7 @@ def pod_template(name: str, service: dict, node: Node, document: dict, labels: d
     for compose_key, k8s_key in (("working_dir", "workingDir"), ("tty", "tty"), ("stdin_open", "stdin")):
         if compose_key in service:
             container[k8s_key] = service[compose_key]
-    container.update(probes(name, service.get("healthcheck") or {}, ports, warnings))
+    container.update(probes(name, service.get("healthcheck") or {}, warnings))
     resources = _resources(name, service, node, warnings)
     if resources:
         container["resources"] = resources
@@ -252,9 +186,10 @@ def _resources(name: str, service: dict, node: Node, warnings: Warnings) -> dict
             else:
                 found.setdefault(k8s_key, {})["cpu" if key == "cpus" else "memory"] = converted
     need = gpu_need(name, node)
-    devices = resources.get("reservations", {}).get("devices") or []
-    if len(devices) > (1 if need else 0) and not need:
-        warnings.add(where + ("reservations", "devices"), "only GPU reservations map to Kubernetes (nvidia.com/gpu); dropped")
+    others = non_gpu_devices((resources.get("reservations") or {}).get("devices") or [])
+    if others:
+        warnings.add(where + ("reservations", "devices"), f"only GPU reservations map to Kubernetes (nvidia.com/gpu); "
+                                                          f"{len(others)} other device reservation(s) dropped")
     if need is not None:
         if need.all_gpus:
             warnings.add(where + ("reservations", "devices"), f"count: all has no Kubernetes equivalent: limits {GPU_RESOURCE} "
@@ -374,32 +309,3 @@ def _host_aliases(name: str, extra_hosts, warnings: Warnings) -> list[dict]:
             else:
                 by_ip.setdefault(str(ip), []).append(str(host))
     return [{"ip": ip, "hostnames": sorted(hosts)} for ip, hosts in sorted(by_ip.items())]
-
-
-def wait_for_dependencies(name: str, service: dict, document: dict, warnings: Warnings) -> list[dict]:
-    """`depends_on: service_healthy` -> an init container per dependency, in name order, that waits until the
-    dependency's Service answers: a Service routes only to ready pods, so it answers once the readiness
-    probe (the dependency's healthcheck) passes."""
-    depends = service.get("depends_on") or {}
-    depends = {dep: {} for dep in depends} if isinstance(depends, list) else depends
-    services = document.get("services") or {}
-    init: list[dict] = []
-    for dependency, body in sorted(depends.items()):
-        condition = (body or {}).get("condition", "service_started")
-        where = ("services", name, "depends_on", dependency)
-        if condition != "service_healthy":
-            warnings.add(where, f"condition {condition}: pods start in any order; only service_healthy becomes an init "
-                                "container; dropped")
-            continue
-        ports = ports_of(services.get(dependency) or {})
-        tcp = [port for port, protocol in ports if protocol == "TCP"]
-        if not tcp:
-            warnings.add(where, f"{dependency} has no TCP port to wait for; dropped")
-            continue
-        host, port = dns_name(dependency), tcp[0]
-        init.append({
-            "name": f"wait-for-{host}"[:63],
-            "image": WAIT_IMAGE,
-            "command": ["sh", "-c", f"until nc -z -w 2 {host} {port}; do echo waiting for {host}:{port}; sleep 2; done"],
-        })
-    return init

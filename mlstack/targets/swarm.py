@@ -20,8 +20,10 @@ from pathlib import Path as FsPath
 
 from mlstack.core.model import Node
 from mlstack.core.render import Header, dump
+from mlstack.errors import StackError
+from mlstack.report import Diagnostic
 from mlstack.targets import Conversion
-from mlstack.targets.common import Warnings, bytes_of, gpu_need, secret_sources
+from mlstack.targets.common import Warnings, bytes_of, gpu_need, non_gpu_devices, secret_sources
 
 GPU_RESOURCE_KIND = "NVIDIA-GPU"
 GPU_NODE_CONSTRAINT = "node.labels.gpu == true"
@@ -105,9 +107,6 @@ def _service(name: str, service: dict, node: Node, warnings: Warnings, provide: 
     if "build" in service:
         image = service.get("image")
         if not image:
-            from mlstack.errors import StackError
-            from mlstack.report import Diagnostic
-
             origin = warnings.origin(where + ("build",))
             message = (f"service {name!r} is built from source and has no image: swarm nodes pull images, "
                        f"so set services.{name}.image to a reference in a registry every node can pull from")
@@ -162,7 +161,7 @@ def _gpu(name: str, node: Node, deploy: dict, warnings: Warnings) -> None:
     if devices is None:
         return
     need = gpu_need(name, node)
-    others = [d for d in devices if not _is_gpu(d)]
+    others = non_gpu_devices(devices)
     if others:
         warnings.add(where, f"cannot reserve non-GPU devices ({len(others)} entries); dropped")
     if need is not None:
@@ -178,10 +177,6 @@ def _gpu(name: str, node: Node, deploy: dict, warnings: Warnings) -> None:
             constraints.append(GPU_NODE_CONSTRAINT)
     if not reservations:
         deploy["resources"].pop("reservations")
-
-
-def _is_gpu(device: dict) -> bool:
-    return "gpu" in (device.get("capabilities") or []) or device.get("driver") == "nvidia"
 
 
 def _ports(name: str, ports: list, deploy: dict, warnings: Warnings) -> list:

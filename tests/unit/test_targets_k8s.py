@@ -9,7 +9,8 @@ import yaml
 from mlstack.errors import StackError
 from mlstack.targets import convert
 from mlstack.targets.k8s import KUBERNETES_VERSION
-from mlstack.targets.k8s_pod import probe_handler, quantity_cpu, quantity_memory
+from mlstack.targets.k8s_pod import quantity_cpu, quantity_memory
+from mlstack.targets.k8s_probes import probe_handler
 from tests.unit.targets_helpers import rendered, warned
 
 
@@ -78,7 +79,7 @@ def test_healthchecks_become_probes_http_where_the_command_is_a_plain_get(prod):
     (["NONE"], None),
 ])
 def test_probe_handlers(test, expected):
-    assert probe_handler(test, []) == expected
+    assert probe_handler(test) == expected
 
 
 @pytest.mark.parametrize("value, expected", [("1g", "1Gi"), ("512mb", "512Mi"), ("1.5g", "1536Mi"), (1000, "1000"), ("2GiB", "2Gi")])
