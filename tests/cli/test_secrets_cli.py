@@ -65,3 +65,18 @@ def test_doctor_names_every_missing_secret(mlstack, tmp_path):
     lines = run.out.splitlines()
     start = next(i for i, line in enumerate(lines) if line.startswith("secrets:"))
     assert lines[start:start + 3] == ["secrets: profile prod reads 2, 2 missing:"] + [f"  {line}" for line in MISSING]
+
+
+def test_diff_dev_prod_needs_no_secret(mlstack):
+    run = mlstack("diff", "dev", "prod")
+    assert run.code == 0, run.err
+    assert "+      POSTGRES_PASSWORD_FILE: /run/secrets/pg_password" in run.out
+
+
+def test_k8s_to_standard_output_is_one_stream_of_every_object(mlstack):
+    import yaml
+
+    run = mlstack("render", "--profile", "prod", "--target", "k8s")
+    assert run.code == 0, run.err
+    kinds = [item["kind"] for item in yaml.safe_load_all(run.out)]
+    assert sorted(set(kinds)) == ["Deployment", "PersistentVolumeClaim", "Service", "StatefulSet"] and len(kinds) == 15
