@@ -18,33 +18,17 @@ import typer
 from mlstack.errors import ExitCode, MlstackError, from_unexpected
 
 
-class GpuPolicy(str, Enum):
-    """--gpu: the values of core.gpu's policy table (a unit test keeps them equal)."""
-
-    auto = "auto"
-    required = "required"
-    off = "off"
+def _choices(name: str, values: tuple[str, ...]) -> type[Enum]:
+    """An option's fixed set of values: anything else is a usage error that lists them."""
+    return Enum(name, {value: value for value in values}, type=str)
 
 
-class RenderFormat(str, Enum):
-    yaml = "yaml"
-    json = "json"
-
-
-class LintFormat(str, Enum):
-    """--format of lint: commands.lint.FORMATS."""
-
-    text = "text"
-    json = "json"
-    sarif = "sarif"
-
-
-class SeedMethod(str, Enum):
-    """--method: core.seeding.METHODS."""
-
-    auto = "auto"
-    bind = "bind"
-    archive = "archive"
+# Each kept equal to the table it stands for by tests/cli/test_choices.py.
+GpuPolicy = _choices("GpuPolicy", ("auto", "required", "off"))            # core.gpu.POLICIES
+RenderFormat = _choices("RenderFormat", ("yaml", "json"))
+LintFormat = _choices("LintFormat", ("text", "json", "sarif"))             # commands.lint.FORMATS
+Target = _choices("Target", ("compose", "swarm", "k8s"))                   # targets.TARGETS
+SeedMethod = _choices("SeedMethod", ("auto", "bind", "archive"))           # core.seeding.METHODS
 
 
 def _value(choice: Enum | None) -> str | None:
@@ -54,6 +38,7 @@ def _value(choice: Enum | None) -> str | None:
 def process_env() -> dict[str, str]:
     """The process environment: read here, in the CLI, and passed down; no other module reads it."""
     return dict(os.environ)
+
 
 app = typer.Typer(
     name="mlstack",
@@ -86,26 +71,31 @@ def _emit(result, as_json: bool = False) -> None:
 def render(
     stack_file: Optional[str] = StackFile,
     profile: str = Profile,
-    out: Optional[str] = typer.Option(None, "--out", "-o", help="Write here (atomically) instead of standard output."),
+    out: Optional[str] = typer.Option(None, "--out", "-o", help="Write here (atomically) instead of standard output; "
+                                                                   "a directory for --target k8s."),
     output_format: RenderFormat = typer.Option(RenderFormat.yaml, "--format", case_sensitive=False, help="Output format."),
     gpu: Optional[GpuPolicy] = Gpu,
+    target: Target = typer.Option(Target.compose, "--target", "-t", case_sensitive=False,
+                                  help="compose (docker compose), swarm (docker stack deploy) or k8s (kubectl apply -k)."),
 ) -> None:
-    """Render one validated, deterministic compose file for a profile."""
+    """Render one validated, deterministic deploy file (or, for k8s, directory) for a profile."""
     from mlstack.commands import render as command
 
-    _emit(command.run(stack_file, profile, out, output_format.value, _value(gpu), env=process_env()))
+    _emit(command.run(stack_file, profile, out, output_format.value, _value(gpu), target.value, env=process_env()))
 
 
 @app.command()
 def validate(
     stack_file: Optional[str] = StackFile,
     profile: Optional[str] = typer.Option(None, "--profile", "-p", help="Only this profile (default: all)."),
+    check_secrets: bool = typer.Option(False, "--check-secrets",
+                                       help="Also check that this host provides every secret the profile reads."),
     as_json: bool = Json,
 ) -> None:
     """Check the stack definition, every fragment and override, and each profile's render."""
     from mlstack.commands import validate as command
 
-    _emit(command.run(stack_file, profile, env=process_env()), as_json)
+    _emit(command.run(stack_file, profile, check_secrets, env=process_env()), as_json)
 
 
 @app.command()

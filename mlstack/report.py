@@ -66,6 +66,7 @@ class Result:
     data: Any = None
     diagnostics: list[Diagnostic] = field(default_factory=list)
     exit_code: int = 0
+    notes: list[str] = field(default_factory=list)   # for humans, on standard error after the diagnostics
 
 
 def emit(result: Result, as_json: bool = False) -> None:
@@ -77,6 +78,8 @@ def emit(result: Result, as_json: bool = False) -> None:
         return
     for diagnostic in result.diagnostics:
         sys.stderr.write(f"{diagnostic}\n")
+    for note in result.notes:
+        sys.stderr.write(f"{note}\n")
     if result.text:
         sys.stdout.write(result.text if result.text.endswith("\n") else result.text + "\n")
 

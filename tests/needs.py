@@ -10,6 +10,8 @@ Each need is a pytest marker (registered in pyproject.toml):
 | `netns`   | root, nsenter and the engine's network namespace                       |
 | `precommit` | pre-commit and git; the hook's environment installs mlstack's dependencies from PyPI |
 | `shellcheck` | the shellcheck program on PATH (`apt-get install shellcheck`)       |
+| `kubectl` | `kubectl` on PATH (its built-in kustomize checks the k8s render)       |
+| `swarm`   | the two-node test swarm (scripts/test-swarm start)                     |
 
 A marked test whose need is unmet is skipped with the reason, except under CI=true, where it
 fails with it (tests/conftest.py): a skipped proof is no proof.
@@ -72,8 +74,20 @@ def _precommit_reason() -> str | None:
     if shutil.which("git") is None:
         return "git is not on PATH"
     return None
+
+
 def _shellcheck_reason() -> str | None:
     return None if shutil.which("shellcheck") else "no shellcheck on PATH (apt-get install shellcheck)"
+
+
+def _kubectl_reason() -> str | None:
+    return None if shutil.which("kubectl") else "kubectl is not on PATH (apt-get install kubectl, or the Kubernetes release binary)"
+
+
+def _swarm_reason() -> str | None:
+    from tests.integration.swarm import skip_reason
+
+    return skip_reason()
 
 
 CHECKS = {
@@ -82,6 +96,8 @@ CHECKS = {
     "engine": _engine_reason,
     "netns": _netns_reason,
     "shellcheck": _shellcheck_reason,
+    "kubectl": _kubectl_reason,
+    "swarm": _swarm_reason,
 }
 
 

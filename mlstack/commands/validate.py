@@ -14,7 +14,7 @@ from mlstack.lifecycle.workspace import open_stack
 from mlstack.report import Result
 
 
-def run(stack_file: str | None, profile: str | None, *, env: Mapping[str, str]) -> Result:
+def run(stack_file: str | None, profile: str | None, check_secrets: bool = False, *, env: Mapping[str, str]) -> Result:
     stack = open_stack(stack_file)
     profiles = [profile] if profile else sorted(stack.profiles)
     errors: set = set()
@@ -31,6 +31,11 @@ def run(stack_file: str | None, profile: str | None, *, env: Mapping[str, str]) 
             errors.update(error.diagnostics)
             continue
         warnings.update(dict.fromkeys(rendered.warnings))
+        if check_secrets:
+            missing = rendered.missing_secrets()
+            if missing:
+                errors.update(missing)
+                continue
         warnings.update(dict.fromkeys(finding for finding in findings if finding.severity != "error"))
         if any(finding.severity == "error" for finding in findings):
             errors.update(finding for finding in findings if finding.severity == "error")

@@ -102,6 +102,15 @@ def size_in_bytes(value) -> int:
     return int(go_float(number) * 1024 ** power)
 
 
+def decoded_size(value) -> int | None:
+    """A size as Compose decodes it (`1g`, `512mb`, bytes as a number), None when Compose would refuse it."""
+    if isinstance(value, str) and size_problem(value) is not None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        return None
+    return size_in_bytes(value)
+
+
 def byte_size(node: Node) -> str | None:
     return size_problem(node.value) if isinstance(node.value, str) else None
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from typing import Iterator
 
+from mlstack.core.fields import decoded_size
 from mlstack.core.gpu_devices import gpu_devices, reserves_gpu
 from mlstack.core.lint_images import is_jupyter
 from mlstack.core.lint_model import Hit, LintInput
@@ -53,17 +54,7 @@ def healthcheck(data: LintInput) -> Iterator[Hit]:
 
 # --- MLS003 gpu-shm-size -------------------------------------------------------------------------
 GIGABYTE = 1024 ** 3
-_SIZE = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*([kmgtp]?)(?:i?b)?\s*$", re.IGNORECASE)
-_UNITS = {"": 1, "k": 1024, "m": 1024 ** 2, "g": 1024 ** 3, "t": 1024 ** 4, "p": 1024 ** 5}
 SHM_REASON = "PyTorch DataLoader workers need more than Docker's 64 MB /dev/shm"
-
-
-def size_in_bytes(node: Node) -> int | None:
-    """`shm_size` as Docker reads it (`1g`, `512mb`, `2GiB`, bytes as a number); None if unreadable."""
-    if isinstance(node.value, int) and not isinstance(node.value, bool):
-        return node.value
-    match = _SIZE.match(node.value) if isinstance(node.value, str) else None
-    return int(float(match[1]) * _UNITS[match[2].lower()]) if match else None
 
 
 def gpu_shm_size(data: LintInput) -> Iterator[Hit]:
@@ -80,7 +71,7 @@ def gpu_shm_size(data: LintInput) -> Iterator[Hit]:
             yield Hit(service, ("services", name),
                       f"{what} but sets no shm_size: {SHM_REASON} (set shm_size: 1g or more)")
             continue
-        size = size_in_bytes(shm_size)
+        size = decoded_size(shm_size.value)
         if size is not None and size < GIGABYTE:
             yield Hit(shm_size, ("services", name, "shm_size"),
                       f"shm_size {shm_size.text()} is below 1g for a service that {what}: {SHM_REASON}")

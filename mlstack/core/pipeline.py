@@ -10,6 +10,7 @@ from mlstack.core.model import Node, Origin, path_str
 from mlstack.core.profiles import enabled_profiles
 from mlstack.core.project import ComposeFile, Model, load_project
 from mlstack.core.render import Header, dump, to_document
+from mlstack.core.secrets import Secret, declared, interpolation_env, missing, required_in, wire
 from mlstack.core.stack import Profile, Stack, environment
 from mlstack.errors import StackError
 from mlstack.report import Diagnostic
@@ -28,6 +29,12 @@ class Rendered:
     project_name: str
     warnings: list[Diagnostic] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    secrets: dict[str, Secret] = field(default_factory=dict)     # every declared secret (core.secrets)
+    required_secrets: list[Secret] = field(default_factory=list)  # those this profile requires
+
+    def missing_secrets(self) -> list[Diagnostic]:
+        """What the deploy host does not provide now: `up`, `seed`, `doctor`, `validate --check-secrets` ask."""
+        return missing(self.root, self.env, self.stack.directory)
 
     @property
     def root(self) -> Node:
@@ -60,13 +67,18 @@ def build(stack: Stack, profile_name: str, process_env: dict[str, str], gpu: str
     if gpu:
         profile.gpu = gpu
     env = environment(stack, profile.name, process_env)
+    secrets = declared(stack)
+    required = required_in(secrets, stack, profile.name)
     project_name = f"{stack.name}-{profile.name}"
-    model = load_project(compose_files(stack, profile), env, stack.directory, project_name)
+    # a required secret's value never reaches the model: its variable is not interpolated
+    model = load_project(compose_files(stack, profile), interpolation_env(env, required), stack.directory, project_name)
     root = model.root
     root.value["name"] = Node(project_name, Origin(str(stack.definition or "<default stack>"), rule="derived"))
     rendered = Rendered(stack, profile, model, env, Header(stack.name, profile.name, [ref.display for ref in stack.fragments] +
-                                                             [ref.display for ref in profile.overrides]), project_name)
+                                                             [ref.display for ref in profile.overrides]), project_name,
+                        secrets=secrets, required_secrets=required)
     check_requirements(rendered)
+    wire(root, required)
     check_secret_sources(rendered)
     apply_image_map(rendered)
     if profile.gpu == "off":   # decided without the engine: no facts needed
@@ -122,10 +134,13 @@ def check_requirements(rendered: Rendered) -> None:
 
 
 def check_secret_sources(rendered: Rendered) -> None:
-    """A secret read from an environment variable needs it set when the service starts: Compose
-    accepts the file without it, so an unset one is a warning now."""
+    """A compose secret read from an environment variable needs it set when the service starts:
+    Compose accepts the file without it, so an unset one is a warning now. Secrets declared to
+    mlstack are not warned about here: `missing_secrets` names them where they are needed."""
     secrets = rendered.root.get("secrets")
     for name, secret in sorted(secrets.value.items()) if secrets is not None and secrets.is_map else []:
+        if name in rendered.secrets:
+            continue
         variable = secret.get("environment") if secret.is_map else None
         if variable is not None and variable.text() not in rendered.env:
             rendered.warnings.append(Diagnostic.at(

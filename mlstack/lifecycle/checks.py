@@ -65,6 +65,13 @@ def check(stack_file: str | None, profile: str, env: Mapping[str, str]) -> Findi
         lines.append(f"stack:   cannot render profile {profile}: {error.message}")
         return Findings(lines, data, int(ExitCode.PREFLIGHT))
     assert project.rendered is not None
+    missing = project.rendered.missing_secrets()
+    secrets = project.rendered.root.get("secrets")
+    lines.append(f"secrets: profile {profile} reads {len(secrets.value) if secrets is not None and secrets.is_map else 0}"
+                 + (f", {len(missing)} missing:" if missing else ", all provided"))
+    lines += [f"  {problem}" for problem in missing]
+    data["secrets_missing"] = [problem.message for problem in missing]
+    failed = failed or bool(missing)
     plan = preflight.gpu_plan(project.rendered, engine)
     lines[decisions_at:decisions_at] = [f"  {profile}: {line.removeprefix('gpu: ')}" for line in plan.lines()]
     data["gpu"]["decisions"] = [{"service": d.service, "keep": d.keep, "fatal": d.fatal, "line": d.line()}

@@ -54,9 +54,9 @@ class Project:
 
 
 def render(stack_file: str | None, profile: str, env: Mapping[str, str], gpu: str | None = None,
-           compose_profiles: tuple[str, ...] = ()) -> Project:
+           compose_profiles: tuple[str, ...] = (), create_dev_secrets: bool = False) -> Project:
     """Render the profile now (nothing written yet: preflight may still change the model)."""
-    rendered = build_profile(stack_file, profile, env, gpu)
+    rendered = build_profile(stack_file, profile, env, gpu, create_dev_secrets)
     path = rendered_path(rendered.stack.directory, rendered.profile.name)
     cli = discover(env)
     services = sorted(rendered.root.get("services").value) if rendered.root.get("services") is not None else []

@@ -21,6 +21,7 @@ from mlstack.core.seeding import PlanError, SeedPlan
 from mlstack.errors import SeedError, UsageError
 from mlstack.lifecycle.running import Project, say
 from mlstack.lifecycle.transfer_progress import TransferProgress, human_bytes
+from mlstack.lifecycle.workspace import require_secrets
 
 if TYPE_CHECKING:
     from mlstack.core.stack import Stack
@@ -68,6 +69,8 @@ class Outcome:
 def seed_project(project: Project, options: SeedOptions) -> list[Outcome] | None:
     """`mlstack seed`: every selected volume (all declared ones without a selection); None when none is declared."""
     assert project.rendered is not None
+    if not options.dry_run:
+        require_secrets(project.rendered)
     document = project.rendered.document()
     plans = planned(project.rendered.stack, document, project.name, options.profile, options.volumes, project.env)
     if not plans:

@@ -17,6 +17,7 @@ from mlstack.engine.docker_facts import Engine
 from mlstack.errors import EngineError, UnhealthyError
 from mlstack.lifecycle import health, preflight, running, seeder, status_table
 from mlstack.lifecycle.running import Project, say
+from mlstack.lifecycle.workspace import compose_environment, require_secrets
 
 
 @dataclass
@@ -48,7 +49,10 @@ BEFORE_START: list[Callable[[Project, UpOptions], None]] = [seed_volumes]
 def start(options: UpOptions, env: Mapping[str, str]) -> tuple[Project, list[dict[str, Any]]]:
     """Start the stack; returns it and its status table rows. PreflightError, UnhealthyError."""
     started = time.monotonic()
-    project = running.render(options.stack_file, options.profile, env, options.gpu, options.compose_profiles)
+    project = running.render(options.stack_file, options.profile, env, options.gpu, options.compose_profiles,
+                             create_dev_secrets=True)
+    assert project.rendered is not None
+    require_secrets(project.rendered)      # before the engine is even asked: nothing starts without them
     running.check_services(project, options.services)
     engine = Engine(env)
     for line in preflight.run(project, engine, options.port_offset):
@@ -62,8 +66,8 @@ def start(options: UpOptions, env: Mapping[str, str]) -> tuple[Project, list[dic
         return [health.from_inspect(attrs) for attrs in engine.project_containers(project.name)]
 
     try:
-        project.run(compose.up(project.target, options.services, build=options.build), capture=False,
-                    stdin_closed=True, timeout=options.timeout)
+        compose.run(compose.up(project.target, options.services, build=options.build), capture=False,
+                    stdin_closed=True, timeout=options.timeout, env=compose_environment(project.rendered, env))
     except EngineError:
         # `compose up` fails when a dependency's healthcheck fails, or runs past the timeout:
         # both are UNHEALTHY, reported with the services' logs.
@@ -83,4 +87,5 @@ def start(options: UpOptions, env: Mapping[str, str]) -> tuple[Project, list[dic
             health.wait(project.target, wanted, remaining, progress, snapshot)
         finally:
             progress.close()
-    return project, status_table.table(project.document, snapshot(), wanted, env)
+    # the URL table's variables: generated dev tokens too
+    return project, status_table.table(project.document, snapshot(), wanted, project.rendered.env)

@@ -55,7 +55,10 @@ def test_profile_and_all_profiles_exclude_each_other():
 
 def test_required_variables_get_placeholders_only_when_unset(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
+    (tmp_path / "mlstack.yaml").write_text("name: t\nfragments: [./app.yaml]\nprofiles: {bare: {overrides: []}}\n")
+    (tmp_path / "app.yaml").write_text("services:\n  app:\n    image: app:1\n    environment:\n"
+                                       "      URL: ${API_URL:?set API_URL}\n      KEY: ${API_KEY:?set API_KEY}\n")
     stack = command.open_stack(None)
-    rendered, placeholders = linting.build_for_lint(stack, "prod", {"JUPYTER_TOKEN": "tok"})
-    assert placeholders == {"POSTGRES_PASSWORD"}
-    assert rendered.env["POSTGRES_PASSWORD"] == linting.PLACEHOLDER and rendered.env["JUPYTER_TOKEN"] == "tok"
+    rendered, placeholders = linting.build_for_lint(stack, "bare", {"API_KEY": "key"})
+    assert placeholders == {"API_URL"}
+    assert rendered.env["API_URL"] == linting.PLACEHOLDER and rendered.env["API_KEY"] == "key"

@@ -1,0 +1,152 @@
+"""What the swarm and k8s targets share: located warnings, durations, sizes, GPU counts, secrets."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from mlstack.core.gpu_devices import requests
+from mlstack.core.fields import decoded_size
+from mlstack.core.model import Node, Origin, path_str
+from mlstack.report import Diagnostic
+
+
+@dataclass
+class Conversion:
+    """What a target made: file name -> text (one entry for single-file targets), warnings, needs."""
+
+    files: dict[str, str]
+    warnings: list[Diagnostic] = field(default_factory=list)
+    provide: list[str] = field(default_factory=list)
+    single_file: bool = True
+
+
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
+_DURATION_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600}
+
+
+class Warnings:
+    """Collects warnings located at the model node they are about (or its nearest parent)."""
+
+    def __init__(self, root: Node, target: str):
+        self.root = root
+        self.target = target
+        self.found: list[Diagnostic] = []
+
+    def add(self, path: tuple, message: str) -> None:
+        origin = self.origin(path)
+        self.found.append(Diagnostic(origin.file, origin.line, origin.column, path_str(path),
+                                     f"{self.target}: {message}", f"target-{self.target}", "warning"))
+
+    def origin(self, path: tuple) -> Origin:
+        for end in range(len(path), -1, -1):
+            node = self.root.find(path[:end])
+            if node is not None and (node.origin.file or end == 0):
+                return node.origin
+        return Origin()
+
+
+def seconds(value) -> float | None:
+    """A Compose duration (`1m30s`, `500ms`, `10s`) in seconds; a bare number is seconds."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    text = str(value).strip()
+    parts = _DURATION.findall(text)
+    if not parts or "".join(number + unit for number, unit in parts) != text:
+        return None
+    return sum(float(number) * _DURATION_UNITS[unit] for number, unit in parts)
+
+
+def whole_seconds(value, minimum: int = 1) -> int | None:
+    found = seconds(value)
+    return None if found is None else max(minimum, int(-(-found // 1)))
+
+
+def bytes_of(value) -> int | None:
+    return decoded_size(value)
+
+
+def non_gpu_devices(devices: list) -> list:
+    """Device reservations that are not GPUs (a target maps only GPUs)."""
+    return [device for device in devices if not (isinstance(device, dict) and (
+        "gpu" in (device.get("capabilities") or []) or device.get("driver") in ("nvidia", "cdi")))]
+
+
+@dataclass(frozen=True)
+class GpuNeed:
+    count: int            # GPUs to ask the scheduler for
+    all_gpus: bool        # the service asked for `count: all`
+    ids: tuple[str, ...]  # device_ids, which no scheduler honours
+
+
+def gpu_need(name: str, service: Node) -> GpuNeed | None:
+    """The service's GPU reservation as a count a scheduler can place; None without one."""
+    wanted = requests(name, service)
+    if not wanted:
+        return None
+    all_gpus = any(request.count is None and not request.ids for request in wanted)
+    count = sum(request.count or len(request.ids) or 1 for request in wanted)
+    ids = tuple(device for request in wanted for device in request.ids)
+    return GpuNeed(max(count, 1), all_gpus, ids)
+
+
+@dataclass(frozen=True)
+class SecretSource:
+    """Where a deploy host reads a secret's value: an environment variable or a file."""
+
+    name: str
+    variable: str | None
+    file: str | None
+    external: bool
+
+    def how(self) -> str:
+        if self.variable:
+            return f"environment variable {self.variable}"
+        if self.file:
+            return f"file {self.file}"
+        return "an existing secret on the cluster"
+
+
+def secret_sources(document: dict) -> list[SecretSource]:
+    """The secrets some service reads (a built-in profile may declare more than this stack's services use)."""
+    used = {service_secret_targets(entry)[0] for service in (document.get("services") or {}).values()
+            for entry in service.get("secrets") or []}
+    found = []
+    for name, body in sorted((document.get("secrets") or {}).items()):
+        if name not in used:
+            continue
+        body = body or {}
+        found.append(SecretSource(name, body.get("environment"), body.get("file"), bool(body.get("external"))))
+    return found
+
+
+def service_secret_targets(entry) -> tuple[str, str]:
+    """A service's `secrets:` entry as (secret name, file name under /run/secrets or absolute path)."""
+    if isinstance(entry, str):
+        return entry, entry
+    source = entry.get("source")
+    return source, entry.get("target") or source
+
+
+def ports_of(service: dict) -> list[tuple[int, str]]:
+    """Container ports (target, protocol) from `expose` and `ports`, in order, once each."""
+    found: list[tuple[int, str]] = []
+    for entry in service.get("expose") or []:
+        port, _, protocol = str(entry).partition("/")
+        if port.isdigit():
+            found.append((int(port), (protocol or "tcp").upper()))
+    for entry in service.get("ports") or []:
+        if isinstance(entry, dict) and str(entry.get("target", "")).isdigit():
+            found.append((int(entry["target"]), str(entry.get("protocol") or "tcp").upper()))
+    return list(dict.fromkeys(found))
+
+
+# Kubernetes names and expansion
+
+def dns_name(text: str) -> str:
+    name = re.sub(r"[^a-z0-9-]+", "-", text.lower()).strip("-")
+    return name[:63].rstrip("-") or "x"
+
+
+def dollars(value) -> str:
+    return str(value).replace("$", "$$")
