@@ -23,12 +23,12 @@ def _choices(name: str, values: tuple[str, ...]) -> type[Enum]:
     return Enum(name, {value: value for value in values}, type=str)
 
 
-# Each kept equal to the table it stands for by tests/cli/test_choices.py.
+# Each kept equal to the table it stands for by tests/cli/test_choices.py (lint's by test_lint_cli.py).
 GpuPolicy = _choices("GpuPolicy", ("auto", "required", "off"))            # core.gpu.POLICIES
 RenderFormat = _choices("RenderFormat", ("yaml", "json"))
 LintFormat = _choices("LintFormat", ("text", "json", "sarif"))             # commands.lint.FORMATS
 Target = _choices("Target", ("compose", "swarm", "k8s"))                   # targets.TARGETS
-SeedMethod = _choices("SeedMethod", ("auto", "bind", "archive"))           # core.seeding.METHODS
+SeedMethod = _choices("SeedMethod", ("auto", "bind", "archive"))           # core.seed_decision.METHODS
 
 
 def _value(choice: Enum | None) -> str | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Mapping
 
 from mlstack.engine import compose
-from mlstack.lifecycle import running, seeder, status_table
+from mlstack.lifecycle import dev_secrets, running, seeder, status_table
 from mlstack.lifecycle.health import parse_ps
 from mlstack.report import Result
 
@@ -19,7 +19,9 @@ PS_TIMEOUT_S = 60  # `ps` answers in well under a second; an engine that stops a
 def run(stack_file: str | None, profile: str, *, env: Mapping[str, str]) -> Result:
     project = running.existing(stack_file, profile, env)
     containers = parse_ps(project.run(compose.ps(project.target), timeout=PS_TIMEOUT_S).stdout)
-    rows = status_table.table(project.document, containers, project.services, env)
+    stack_directory = project.path.parent.parent.parent   # <stack>/.mlstack/<profile>/compose.yaml
+    rows = status_table.table(project.document, containers, project.services,
+                              {**dev_secrets.generated(stack_directory), **env})   # as `up` showed them
     seeded = seeder.status_rows(stack_file, profile, project)   # [] (and no Docker SDK) unless mlstack.yaml declares seeds
     text = status_table.format_table(rows) + ("\n\n" + status_table.format_volumes(seeded) if seeded else "")
     return Result(text=text, data={"project": project.name, "file": str(project.path), "services": rows,

@@ -31,14 +31,11 @@ def run(stack_file: str | None, profile: str | None, check_secrets: bool = False
             errors.update(error.diagnostics)
             continue
         warnings.update(dict.fromkeys(rendered.warnings))
-        if check_secrets:
-            missing = rendered.missing_secrets()
-            if missing:
-                errors.update(missing)
-                continue
+        missing = rendered.missing_secrets() if check_secrets else []
+        errors.update(missing)   # and the lint findings too: every problem at once
         warnings.update(dict.fromkeys(finding for finding in findings if finding.severity != "error"))
-        if any(finding.severity == "error" for finding in findings):
-            errors.update(finding for finding in findings if finding.severity == "error")
+        errors.update(finding for finding in findings if finding.severity == "error")
+        if missing or any(finding.severity == "error" for finding in findings):
             continue
         count = len(rendered.root.get("services").value) if rendered.root.get("services") else 0
         lines.append(f"profile {name}: ok ({count} services)")

@@ -28,7 +28,7 @@ class DeviceRequest:
     where: str                   # services.X.deploy.resources.reservations.devices[0] or services.X.gpus
 
 
-def _is_gpu_device(data: dict) -> bool:
+def is_gpu_device(data: dict) -> bool:
     capabilities = [str(c) for c in data.get("capabilities") or []]
     ids = [str(i) for i in data.get("device_ids") or []]
     return ("gpu" in capabilities or data.get("driver") == "nvidia"
@@ -40,7 +40,7 @@ def gpu_devices(service: Node) -> list[Node]:
     devices = service.find(DEVICES_PATH)
     if devices is None or not devices.is_seq:
         return []
-    return [device for device in devices.value if device.is_map and _is_gpu_device(device.to_data())]
+    return [device for device in devices.value if device.is_map and is_gpu_device(device.to_data())]
 
 
 def reserves_gpu(service: Node) -> bool:
@@ -60,7 +60,7 @@ def requests(name: str, service: Node) -> list[DeviceRequest]:
     """The device requests Docker makes for this service's GPU reservations."""
     found = []
     for index, device in enumerate(service.find(DEVICES_PATH).value if gpu_devices(service) else []):
-        if device.is_map and _is_gpu_device(device.to_data()):
+        if device.is_map and is_gpu_device(device.to_data()):
             found.append(_request(device.to_data(), f"services.{name}.deploy.resources.reservations.devices[{index}]"))
     gpus = service.get("gpus")
     if gpus is not None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Callable, Mapping
 
-from mlstack.core.fields import go_float, go_int
+from mlstack.core.go_values import go_float, go_int
 from mlstack.core.model import Node, Path, matches, path_str, pattern
 from mlstack.errors import StackError
 from mlstack.report import Diagnostic

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Iterator
 
-from mlstack.core.fields import decoded_size
+from mlstack.core.go_values import decoded_size
 from mlstack.core.gpu_devices import gpu_devices, reserves_gpu
 from mlstack.core.lint_images import is_jupyter
 from mlstack.core.lint_model import Hit, LintInput

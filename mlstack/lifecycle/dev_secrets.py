@@ -19,6 +19,12 @@ DEV_SECRETS_FILE = ".mlstack/dev-secrets.env"
 GITIGNORE = ".mlstack/.gitignore"
 
 
+def generated(directory: FsPath) -> dict[str, str]:
+    """Every value generated so far (`status` shows the URL `up` showed, token included)."""
+    path = directory / DEV_SECRETS_FILE
+    return read_env_file(path, DEV_SECRETS_FILE, Origin(), {}) if path.is_file() else {}  # ours: no references
+
+
 def values(directory: FsPath, variables: list[str], create: bool) -> dict[str, str]:
     """The generated value of each variable; `create` (up) generates those not generated yet.
 
@@ -27,7 +33,7 @@ def values(directory: FsPath, variables: list[str], create: bool) -> dict[str, s
     if not variables:
         return {}
     path = directory / DEV_SECRETS_FILE
-    known = read_env_file(path, DEV_SECRETS_FILE, Origin(), {}) if path.is_file() else {}  # written by us: no references
+    known = generated(directory)
     new = {variable: random_source.token_urlsafe(24) for variable in variables if variable not in known} if create else {}
     if new:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -133,9 +133,24 @@ def write_directory(directory: FsPath, files: dict[str, str]) -> list[str]:
     if directory.exists() and not directory.is_dir():
         raise UsageError(f"--target k8s writes a directory, and {directory} is a file")
     directory.mkdir(parents=True, exist_ok=True)
-    for stale in sorted(directory.glob("*.yaml")):
+    for stale in _previous_manifests(directory):
         if stale.name not in files and stale.read_text(encoding="utf-8", errors="replace").startswith(RENDERED_MARK):
             stale.unlink()
     for name, text in files.items():
         write_atomically(directory / name, text)
     return [str(directory / name) for name in files]
+
+
+def _previous_manifests(directory: FsPath) -> list[FsPath]:
+    """The manifests the last render listed in its kustomization.yaml: only those are ever deleted
+    (a compose or swarm file rendered into the same directory is not mlstack's k8s output)."""
+    import yaml
+
+    kustomization = directory / "kustomization.yaml"
+    try:
+        listed = yaml.safe_load(kustomization.read_text(encoding="utf-8")) if kustomization.is_file() else None
+    except (OSError, yaml.YAMLError):
+        return []
+    resources = listed.get("resources") if isinstance(listed, dict) else None
+    return [directory / name for name in resources or [] if isinstance(name, str) and "/" not in name
+            and name.endswith(".yaml") and (directory / name).is_file()]

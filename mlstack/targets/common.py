@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from mlstack.core.gpu_devices import requests
-from mlstack.core.fields import decoded_size
+from mlstack.core.gpu_devices import is_gpu_device, requests
+from mlstack.core.go_values import decoded_size, duration_seconds
 from mlstack.core.model import Node, Origin, path_str
 from mlstack.report import Diagnostic
 
@@ -19,10 +19,6 @@ class Conversion:
     warnings: list[Diagnostic] = field(default_factory=list)
     provide: list[str] = field(default_factory=list)
     single_file: bool = True
-
-
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
-_DURATION_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600}
 
 
 class Warnings:
@@ -47,14 +43,8 @@ class Warnings:
 
 
 def seconds(value) -> float | None:
-    """A Compose duration (`1m30s`, `500ms`, `10s`) in seconds; a bare number is seconds."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
-    text = str(value).strip()
-    parts = _DURATION.findall(text)
-    if not parts or "".join(number + unit for number, unit in parts) != text:
-        return None
-    return sum(float(number) * _DURATION_UNITS[unit] for number, unit in parts)
+    """A Compose duration (`1m30s`, `500ms`, `2d`) in seconds, decoded as Compose decodes it."""
+    return duration_seconds(value)
 
 
 def whole_seconds(value, minimum: int = 1) -> int | None:
@@ -68,8 +58,7 @@ def bytes_of(value) -> int | None:
 
 def non_gpu_devices(devices: list) -> list:
     """Device reservations that are not GPUs (a target maps only GPUs)."""
-    return [device for device in devices if not (isinstance(device, dict) and (
-        "gpu" in (device.get("capabilities") or []) or device.get("driver") in ("nvidia", "cdi")))]
+    return [device for device in devices if not (isinstance(device, dict) and is_gpu_device(device))]
 
 
 @dataclass(frozen=True)

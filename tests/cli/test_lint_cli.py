@@ -167,3 +167,11 @@ def test_a_stack_elsewhere_is_reported_relative_to_its_directory(mlstack, tmp_pa
     run = mlstack("lint", "-f", "deploy/mlstack.yaml", "--profile", "dev")
     assert run.code == 1
     assert "stacks/data.yaml:13:13: services.db.healthcheck.test: error: MLS018" in run.out
+
+
+def test_validate_check_secrets_reports_lint_errors_too(mlstack, tmp_path):
+    write(tmp_path, {"mlstack.yaml": "name: t\nfragments: [postgres, ./web.yaml]\n",
+                     "web.yaml": "services:\n  web:\n    image: nginx:latest\n"})
+    run = mlstack("validate", "--profile", "prod", "--check-secrets")
+    assert run.code == 1
+    assert "POSTGRES_PASSWORD" in run.err and "MLS001" in run.err, run.err

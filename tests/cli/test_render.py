@@ -142,3 +142,15 @@ def test_compose_profile_variants_share_a_port_and_an_unset_secret_variable_is_a
     assert run.code == 0, run.err
     assert set(yaml.safe_load(run.out)["services"]) == {"model-cpu", "model-cuda", "notebook"}
     assert "secret 'token' is read from $MODEL_TOKEN, which is not set" in run.err
+
+
+def test_a_k8s_render_into_a_directory_keeps_the_other_targets_files(mlstack, tmp_path):
+    assert mlstack("render", "--profile", "prod", "-o", "deploy/compose.yaml").code == 0
+    assert mlstack("render", "--profile", "prod", "--target", "swarm", "-o", "deploy/stack.yaml").code == 0
+    first = mlstack("render", "--profile", "prod", "--target", "k8s", "-o", "deploy")
+    assert first.code == 0, first.err
+    manifests = sorted(path.name for path in (tmp_path / "deploy").glob("*.yaml"))
+    again = mlstack("render", "--profile", "dev", "--target", "k8s", "-o", "deploy")
+    assert again.code == 0, again.err
+    assert (tmp_path / "deploy" / "compose.yaml").is_file() and (tmp_path / "deploy" / "stack.yaml").is_file()
+    assert "compose.yaml" in manifests and "stack.yaml" in manifests
