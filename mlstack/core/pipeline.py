@@ -10,7 +10,7 @@ from mlstack.core.model import Node, Origin, path_str
 from mlstack.core.profiles import enabled_profiles
 from mlstack.core.project import ComposeFile, Model, load_project
 from mlstack.core.render import Header, dump, to_document
-from mlstack.core.secrets import Secret, declared, interpolation_env, missing, required_in, wire
+from mlstack.core.secrets import Secret, declared, hidden_references, interpolation_env, missing, required_in, wire
 from mlstack.core.stack import Profile, Stack, environment
 from mlstack.errors import StackError
 from mlstack.report import Diagnostic
@@ -79,6 +79,7 @@ def build(stack: Stack, profile_name: str, process_env: dict[str, str], gpu: str
                         secrets=secrets, required_secrets=required)
     check_requirements(rendered)
     wire(root, required)
+    rendered.warnings += hidden_references(root, required)
     check_secret_sources(rendered)
     apply_image_map(rendered)
     if profile.gpu == "off":   # decided without the engine: no facts needed
@@ -138,8 +139,9 @@ def check_secret_sources(rendered: Rendered) -> None:
     Compose accepts the file without it, so an unset one is a warning now. Secrets declared to
     mlstack are not warned about here: `missing_secrets` names them where they are needed."""
     secrets = rendered.root.get("secrets")
+    used = _secrets_used(rendered.root)
     for name, secret in sorted(secrets.value.items()) if secrets is not None and secrets.is_map else []:
-        if name in rendered.secrets:
+        if name in rendered.secrets or name not in used:   # no service reads it: nothing will ask for it
             continue
         variable = secret.get("environment") if secret.is_map else None
         if variable is not None and variable.text() not in rendered.env:
@@ -147,6 +149,18 @@ def check_secret_sources(rendered: Rendered) -> None:
                 variable, ("secrets", name, "environment"),
                 f"secret {name!r} is read from ${variable.text()}, which is not set: set it before the service starts",
                 "secret", "warning"))
+
+
+def _secrets_used(root: Node) -> set[str]:
+    services = root.get("services")
+    used = set()
+    for service in services.value.values() if services is not None and services.is_map else []:
+        entries = service.get("secrets") if service.is_map else None
+        for entry in entries.value if entries is not None and entries.is_seq else []:
+            source = entry.get("source") if entry.is_map else entry
+            if source is not None:
+                used.add(source.text())
+    return used
 
 
 def apply_image_map(rendered: Rendered) -> None:

@@ -115,6 +115,24 @@ def interpolation_env(env: dict[str, str], required: list[Secret]) -> dict[str, 
     return {key: value for key, value in env.items() if key not in hidden}
 
 
+def hidden_references(root: Node, required: list[Secret]) -> list[Diagnostic]:
+    """Values that still interpolate a required secret's variable: it is never interpolated in this
+    profile, so the value was rendered without it (a blank, or the default). Said, never silent."""
+    hidden = {secret.variable: secret for secret in required if secret.variable}
+    found = []
+    for path, node in root.walk():
+        for variable, _ in node.origin.variables:
+            secret = hidden.get(variable)
+            if secret is None or path[:1] == ("secrets",):
+                continue
+            reader = f"add this service to secrets.{secret.name}.services with the *_FILE variable its image reads"
+            found.append(Diagnostic.at(
+                node, path, f"${{{variable}}} is the source of secret {secret.name!r}, which this profile never "
+                f"interpolates (the value was rendered without it): read /run/secrets/{secret.name} instead; {reader}",
+                "secret", "warning"))
+    return found
+
+
 def wire(root: Node, required: list[Secret]) -> None:
     """Each reading service present gets the secret file, its *_FILE variable and the plain variable blanked."""
     services = root.get("services")

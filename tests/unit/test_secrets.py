@@ -119,3 +119,22 @@ def test_dev_render_of_the_stack_uses_the_generated_values(tmp_path, monkeypatch
     model = yaml.safe_load(build(stack, "dev", env).text())
     assert model["services"]["postgres"]["environment"]["POSTGRES_PASSWORD"] == env["POSTGRES_PASSWORD"]
     assert model["services"]["mlflow"]["environment"]["PGPASSWORD"] == env["POSTGRES_PASSWORD"]
+
+
+def test_a_value_that_interpolates_a_required_secret_is_warned_about(tmp_path):
+    stack = "name: h\nfragments: [postgres, ./app.yaml]\n"
+    app = ('services:\n  app:\n    image: app:1.0\n    environment:\n'
+           '      DATABASE_URL: "postgresql://u:${POSTGRES_PASSWORD}@postgres/db"\n')
+    prod = rendered(tmp_path, "prod", stack, {"app.yaml": app})
+    assert [str(d) for d in prod.warnings] == [
+        "app.yaml:5:21: services.app.environment.DATABASE_URL: warning: ${POSTGRES_PASSWORD} is the source of secret "
+        "'pg_password', which this profile never interpolates (the value was rendered without it): read "
+        "/run/secrets/pg_password instead; add this service to secrets.pg_password.services with the *_FILE "
+        "variable its image reads"]
+    assert "canary" not in prod.text()
+    assert rendered(tmp_path, "dev", stack, {"app.yaml": app}).warnings == []
+
+
+def test_a_secret_no_service_reads_asks_for_nothing(tmp_path):
+    prod = rendered(tmp_path, "prod", "name: r\nfragments: [redis]\n", env={})
+    assert prod.warnings == []
