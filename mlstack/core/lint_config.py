@@ -34,17 +34,9 @@ def _section(node: Node | None) -> Node | None:
     return section if section is not None and section.is_map else None
 
 
-def profile_chain(profile: str, extends: dict[str, str]) -> list[str]:
-    """The profile, then what it extends, up to the root (cycles are the stack loader's error)."""
-    chain = [profile]
-    while chain[-1] in extends and extends[chain[-1]] not in chain:
-        chain.append(extends[chain[-1]])
-    return chain
-
-
-def lint_config(stack_root: Node | None, profile: str, extends: dict[str, str], known: set[str]) -> LintConfig:
-    """The tuning for one profile: the stack's, then each profile of the chain from the root down."""
-    chain = profile_chain(profile, extends)
+def lint_config(stack_root: Node | None, chain: list[str], known: set[str]) -> LintConfig:
+    """The tuning for the first profile of `chain` (Stack.profile_chain): the stack's, then each
+    profile of the chain from the root down."""
     profiles = stack_root.get("profiles") if stack_root is not None and stack_root.is_map else None
     sections = [_section(stack_root)] + [_section(profiles.get(name)) if profiles is not None and profiles.is_map
                                          else None for name in reversed(chain)]

@@ -96,16 +96,8 @@ def _merge(found: dict[str, Secret], node: Node | None) -> None:
             secret.origin = body.origin
 
 
-def profile_chain(stack, profile: str) -> list[str]:
-    chain, current = [], profile
-    while current is not None and current not in chain:
-        chain.append(current)
-        current = stack.profile_extends.get(current)
-    return chain
-
-
 def required_in(secrets: dict[str, Secret], stack, profile: str) -> list[Secret]:
-    chain = set(profile_chain(stack, profile))
+    chain = set(stack.profile_chain(profile))
     return [secret for _, secret in sorted(secrets.items()) if chain & set(secret.required)]
 
 

@@ -64,7 +64,8 @@ class Stack:
     root: Node | None = None
     catalogs: list[FsPath] = field(default_factory=list)
 
-    def profile(self, name: str) -> Profile:
+    def profile_chain(self, name: str) -> list[str]:
+        """The profile, then what it extends, up to the root: the one walk of `extends`."""
         if name not in self.profiles:
             known = ", ".join(sorted(self.profiles)) or "none"
             raise ChoiceError(f"unknown profile {name!r}; this stack defines: {known}")
@@ -77,6 +78,10 @@ class Stack:
                 raise ChoiceError(f"profile {chain[-1]!r} extends unknown profile {current!r}")
             chain.append(current)
             current = self.profile_extends.get(current)
+        return chain
+
+    def profile(self, name: str) -> Profile:
+        chain = self.profile_chain(name)
         overrides: list[SourceRef] = []
         for profile_name in reversed(chain):
             for entry in self.profiles[profile_name]:

@@ -103,7 +103,7 @@ def discover(env: Mapping[str, str]) -> ComposeCli:
             return ComposeCli(tuple(cached["argv"]), tuple(cached["version"]), cached["why"])
     except (OSError, ValueError, KeyError, TypeError):
         pass
-    chosen = _ask(found)
+    chosen = _ask(found, env)
     try:
         cache.parent.mkdir(parents=True, exist_ok=True)
         cache.write_text(json.dumps({"key": key, "argv": list(chosen.argv), "version": list(chosen.version),
@@ -113,10 +113,10 @@ def discover(env: Mapping[str, str]) -> ComposeCli:
     return chosen
 
 
-def _ask(found: list[tuple[tuple[str, ...], str]]) -> ComposeCli:
+def _ask(found: list[tuple[tuple[str, ...], str]], env: dict[str, str]) -> ComposeCli:
     rejected: list[str] = []
     for argv, why in found:
-        done = compose.run(compose.version(argv), check=False, timeout=20)
+        done = compose.run(compose.version(argv), check=False, timeout=20, env=env)
         version = parse_version(done.stdout) if done.returncode == 0 else None
         if version is None:
             rejected.append(f"{' '.join(argv)}: not available")

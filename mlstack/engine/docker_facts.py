@@ -118,7 +118,7 @@ class Engine:
             if self.address.local:
                 hook = shutil.which(NVIDIA_HOOK) is not None
                 if shutil.which("nvidia-smi"):
-                    outputs = _ask_nvidia_smi()
+                    outputs = _ask_nvidia_smi(self.env)
             self._host_gpu = host_gpu(self._info, outputs, hook, self._local_cdi_devices())
         return self._host_gpu
 
@@ -155,14 +155,15 @@ SMI_COMMANDS = {
 }
 
 
-def _ask_nvidia_smi() -> dict[str, str]:
+def _ask_nvidia_smi(env: dict[str, str] | None = None) -> dict[str, str]:
     """The three nvidia-smi answers, asked side by side (each costs 50-300 ms)."""
     from concurrent.futures import ThreadPoolExecutor
 
     def ask(command: list[str]) -> str:
-        done = compose.run(command, check=False, timeout=15)
+        done = compose.run(command, check=False, timeout=15, env=env)
         if done.returncode != 0 and "compute_cap" in command[1]:
-            done = compose.run([command[0], command[1].replace(",compute_cap", ""), command[2]], check=False, timeout=15)
+            done = compose.run([command[0], command[1].replace(",compute_cap", ""), command[2]], check=False, timeout=15,
+                               env=env)
         return done.stdout + (done.stderr if done.returncode != 0 else "")
 
     with ThreadPoolExecutor(len(SMI_COMMANDS)) as pool:

@@ -12,7 +12,7 @@ import json
 import sys
 import time
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Mapping
 
 from mlstack.engine import compose
 from mlstack.errors import UnhealthyError
@@ -93,16 +93,17 @@ def by_service(containers: list[Container], services: list[str]) -> dict[str, tu
     return result
 
 
-def compose_snapshot(target: compose.Target) -> Callable[[], list[Container]]:
-    return lambda: parse_ps(compose.run(compose.ps(target)).stdout)
+def compose_snapshot(target: compose.Target, env: Mapping[str, str] | None) -> Callable[[], list[Container]]:
+    return lambda: parse_ps(compose.run(compose.ps(target), env=env).stdout)
 
 
 def wait(target: compose.Target, services: list[str], timeout: float, show: Callable[[dict], None],
          snapshot: Callable[[], list[Container]] | None = None,
          clock: Callable[[], float] = time.monotonic,
-         sleep: Callable[[float], None] = time.sleep) -> dict[str, tuple[str, str, Container]]:
+         sleep: Callable[[float], None] = time.sleep,
+         env: Mapping[str, str] | None = None) -> dict[str, tuple[str, str, Container]]:
     """Poll until every service is ready; UnhealthyError (with the failing services' logs) otherwise."""
-    snapshot = snapshot or compose_snapshot(target)
+    snapshot = snapshot or compose_snapshot(target, env)
     started = clock()
     deadline = started + timeout
     while True:
@@ -110,20 +111,21 @@ def wait(target: compose.Target, services: list[str], timeout: float, show: Call
         show(states)
         failed = [name for name, (outcome, _, _) in states.items() if outcome == FAILED]
         if failed:
-            raise UnhealthyError(failure_report(target, states, failed))
+            raise UnhealthyError(failure_report(target, states, failed, env=env))
         if all(outcome == READY for outcome, _, _ in states.values()):
             return states
         if clock() >= deadline:
             waiting = [name for name, (outcome, _, _) in states.items() if outcome == WAITING]
-            raise UnhealthyError(failure_report(target, states, waiting, f"not ready within {timeout:g} s"))
+            raise UnhealthyError(failure_report(target, states, waiting, f"not ready within {timeout:g} s", env))
         sleep(FAST_POLL_S if clock() - started < FAST_POLL_FOR_S else SLOW_POLL_S)
 
 
-def failure_report(target: compose.Target, states: dict, services: list[str], why: str = "") -> str:
+def failure_report(target: compose.Target, states: dict, services: list[str], why: str = "",
+                   env: Mapping[str, str] | None = None) -> str:
     lines = [f"{', '.join(services)} did not become healthy" + (f" ({why})" if why else "")]
     for name in services:
         lines.append(f"--- {name}: {states[name][1]}; last {LOG_LINES} log lines:")
-        done = compose.run(compose.logs(target, [name], tail=LOG_LINES, color=False), check=False)
+        done = compose.run(compose.logs(target, [name], tail=LOG_LINES, color=False), check=False, env=env)
         lines += [f"  {line}" for line in (done.stdout + done.stderr).rstrip().splitlines()[-LOG_LINES:]] or ["  (no output)"]
     lines.append("the other services keep running: `mlstack logs SERVICE`, `mlstack status`, `mlstack down`")
     return "\n".join(lines)

@@ -43,7 +43,7 @@ def build_for_lint(stack: Stack, profile: str, process_env: dict[str, str]) -> t
 def lint_profile(rendered: Rendered) -> list[Finding]:
     """One profile's findings, with its tuning from mlstack.yaml and the facts of its build contexts."""
     stack = rendered.stack
-    config = lint_config(stack.root, rendered.profile.name, stack.profile_extends, set(BY_ID))
+    config = lint_config(stack.root, stack.profile_chain(rendered.profile.name), set(BY_ID))
     caches = {volume for meta in rendered.model.file_meta if meta is not None and meta.is_map
               for volume in (meta.get("caches").value if meta.get("caches") is not None and meta.get("caches").is_map
                              else {})}

@@ -74,17 +74,17 @@ def start(options: UpOptions, env: Mapping[str, str]) -> tuple[Project, list[dic
         states = health.by_service(snapshot(), wanted)
         failing = [name for name, state in states.items() if state[0] == health.FAILED]
         if failing:
-            raise UnhealthyError(health.failure_report(project.target, states, failing)) from None
+            raise UnhealthyError(health.failure_report(project.target, states, failing, env=env)) from None
         if time.monotonic() - started >= options.timeout:
             waiting = [name for name, state in states.items() if state[0] == health.WAITING]
             raise UnhealthyError(health.failure_report(project.target, states, waiting,
-                                                       f"not ready within {options.timeout:g} s")) from None
+                                                       f"not ready within {options.timeout:g} s", env)) from None
         raise
     if options.wait:
         progress = health.Progress()
         try:
             remaining = max(1.0, options.timeout - (time.monotonic() - started))
-            health.wait(project.target, wanted, remaining, progress, snapshot)
+            health.wait(project.target, wanted, remaining, progress, snapshot, env=env)
         finally:
             progress.close()
     # the URL table's variables: generated dev tokens too

@@ -99,7 +99,7 @@ def fake_nvidia_smi(host_name: str, knows_compute_cap: bool = True):
     directory = FIXTURES / "gpu-hosts" / host_name
     asked = []
 
-    def run(command, check=True, timeout=None):
+    def run(command, check=True, timeout=None, env=None):
         asked.append(command[1])
         if command[1] == "-L":
             return Completed(command, 0, (directory / "list.txt").read_text())
@@ -128,6 +128,6 @@ def test_what_nvidia_smi_says_without_a_driver_is_kept(monkeypatch):
     from mlstack.engine.compose import Completed
 
     text = (FIXTURES / "gpu-hosts" / "no-driver" / "query.csv").read_text()
-    monkeypatch.setattr(docker_facts.compose, "run", lambda command, check=True, timeout=None: Completed(command, 9, text))
+    monkeypatch.setattr(docker_facts.compose, "run", lambda command, check=True, timeout=None, env=None: Completed(command, 9, text))
     facts = host_gpu(docker_info(), docker_facts._ask_nvidia_smi())
     assert facts.gpus == [] and facts.smi_error.startswith("NVIDIA-SMI has failed")

@@ -551,8 +551,8 @@ def test_a_profile_kind_comes_from_the_extends_chain_or_its_own_setting():
           gpu-box: {overrides: [dev], lint: {kind: dev}}
           mine: {overrides: [dev]}
     """)
-    extends = {"staging": "prod"}
-    kinds = {name: lint_config(root, name, extends, set(BY_ID)).kind for name in ("dev", "prod", "staging", "gpu-box", "mine")}
+    chains = {"dev": ["dev"], "prod": ["prod"], "staging": ["staging", "prod"], "gpu-box": ["gpu-box"], "mine": ["mine"]}
+    kinds = {name: lint_config(root, chain, set(BY_ID)).kind for name, chain in chains.items()}
     assert kinds == {"dev": "dev", "prod": "prod", "staging": "prod", "gpu-box": "dev", "mine": "prod"}
 
 
@@ -563,8 +563,8 @@ def test_severities_are_raised_and_lowered_down_the_chain():
         profiles:
           staging: {extends: prod, lint: {severity: {MLS001: info}}}
     """)
-    dev = lint_config(root, "dev", {"staging": "prod"}, set(BY_ID))
-    staging = lint_config(root, "staging", {"staging": "prod"}, set(BY_ID))
+    dev = lint_config(root, ["dev"], set(BY_ID))
+    staging = lint_config(root, ["staging", "prod"], set(BY_ID))
     assert findings(LATEST, "dev", dev) == [
         'compose.yaml:4:12: services.web.image: error: MLS001 image "nginx:latest" uses the latest tag; pin a version',
         'compose.yaml:4:12: services.web.image: warning: MLS006 image "nginx:latest" is not pinned by digest; a tag can be '
@@ -573,7 +573,7 @@ def test_severities_are_raised_and_lowered_down_the_chain():
 
 
 def test_a_rule_off_in_the_stack_finds_nothing():
-    config = lint_config(stack("name: s\nlint: {severity: {MLS001: 'off', MLS006: 'off'}}"), "prod", {}, set(BY_ID))
+    config = lint_config(stack("name: s\nlint: {severity: {MLS001: 'off', MLS006: 'off'}}"), ["prod"], set(BY_ID))
     assert findings(LATEST, "prod", config) == []
 
 
@@ -601,7 +601,7 @@ def test_silenced_with_the_reason_and_never_failing():
         'compose.yaml:10:12: services.other.image: error: MLS001 image "nginx:latest" uses the latest tag; pin a version']
     assert [finding.path for finding in failing(found)] == ["services.other.image"]
     assert [finding.path for finding in failing(found, strict=True)] == ["services.other", "services.other.image"]
-    config = lint_config(stack("name: s\nlint: {ignore: {MLS001: 'mirror rewrites tags'}}"), "prod", {}, set(BY_ID))
+    config = lint_config(stack("name: s\nlint: {ignore: {MLS001: 'mirror rewrites tags'}}"), ["prod"], set(BY_ID))
     assert {finding.silenced for finding in lint(LintInput(model(text), "prod"), config)
             if finding.rule == "MLS001"} == {"the vendor only publishes latest", "mirror rewrites tags"}
 
@@ -627,6 +627,6 @@ def test_a_service_silences_only_known_rules_with_a_reason(ignore, message):
 
 def test_the_stack_tunes_only_known_rules():
     with pytest.raises(StackError) as error:
-        lint_config(stack("name: s\nlint: {severity: {MLS999: error}}"), "dev", {}, set(BY_ID))
+        lint_config(stack("name: s\nlint: {severity: {MLS999: error}}"), ["dev"], set(BY_ID))
     assert [str(diagnostic) for diagnostic in error.value.diagnostics] == [
         "mlstack.yaml:2:27: lint.severity.MLS999: unknown lint rule MLS999"]
