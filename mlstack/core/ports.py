@@ -1,15 +1,26 @@
-"""Published host ports in the merged model: read them, list them, shift them (`--port-offset`).
+"""Published host ports: what the model asks for, and what the engine bound.
 
-Ports are in Compose's long form by now: `{target, published, host_ip, protocol}`, `published`
-a string that may be a range (`8000-8010`). `port_range` is the one reader of such a value.
+The model's ports are in Compose's long form by now: `{target, published, host_ip, protocol}`,
+`published` a string that may be a range (`8000-8010`) or empty (the engine chooses).
+`port_range` is the one reader of such a value; `published_ports` lists them, `offset_ports`
+shifts them (`--port-offset`).
+
+What the engine actually bound (the truth, ephemeral ports included) comes as `compose ps`
+Publishers or `docker inspect` `NetworkSettings.Ports`; `bindings_from_publishers` and
+`bindings_from_inspect` read either into the same `Binding`s, and `shown_ports` writes them as
+`docker ps` does.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Iterable, Mapping
 
 from mlstack.core.model import Node, Origin
 from mlstack.errors import ChoiceError
+
+
+ANY_IPV4, ANY_IPV6 = "0.0.0.0", "::"
 
 
 @dataclass(frozen=True)
@@ -24,7 +35,13 @@ class ModelPort:
 
     @property
     def shown(self) -> str:
-        return f"{self.host_ip or '0.0.0.0'}:{self.published}->{self.target}/{self.protocol}"
+        return port_text(self.host_ip, self.published, self.target, self.protocol)
+
+
+def port_text(host_ip: str, published: int | str, target: int | str, protocol: str) -> str:
+    """`127.0.0.1:5432->5432/tcp`, `[::1]:8080->80/tcp`: how every port is written, as `docker ps` does."""
+    host = host_ip or ANY_IPV4
+    return f"{f'[{host}]' if ':' in host else host}:{published}->{target}/{protocol}"
 
 
 def port_range(node: Node | None) -> range:
@@ -86,3 +103,66 @@ def overlaps(first: str, second: str) -> bool:
     wildcard = ("", "0.0.0.0", "::")
     return first in wildcard or second in wildcard or first == second
 
+
+@dataclass(frozen=True)
+class Binding:
+    """A host port the engine bound for a container port."""
+
+    host_ip: str
+    published: int
+    target: int
+    protocol: str = "tcp"
+
+    @property
+    def shown(self) -> str:
+        return port_text(self.host_ip, self.published, self.target, self.protocol)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"host_ip": self.host_ip, "published": self.published, "target": self.target,
+                "protocol": self.protocol, "shown": self.shown}
+
+
+def bindings_from_publishers(publishers: Iterable[Mapping[str, Any]]) -> tuple[Binding, ...]:
+    """`compose ps --format json` Publishers; an exposed port that is not published (PublishedPort 0) is none."""
+    return distinct(Binding(row.get("URL") or ANY_IPV4, int(row.get("PublishedPort") or 0),
+                            int(row.get("TargetPort") or 0), row.get("Protocol") or "tcp")
+                    for row in publishers)
+
+
+def bindings_from_inspect(ports: Mapping[str, Any] | None) -> tuple[Binding, ...]:
+    """`docker inspect` `NetworkSettings.Ports`: `{"8080/tcp": [{"HostIp", "HostPort"}] or null}`."""
+    found = []
+    for key, bindings in (ports or {}).items():
+        target, _, protocol = key.partition("/")
+        found += [Binding(binding.get("HostIp") or ANY_IPV4, int(binding.get("HostPort") or 0), int(target),
+                          protocol or "tcp") for binding in bindings or []]
+    return distinct(found)
+
+
+def distinct(bindings: Iterable[Binding]) -> tuple[Binding, ...]:
+    """Published bindings once each, by container port, IPv4 first. The engine binds a port on
+    every address twice, `0.0.0.0` and `::`: `0.0.0.0` stands for both (its IPv6 twin is dropped
+    when it has the same host port; an older engine may choose different ephemeral ports for the
+    two, and then both show)."""
+    found = {binding for binding in bindings if binding.published}
+    twins = {Binding(ANY_IPV6, b.published, b.target, b.protocol) for b in found if b.host_ip == ANY_IPV4}
+    return tuple(sorted(found - twins, key=lambda b: (b.target, b.protocol, ":" in b.host_ip, b.host_ip, b.published)))
+
+
+def shown_ports(bindings: Iterable[Binding]) -> list[str]:
+    """As `docker ps` writes them: consecutive ports on one address in one run,
+    `127.0.0.1:6333-6334->6333-6334/tcp`."""
+    runs: list[list[Binding]] = []
+    for binding in bindings:
+        last = runs[-1][-1] if runs else None
+        if last is not None and (last.host_ip, last.protocol, last.published + 1, last.target + 1) == \
+                (binding.host_ip, binding.protocol, binding.published, binding.target):
+            runs[-1].append(binding)
+        else:
+            runs.append([binding])
+    return [port_text(run[0].host_ip, _span(run[0].published, run[-1].published), _span(run[0].target, run[-1].target),
+                      run[0].protocol) for run in runs]
+
+
+def _span(first: int, last: int) -> str:
+    return str(first) if first == last else f"{first}-{last}"

@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
+from mlstack.core.ports import Binding, bindings_from_inspect, bindings_from_publishers
 from mlstack.engine import compose
 from mlstack.errors import UnhealthyError
 
@@ -31,7 +32,7 @@ class Container:
     state: str = "missing"      # created running restarting exited paused dead, or missing (no container yet)
     health: str = ""            # starting healthy unhealthy, "" without a healthcheck
     exit_code: int = 0
-    publishers: tuple[dict, ...] = field(default_factory=tuple)
+    ports: tuple[Binding, ...] = field(default_factory=tuple)   # what the engine bound (core/ports.py)
 
 
 # Top to bottom, the first row that matches decides: (condition, verdict, what the user reads).
@@ -64,22 +65,17 @@ def parse_ps(text: str) -> list[Container]:
     rows = json.loads(text) if text.startswith("[") else [json.loads(line) for line in text.splitlines() if line.strip()]
     return [Container(row.get("Service", ""), row.get("Name", ""), (row.get("State") or "").lower(),
                       (row.get("Health") or "").lower(), int(row.get("ExitCode") or 0),
-                      tuple(row.get("Publishers") or ())) for row in rows]
+                      bindings_from_publishers(row.get("Publishers") or ())) for row in rows]
 
 
 def from_inspect(attrs: dict) -> Container:
-    """A Container from `docker inspect` data; ports as `compose ps` Publishers."""
+    """A Container from `docker inspect` data: the same as `parse_ps` reads from `compose ps`."""
     state = attrs.get("State") or {}
     labels = (attrs.get("Config") or {}).get("Labels") or {}
-    publishers = []
-    for key, bindings in sorted(((attrs.get("NetworkSettings") or {}).get("Ports") or {}).items()):
-        target, _, protocol = key.partition("/")
-        for binding in bindings or []:
-            publishers.append({"URL": binding.get("HostIp") or "", "TargetPort": int(target),
-                               "PublishedPort": int(binding.get("HostPort") or 0), "Protocol": protocol or "tcp"})
     return Container(labels.get("com.docker.compose.service", ""), (attrs.get("Name") or "").lstrip("/"),
                      (state.get("Status") or "").lower(), ((state.get("Health") or {}).get("Status") or "").lower(),
-                     int(state.get("ExitCode") or 0), tuple(publishers))
+                     int(state.get("ExitCode") or 0),
+                     bindings_from_inspect((attrs.get("NetworkSettings") or {}).get("Ports")))
 
 
 def by_service(containers: list[Container], services: list[str]) -> dict[str, tuple[str, str, Container]]:

@@ -1,8 +1,10 @@
-"""The status table `up` ends with and `status` shows: service, state, health, URL; and the seeded volumes.
+"""The status table `up` ends with and `status` shows: service, state, health, published ports,
+URL; and the seeded volumes.
 
-A URL comes from the merged `x-mlstack.urls` rows (service, container port, path, label, query)
-and the host port the engine ACTUALLY published (`compose ps` Publishers), so remapped ports
-(MLFLOW_PORT=5001, --port-offset) show as they are.
+Ports are what the engine ACTUALLY bound (`compose ps` Publishers, or inspect data while `up`
+waits), so remapped ports (MLFLOW_PORT=5001, --port-offset) and the ports the engine chose for
+ephemeral ones show as they are. A URL comes from the merged `x-mlstack.urls` rows (service,
+container port, path, label, query) and that container port's binding.
 """
 
 from __future__ import annotations
@@ -11,9 +13,10 @@ from typing import Any, Mapping
 from urllib.parse import parse_qsl, urlencode
 
 from mlstack.core.interpolate import InterpolationError, substitute
+from mlstack.core.ports import Binding, distinct, shown_ports
 from mlstack.lifecycle.health import Container, by_service
 
-LOOPBACK_OR_ANY = ("127.0.0.1", "0.0.0.0", "", "::", "::1", "localhost")
+LOOPBACK_OR_ANY = ("127.0.0.1", "0.0.0.0", "::", "::1", "localhost")
 
 
 def url_rows(document: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -21,13 +24,13 @@ def url_rows(document: Mapping[str, Any]) -> list[dict[str, Any]]:
     return [row for row in meta.get("urls") or [] if isinstance(row, dict) and row.get("service")]
 
 
-def host_url(publishers: tuple[dict, ...] | list[dict], row: Mapping[str, Any], env: Mapping[str, str]) -> str | None:
+def host_url(bindings: tuple[Binding, ...], row: Mapping[str, Any], env: Mapping[str, str]) -> str | None:
     """`http://localhost:5001/path?query` for the row's container port, or None when it is not published."""
-    for publisher in publishers:
-        if int(publisher.get("TargetPort") or 0) == int(row.get("port") or 0) and int(publisher.get("PublishedPort") or 0):
-            address = publisher.get("URL") or ""
+    for binding in bindings:
+        if binding.target == int(row.get("port") or 0) and binding.protocol == "tcp":
+            address = binding.host_ip
             host = "localhost" if address in LOOPBACK_OR_ANY else (f"[{address}]" if ":" in address else address)
-            url = f"http://{host}:{publisher['PublishedPort']}{row.get('path') or '/'}"
+            url = f"http://{host}:{binding.published}{row.get('path') or '/'}"
             query = _query(str(row.get("query") or ""), env)
             return f"{url}?{query}" if query else url
     return None
@@ -46,7 +49,8 @@ def _query(text: str, env: Mapping[str, str]) -> str:
 
 def table(document: Mapping[str, Any], containers: list[Container], services: list[str],
           env: Mapping[str, str]) -> list[dict[str, Any]]:
-    """One row per service (and per extra URL of a service): what `status` shows and `--json` prints."""
+    """One row per service (and per extra URL of a service): what `status` shows and `--json` prints.
+    Each row carries the service's published ports, from every replica."""
     states = by_service(containers, services)
     rows_by_service: dict[str, list[dict]] = {}
     for row in url_rows(document):
@@ -55,7 +59,7 @@ def table(document: Mapping[str, Any], containers: list[Container], services: li
     for service in services:
         outcome, text, container = states[service]
         mine = [c for c in containers if c.service == service]
-        publishers = [p for c in mine for p in c.publishers]
+        ports = distinct(port for c in mine for port in c.ports)
         for row in rows_by_service.get(service) or [{}]:
             result.append({
                 "service": service,
@@ -63,20 +67,29 @@ def table(document: Mapping[str, Any], containers: list[Container], services: li
                 "health": container.health or ("-" if container.state != "running" else "no healthcheck"),
                 "verdict": outcome,
                 "detail": text,
+                "ports": [port.as_json() for port in ports],
                 "label": row.get("label", ""),
-                "url": host_url(publishers, row, env) if row else None,
+                "url": host_url(ports, row, env) if row else None,
             })
     return result
 
 
 def format_table(rows: list[dict[str, Any]]) -> str:
-    headers = ("SERVICE", "STATE", "HEALTH", "URL")
-    cells = [(r["service"], r["state"], r["health"], r["url"] or ("(not published)" if r["label"] else "")) for r in rows]
-    widths = [max(len(str(line[i])) for line in [headers, *cells]) for i in range(3)]
+    headers = ("SERVICE", "STATE", "HEALTH", "PORTS", "URL")
+    # a service with several URLs has a line for each; its ports (often a long list) show on the first
+    cells = [(r["service"], r["state"], r["health"],
+              "" if index and rows[index - 1]["service"] == r["service"] else ports_cell(r["ports"]),
+              r["url"] or ("(not published)" if r["label"] else "")) for index, r in enumerate(rows)]
+    widths = [max(len(str(line[i])) for line in [headers, *cells]) for i in range(len(headers) - 1)]
     lines = []
     for line in [headers, *cells]:
-        lines.append("  ".join(str(value).ljust(width) for value, width in zip(line, widths)) + "  " + str(line[3]))
+        lines.append("  ".join(str(value).ljust(width) for value, width in zip(line, widths)) + "  " + str(line[-1]))
     return "\n".join(line.rstrip() for line in lines)
+
+
+def ports_cell(ports: list[dict[str, Any]]) -> str:
+    """A row's `ports` (JSON) as `docker ps` writes them, comma-separated."""
+    return ", ".join(shown_ports(Binding(p["host_ip"], p["published"], p["target"], p["protocol"]) for p in ports))
 
 
 def format_volumes(rows: list[dict[str, Any]]) -> str:

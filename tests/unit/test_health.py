@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from mlstack.core.ports import Binding
 from mlstack.lifecycle import health
 from mlstack.lifecycle.health import FAILED, READY, WAITING, Container, parse_ps, verdict
 from mlstack.engine import compose
@@ -39,7 +40,7 @@ def test_parse_recorded_ps():
     assert [(c.service, c.state, c.health) for c in containers] == [
         ("jupyter", "running", "healthy"), ("mlflow", "running", "healthy"), ("postgres", "running", "healthy"),
         ("qdrant", "running", "healthy"), ("redis", "running", "healthy")]
-    assert containers[0].publishers == ({"URL": "127.0.0.1", "TargetPort": 8888, "PublishedPort": 8888, "Protocol": "tcp"},)
+    assert containers[0].ports == (Binding("127.0.0.1", 8888, 8888, "tcp"),)
 
 
 def test_parse_the_older_array_form_and_nothing():
@@ -126,5 +127,5 @@ def test_containers_from_recorded_inspect_data():
                          json.loads((FIXTURES / "container-inspect.json").read_text())), key=lambda c: c.service)
     assert [(c.service, c.name, c.state, c.health, c.exit_code) for c in containers] == [
         ("init", "e2e4-dev-init-1", "exited", "", 0), ("web", "e2e4-dev-web-1", "running", "healthy", 0)]
-    assert containers[1].publishers == ({"URL": "127.0.0.1", "TargetPort": 8000, "PublishedPort": 23456, "Protocol": "tcp"},)
+    assert containers[1].ports == (Binding("127.0.0.1", 23456, 8000, "tcp"),)
     assert [verdict(c) for c in containers] == [(READY, "exited 0 (one-shot: done)"), (READY, "healthy")]
