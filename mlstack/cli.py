@@ -168,7 +168,7 @@ def up(
     no_seed: bool = typer.Option(False, "--no-seed", help="Skip seeding volumes before the first start."),
     as_json: bool = Json,
 ) -> None:
-    """Start the stack: preflight, write .mlstack/<profile>/compose.yaml, start, wait until healthy, show URLs."""
+    """Start the stack: preflight, write .mlstack/<profile>/compose.yaml, start, wait until healthy, show ports and URLs."""
     from mlstack.commands import up as command
 
     options = command.UpOptions(stack_file, profile, list(services or []), build, not no_wait, _value(gpu), port_offset,
@@ -213,7 +213,7 @@ def down(
 
 @app.command()
 def status(stack_file: Optional[str] = StackFile, profile: str = Profile, as_json: bool = Json) -> None:
-    """Service, state, health and URL of the running stack."""
+    """Service, state, health, published ports and URLs of the running stack."""
     from mlstack.commands import status as command
 
     _emit(command.run(stack_file, profile, env=process_env()), as_json)

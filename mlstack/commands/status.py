@@ -1,4 +1,4 @@
-"""`mlstack status` (alias `ps`): service, state, health and URL of the running stack.
+"""`mlstack status` (alias `ps`): service, state, health, published ports and URL of the running stack.
 
 Fast on purpose (target: under 300 ms for six services): it reads the file `up` wrote instead of
 rendering the stack again, and asks Compose once (`ps --format json`), without the Docker SDK.

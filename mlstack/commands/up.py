@@ -1,4 +1,4 @@
-"""`mlstack up`: start the stack (lifecycle/start.py) and show the URL table."""
+"""`mlstack up`: start the stack (lifecycle/start.py) and show the status table (ports, URLs)."""
 
 from __future__ import annotations
 

@@ -107,18 +107,30 @@ def stack(tmp_path_factory):
     created.remove()
 
 
+def expected_table(ports: dict[str, int]) -> list[list[str]]:
+    """The dev stack's table, split into words: every published port, and the URLs."""
+    return [
+        ["SERVICE", "STATE", "HEALTH", "PORTS", "URL"],
+        ["jupyter", "running", "healthy", f"127.0.0.1:{ports['JUPYTER_PORT']}->8888/tcp",
+         f"http://localhost:{ports['JUPYTER_PORT']}/lab?token=e2e-token"],
+        ["mlflow", "running", "healthy", f"127.0.0.1:{ports['MLFLOW_PORT']}->5000/tcp",
+         f"http://localhost:{ports['MLFLOW_PORT']}/"],
+        ["postgres", "running", "healthy", f"127.0.0.1:{ports['POSTGRES_PORT']}->5432/tcp"],
+        ["qdrant", "running", "healthy", f"127.0.0.1:{ports['QDRANT_PORT']}-{ports['QDRANT_GRPC_PORT']}->6333-6334/tcp",
+         f"http://localhost:{ports['QDRANT_PORT']}/dashboard"],
+        ["redis", "running", "healthy", f"127.0.0.1:{ports['REDIS_PORT']}->6379/tcp"],
+    ]
+
+
 def test_up_starts_everything_healthy_and_prints_the_url_table(stack):
     assert stack.up.returncode == 0, stack.up.stderr
-    ports = stack.ports
-    lines = stack.up.stdout.splitlines()
-    assert lines[0].split() == ["SERVICE", "STATE", "HEALTH", "URL"]
-    assert [line.split() for line in lines[1:]] == [
-        ["jupyter", "running", "healthy", f"http://localhost:{ports['JUPYTER_PORT']}/lab?token=e2e-token"],
-        ["mlflow", "running", "healthy", f"http://localhost:{ports['MLFLOW_PORT']}/"],
-        ["postgres", "running", "healthy"],
-        ["qdrant", "running", "healthy", f"http://localhost:{ports['QDRANT_PORT']}/dashboard"],
-        ["redis", "running", "healthy"],
-    ]
+    assert [line.split() for line in stack.up.stdout.splitlines()] == expected_table(stack.ports)
+
+
+def test_status_shows_every_published_port_as_up_did(stack):
+    done = stack.run("status")
+    assert done.returncode == 0, done.stderr
+    assert [line.split() for line in done.stdout.splitlines()] == expected_table(stack.ports)
 
 
 def test_the_gpu_service_runs_without_its_reservation_under_auto(stack):
@@ -146,6 +158,17 @@ def test_status_json_is_fast_enough_and_complete(stack):
     rows = json.loads(done.stdout)["services"]
     assert {row["service"]: row["verdict"] for row in rows} == dict.fromkeys(
         ["jupyter", "mlflow", "postgres", "qdrant", "redis"], "ready")
+    ports = stack.ports
+    assert {row["service"]: [port["shown"] for port in row["ports"]] for row in rows} == {
+        "jupyter": [f"127.0.0.1:{ports['JUPYTER_PORT']}->8888/tcp"],
+        "mlflow": [f"127.0.0.1:{ports['MLFLOW_PORT']}->5000/tcp"],
+        "postgres": [f"127.0.0.1:{ports['POSTGRES_PORT']}->5432/tcp"],
+        "qdrant": [f"127.0.0.1:{ports['QDRANT_PORT']}->6333/tcp", f"127.0.0.1:{ports['QDRANT_GRPC_PORT']}->6334/tcp"],
+        "redis": [f"127.0.0.1:{ports['REDIS_PORT']}->6379/tcp"],
+    }
+    [postgres] = [row for row in rows if row["service"] == "postgres"]
+    assert postgres["ports"] == [{"host_ip": "127.0.0.1", "published": ports["POSTGRES_PORT"], "target": 5432,
+                                  "protocol": "tcp", "shown": f"127.0.0.1:{ports['POSTGRES_PORT']}->5432/tcp"}]
     assert elapsed < 5   # the 300 ms target is measured by bench/lifecycle.py on a quiet machine
 
 
@@ -268,5 +291,40 @@ def test_compose_profiles_start_optional_services_and_down_stops_them_too(tmp_pa
         assert [line.split()[:2] for line in with_extra.stdout.splitlines()[1:]] == [["base", "running"], ["extra", "running"]]
         assert other.run("down").returncode == 0
         assert project_containers(other.project) == []
+    finally:
+        other.remove()
+
+
+TEAM_PORTS = """\
+x-mlstack:
+  urls: [{service: web, port: 9000, path: /, label: Team UI}]
+services:
+  web:
+    image: mlstack-test/busybox:1
+    command: ["sleep", "300"]
+    ports:
+      - "127.0.0.1:${WEB_PORT}:8080"    # a team fragment's fixed port
+      - "9000"                          # ephemeral: the engine chooses
+      - "127.0.0.1::9200"               # ephemeral on loopback
+"""
+
+
+def test_a_team_fragment_s_fixed_and_ephemeral_ports_show_the_ports_the_engine_chose(tmp_path):
+    other = Stack(tmp_path, ["./team.yaml"], files={"team.yaml": TEAM_PORTS})
+    fixed = base_port() + 9
+    try:
+        done = other.run("up", "--profile", "dev", env={"WEB_PORT": str(fixed)})
+        assert done.returncode == 0, done.stderr
+        [web] = project_containers(other.project)
+        bound = web.attrs["NetworkSettings"]["Ports"]
+        every_address = [b["HostPort"] for b in bound["9000/tcp"] if b["HostIp"] == "0.0.0.0"][0]
+        loopback = bound["9200/tcp"][0]["HostPort"]
+        status = json.loads(other.run("status", "--json").stdout)["services"]
+        shown = [port["shown"] for port in status[0]["ports"]]
+        assert shown[0] == f"127.0.0.1:{fixed}->8080/tcp"
+        assert f"0.0.0.0:{every_address}->9000/tcp" in shown and shown[-1] == f"127.0.0.1:{loopback}->9200/tcp"
+        assert status[0]["url"] == f"http://localhost:{every_address}/"
+        [line] = done.stdout.splitlines()[1:]
+        assert line.split()[3:] == [port + "," for port in shown[:-1]] + [shown[-1], status[0]["url"]]
     finally:
         other.remove()
