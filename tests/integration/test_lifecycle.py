@@ -128,7 +128,7 @@ def test_up_starts_everything_healthy_and_prints_the_url_table(stack):
 
 
 def test_status_shows_every_published_port_as_up_did(stack):
-    done = stack.run("status")
+    done = stack.run("status", env=stack.env)     # JUPYTER_TOKEN: the URL shows it as up did
     assert done.returncode == 0, done.stderr
     assert [line.split() for line in done.stdout.splitlines()] == expected_table(stack.ports)
 
