@@ -325,6 +325,7 @@ def test_a_team_fragment_s_fixed_and_ephemeral_ports_show_the_ports_the_engine_c
         assert f"0.0.0.0:{every_address}->9000/tcp" in shown and shown[-1] == f"127.0.0.1:{loopback}->9200/tcp"
         assert status[0]["url"] == f"http://localhost:{every_address}/"
         [line] = done.stdout.splitlines()[1:]
-        assert line.split()[3:] == [port + "," for port in shown[:-1]] + [shown[-1], status[0]["url"]]
+        assert line.split() == ["web", "running", "no", "healthcheck", *[port + "," for port in shown[:-1]], shown[-1],
+                                status[0]["url"]]
     finally:
         other.remove()
