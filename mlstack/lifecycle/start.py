@@ -87,5 +87,5 @@ def start(options: UpOptions, env: Mapping[str, str]) -> tuple[Project, list[dic
             health.wait(project.target, wanted, remaining, progress, snapshot, env=env)
         finally:
             progress.close()
-    # the URL table's variables: generated dev tokens too
+    # the status table's URL variables: generated dev tokens too
     return project, status_table.table(project.document, snapshot(), wanted, project.rendered.env)
