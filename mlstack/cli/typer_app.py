@@ -1,4 +1,4 @@
-"""The command line: options in, one command call, a result or an error out. No logic here.
+"""The Typer app: options in, one command call, a result or an error out. No logic here.
 
 Two things share the word "profile": `--profile` picks an mlstack profile (a set of override
 files such as dev or prod); `--compose-profile` is passed through to Docker Compose's service
@@ -7,14 +7,13 @@ files such as dev or prod); `--compose-profile` is passed through to Docker Comp
 
 from __future__ import annotations
 
-import os
 import sys
-from contextlib import contextmanager
 from enum import Enum
-from typing import Iterator, List, Optional
+from typing import List, Optional
 
 import typer
 
+from mlstack.cli.environment import process_env
 from mlstack.errors import ExitCode, MlstackError, from_unexpected
 
 
@@ -33,11 +32,6 @@ SeedMethod = _choices("SeedMethod", ("auto", "bind", "archive"))           # cor
 
 def _value(choice: Enum | None) -> str | None:
     return None if choice is None else choice.value
-
-
-def process_env() -> dict[str, str]:
-    """The process environment: read here, in the CLI, and passed down; no other module reads it."""
-    return dict(os.environ)
 
 
 app = typer.Typer(
@@ -305,22 +299,8 @@ def doctor(stack_file: Optional[str] = StackFile, profile: str = Profile, as_jso
     _emit(command.run(stack_file, profile, env=process_env()), as_json)
 
 
-def main(argv: List[str] | None = None) -> None:
-    """Entry point: run the app, turn every error into one message and its exit code.
-
-    `--debug` (anywhere on the line) or MLSTACK_DEBUG=1 adds the traceback of an unexpected error.
-    """
-    args = list(sys.argv[1:] if argv is None else argv)
-    # `exec SERVICE CMD...` passes its own arguments on: there only a --debug before `exec` counts
-    ours = args[:args.index("exec")] if "exec" in args else args
-    debug = "--debug" in ours or process_env().get("MLSTACK_DEBUG") == "1"
-    if "--debug" in ours:
-        args.remove("--debug")
-    with debug_lines(debug):
-        _run(args, debug)
-
-
-def _run(args: list[str], debug: bool) -> None:
+def run(args: list[str], debug: bool) -> None:
+    """Run the app on `args`; every error becomes one message and its exit code (`sys.exit` always)."""
     try:  # typer >= 0.20 vendors click
         from typer._click.exceptions import ClickException
     except ImportError:  # pragma: no cover
@@ -347,30 +327,6 @@ def _run(args: list[str], debug: bool) -> None:
             traceback.print_exc()
         _exit_with(from_unexpected(error), emit_error)
     sys.exit(code if isinstance(code, int) else 0)
-
-
-@contextmanager
-def debug_lines(enabled: bool) -> Iterator[None]:
-    """With --debug, `mlstack: debug: ...` on stderr: the commands the engine layer runs and their exit codes."""
-    if not enabled:
-        yield
-        return
-    import logging
-
-    class Stderr(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            sys.stderr.write(self.format(record) + "\n")
-
-    logger = logging.getLogger("mlstack")
-    handler = Stderr()
-    handler.setFormatter(logging.Formatter("mlstack: debug: %(message)s"))
-    logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG)
-    try:
-        yield
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(logging.NOTSET)
 
 
 def _exit_with(error: MlstackError, emit_error) -> None:

@@ -1,0 +1,77 @@
+"""The command line's entry point: the one reader of the process environment, `--debug`, and dispatch.
+
+The Typer app (`cli.typer_app`) holds the options and their commands. Importing it costs more than
+a whole cached render (Typer and click, ~75 ms), so a render whose inputs are all as they were when
+it was stored (`lifecycle.render_cache`) is replayed before it is imported; anything else goes
+through the app.
+"""
+
+from __future__ import annotations
+
+import sys
+from contextlib import contextmanager
+from typing import Iterator
+
+from mlstack.cli.environment import process_env
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the app, turn every error into one message and its exit code.
+
+    `--debug` (anywhere on the line) or MLSTACK_DEBUG=1 adds the traceback of an unexpected error.
+    """
+    args = list(sys.argv[1:] if argv is None else argv)
+    # `exec SERVICE CMD...` passes its own arguments on: there only a --debug before `exec` counts
+    ours = args[:args.index("exec")] if "exec" in args else args
+    env = process_env()
+    debug = "--debug" in ours or env.get("MLSTACK_DEBUG") == "1"
+    if "--debug" in ours:
+        args.remove("--debug")
+    if args[:1] == ["render"] and not debug:   # --debug shows what a render runs: it always runs
+        from mlstack.commands import render
+
+        if render.replay(args, env):
+            sys.exit(0)
+        with render.recording(args, env):
+            _dispatch(args, debug)
+    with debug_lines(debug):
+        _dispatch(args, debug)
+
+
+def _dispatch(args: list[str], debug: bool) -> None:
+    from mlstack.cli.typer_app import run
+
+    run(args, debug)
+
+
+def __getattr__(name: str):
+    """The app and its option choices (`cli.GpuPolicy`, ...), imported when first asked for."""
+    if name.startswith("__") or name == "typer_app":   # the submodule itself: imported below, not looked up here
+        raise AttributeError(name)
+    from mlstack.cli import typer_app
+
+    return getattr(typer_app, name)
+
+
+@contextmanager
+def debug_lines(enabled: bool) -> Iterator[None]:
+    """With --debug, `mlstack: debug: ...` on stderr: the commands the engine layer runs and their exit codes."""
+    if not enabled:
+        yield
+        return
+    import logging
+
+    class Stderr(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            sys.stderr.write(self.format(record) + "\n")
+
+    logger = logging.getLogger("mlstack")
+    handler = Stderr()
+    handler.setFormatter(logging.Formatter("mlstack: debug: %(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(logging.NOTSET)
