@@ -16,7 +16,7 @@ import pytest
 
 from tests import needs
 
-# Replayed renders (mlstack.lifecycle.render_cache) go to a directory of this test run, not the user's cache.
+# Replayed renders and help texts (mlstack.cli.replay) go to a directory of this test run, not the user's cache.
 os.environ["MLSTACK_CACHE_DIR"] = tempfile.mkdtemp(prefix="mlstack-test-cache-")
 
 OUTCOMES = ("passed", "failed", "skipped", "xfailed", "xpassed")

@@ -1,9 +1,9 @@
 """The command line's entry point: the one reader of the process environment, `--debug`, and dispatch.
 
 The Typer app (`cli.typer_app`) holds the options and their commands. Importing it costs more than
-a whole cached render (Typer and click, ~75 ms), so a render whose inputs are all as they were when
-it was stored (`lifecycle.render_cache`) is replayed before it is imported; anything else goes
-through the app.
+a whole replayed render (Typer and click, ~75 ms), so an invocation whose output was stored and
+whose inputs are all as they were then (`cli.replay`: a render to standard output, a help text) is
+replayed before it is imported; anything else goes through the app.
 """
 
 from __future__ import annotations
@@ -27,12 +27,14 @@ def main(argv: list[str] | None = None) -> None:
     debug = "--debug" in ours or env.get("MLSTACK_DEBUG") == "1"
     if "--debug" in ours:
         args.remove("--debug")
-    if args[:1] == ["render"] and not debug:   # --debug shows what a render runs: it always runs
-        from mlstack.commands import render
+    # click prints a help text and exits before any command runs: it depends on the invocation alone
+    asks_help = "--help" in ours or not args
+    if (args[:1] == ["render"] or asks_help) and not debug:   # --debug shows what a command runs: it always runs
+        from mlstack.cli import replay
 
-        if render.replay(args, env):
+        if replay.replay(args, env):
             sys.exit(0)
-        with render.recording(args, env):
+        with replay.Recording(args, env, replayable=asks_help):
             _dispatch(args, debug)
     with debug_lines(debug):
         _dispatch(args, debug)
@@ -46,7 +48,7 @@ def _dispatch(args: list[str], debug: bool) -> None:
 
 def __getattr__(name: str):
     """The app and its option choices (`cli.GpuPolicy`, ...), imported when first asked for."""
-    if name.startswith("__") or name == "typer_app":   # the submodule itself: imported below, not looked up here
+    if name.startswith("__") or name in ("typer_app", "replay", "environment"):   # the submodule itself: imported below, not looked up here
         raise AttributeError(name)
     from mlstack.cli import typer_app
 

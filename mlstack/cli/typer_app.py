@@ -54,9 +54,12 @@ Gpu = typer.Option(None, "--gpu", case_sensitive=False,
 
 
 def _emit(result, as_json: bool = False) -> None:
+    from mlstack.cli.replay import replayable
     from mlstack.report import emit
 
     emit(result, as_json)
+    if result.replayable:
+        replayable()
     if result.exit_code:
         raise typer.Exit(result.exit_code)
 

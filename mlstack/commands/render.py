@@ -8,35 +8,17 @@ standard error: a render never needs a secret's value.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Mapping
+from pathlib import Path as FsPath
+from typing import Mapping
 
-from mlstack.lifecycle import render_cache
-
-if TYPE_CHECKING:
-    from mlstack.report import Result
-
-# Imported when a render runs, not when one is replayed from the cache (cli.main does that first).
-
-
-def replay(args: list[str], env: dict[str, str]) -> bool:
-    """Write the output of the same render again if none of its inputs changed (lifecycle.render_cache)."""
-    return render_cache.replay(args, env)
-
-
-def recording(args: list[str], env: dict[str, str]) -> render_cache.Recording:
-    """Around the render `args` ask for: stored for `replay` if it may be (`run` says so)."""
-    return render_cache.Recording(args, env)
+from mlstack.errors import UsageError
+from mlstack.lifecycle.workspace import build_profile, ensure_templates, write_atomically, write_directory
+from mlstack.report import Result
+from mlstack.targets import TARGETS, convert
 
 
 def run(stack_file: str | None, profile: str, out: str | None, output_format: str, gpu: str | None = None,
         target: str = "compose", *, env: Mapping[str, str]) -> Result:
-    from pathlib import Path as FsPath
-
-    from mlstack.errors import UsageError
-    from mlstack.lifecycle.workspace import build_profile, ensure_templates, write_atomically, write_directory
-    from mlstack.report import Result
-    from mlstack.targets import TARGETS, convert
-
     if output_format not in ("yaml", "json"):
         raise UsageError(f"unknown format {output_format!r}: use yaml or json")
     if target not in TARGETS:
@@ -53,8 +35,8 @@ def run(stack_file: str | None, profile: str, out: str | None, output_format: st
     if directory is None:
         text = "---\n".join(conversion.files[name] for name in conversion.files if name != "kustomization.yaml") \
             if not conversion.single_file else next(iter(conversion.files.values()))
-        render_cache.replayable()   # standard output only: a function of the invocation and the files read
-        return Result(text=text, diagnostics=diagnostics, data=data, notes=_provide_lines(conversion.provide))
+        return Result(text=text, diagnostics=diagnostics, data=data, notes=_provide_lines(conversion.provide),
+                      replayable=True)
     if conversion.single_file:
         write_atomically(directory, next(iter(conversion.files.values())))
         written = [str(directory)]

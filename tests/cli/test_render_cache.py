@@ -1,4 +1,4 @@
-"""The validated-render cache (mlstack.lifecycle.render_cache): a render is replayed only while every input is
+"""The validated-render cache (mlstack.cli.replay): a render is replayed only while every input is
 as it was; any change to an input is a miss, and the render runs.
 
 Each case stores a render, marks the stored output (so that a replay shows), changes one input and renders
@@ -137,3 +137,21 @@ def test_a_render_that_created_the_templates_is_stored_by_the_next(cached):
     assert entries(cached.cache) == []
     cached("--profile", "dev")
     assert len(entries(cached.cache)) == 1
+
+
+@pytest.mark.parametrize("args", [("--help",), ("render", "--help"), ("up", "--profile", "dev", "--help")])
+def test_a_help_text_is_replayed_as_click_printed_it(mlstack, tmp_path, args):
+    cache = tmp_path / "cache"
+    runs = [mlstack(*args, env={"MLSTACK_CACHE_DIR": str(cache)}) for _ in range(2)]
+    fresh = mlstack(*args, env={"MLSTACK_CACHE_DIR": "off"})
+    assert all((run.code, run.out, run.err) == (0, fresh.out, fresh.err) for run in runs)
+    assert len(entries(cache)) == 1
+    mark_entries(cache)
+    assert mlstack(*args, env={"MLSTACK_CACHE_DIR": str(cache)}).out == MARK
+
+
+@pytest.mark.parametrize("args", [("exec", "api", "sh", "--help"), ("status", "--profile")])
+def test_commands_that_run_and_usage_errors_are_never_stored(mlstack, tmp_path, args):
+    cache = tmp_path / "cache"
+    mlstack(*args, env={"MLSTACK_CACHE_DIR": str(cache), "DOCKER_HOST": "unix:///nonexistent.sock"})
+    assert entries(cache) == []

@@ -1,14 +1,16 @@
-"""The validated-render cache: a render to standard output is replayed while nothing it read has changed.
+"""Replaying an invocation: a render to standard output (or a help text) is written again, without running,
+while nothing it depended on has changed (the validated-render cache).
 
 An entry is keyed by the invocation: its arguments as typed, the working directory, the whole process
-environment, Python and mlstack's own code (each module's size and modification time) and the directories
-its libraries come from. It holds what the render wrote (standard output, standard error) and every
-observation the render made of the file system while it ran, recorded at the `os` layer so that no code path
-can read an input the cache does not know about: each file opened (the hash of its content), each path looked
-at (its type, and a file's size and modification time), each directory listed (its entries), each link read.
-A hit makes every observation again first: any difference is a miss, and the render runs. A render that
-failed, wrote anything besides its output (the shipped templates, `-o FILE`) or saw its inputs change while it
-ran is not stored; nor is any command but a render that said so (`replayable()`).
+environment, the terminal's size, Python, mlstack's own code (each module's size and modification time) and
+the directories its libraries come from. It holds what the command wrote (standard output, standard error)
+and every observation it made of the file system while it ran, recorded at the `os` layer so that no code
+path can read an input the cache does not know about: each file opened (the hash of its content), each path
+looked at (its type, and a file's size and modification time), each directory listed (its entries), each
+link read. A hit makes every observation again first: any difference is a miss, and the command runs. An
+invocation that failed, wrote anything besides its output (the shipped templates, `-o FILE`) or saw its
+inputs change while it ran is not stored; nor is any but a render that said so (`Result.replayable`) or a
+help text (click prints it and exits before any command runs).
 
 Entries live in MLSTACK_CACHE_DIR (default $XDG_CACHE_HOME/mlstack, else ~/.cache/mlstack), at most ENTRIES
 of them; MLSTACK_CACHE_DIR=off turns the cache off. Only the standard library's cheapest modules are imported
@@ -51,9 +53,21 @@ def cache_dir(env: dict[str, str]) -> str | None:
 
 def invocation_key(args: list[str], env: dict[str, str]) -> str:
     """What the invocation is, apart from the files it reads: a change to any of it is another entry."""
-    parts = (FORMAT, sys.version, sys.executable, os.getcwd(), tuple(args), tuple(sorted(env.items())),
-             _code_fingerprint(), tuple(_stat_or_none(entry) for entry in sys.path if entry))
+    parts = (FORMAT, sys.version, sys.executable, os.getcwd(), sys.argv[0], tuple(args), tuple(sorted(env.items())),
+             _terminal(), _code_fingerprint(), tuple(_stat_or_none(entry) for entry in sys.path[1:] if entry))
     return blake2b(repr(parts).encode("utf-8", "surrogateescape"), digest_size=20).hexdigest()
+
+
+# sys.path[1:]: the directories the libraries come from (one installed or removed changes its directory);
+# sys.path[0] is the script's directory or, with -m, the working directory, whose contents are no library.
+
+
+def _terminal() -> tuple:
+    """Help texts are wrapped to the terminal's width."""
+    try:
+        return tuple(os.get_terminal_size(sys.__stdout__.fileno())), sys.__stdout__.isatty()
+    except (OSError, AttributeError, ValueError):
+        return ()
 
 
 def _code_fingerprint() -> tuple:
@@ -115,15 +129,20 @@ def replay(args: list[str], env: dict[str, str]) -> bool:
         return False
     if not _unchanged(entry["observations"]):
         return False
-    sys.stderr.write(entry["stderr"])
-    sys.stdout.write(entry["stdout"])
-    sys.stdout.flush()
+    for stream, chunks in ((sys.stderr, entry["stderr"]), (sys.stdout, entry["stdout"])):
+        for chunk in chunks:
+            if isinstance(chunk, bytes):
+                stream.flush()
+                stream.buffer.write(chunk)
+            else:
+                stream.write(chunk)
+        stream.flush()
     return True
 
 
 def replayable() -> None:
-    """Said by a command whose output is a function of its invocation and the files it read (a render to
-    standard output): if it is being recorded, it may be stored."""
+    """Said of a command's output that is a function of its invocation and the files it read (a render to
+    standard output, `Result.replayable`): if it is being recorded, it may be stored."""
     if _recording is not None:
         _recording.replayable = True
 
@@ -131,13 +150,13 @@ def replayable() -> None:
 class Recording:
     """Around one command run: what it observes of the file system and what it writes to stdout and stderr."""
 
-    def __init__(self, args: list[str], env: dict[str, str]) -> None:
+    def __init__(self, args: list[str], env: dict[str, str], replayable: bool = False) -> None:
         self.directory = cache_dir(env)
         self.key = invocation_key(args, env) if self.directory else ""
         self.observations: dict[tuple[str, str], object] = {}
-        self.stdout: list[str] = []
-        self.stderr: list[str] = []
-        self.replayable = False
+        self.stdout: list[str | bytes] = []   # in order: text, and bytes written to the stream's buffer
+        self.stderr: list[str | bytes] = []
+        self.replayable = replayable
         self.changed_files = False
         self._saved: list[tuple[object, str, object]] = []
 
@@ -169,22 +188,22 @@ class Recording:
         _recording = None
         succeeded = kind is None or (kind is SystemExit and error.code in (0, None))
         if succeeded and self.replayable and not self.changed_files:
-            self._store()
+            try:
+                self._store()
+            except Exception:  # noqa: BLE001 - a cache that cannot be written is no cache, never an error
+                pass
 
     def _store(self) -> None:
         observations = [(kind, path, seen) for (kind, path), seen in self.observations.items()]
         if not _unchanged(observations):
             return   # an input changed while the render ran: what it wrote may match neither version
-        entry = {"observations": observations, "stdout": "".join(self.stdout), "stderr": "".join(self.stderr)}
-        try:
-            os.makedirs(self.directory, exist_ok=True)
-            temporary = os.path.join(self.directory, f".{self.key}.{os.getpid()}.tmp")
-            with _open(temporary, "wb") as stream:
-                marshal.dump(entry, stream)
-            os.replace(temporary, os.path.join(self.directory, self.key))
-            _prune(self.directory)
-        except OSError:
-            pass   # a cache that cannot be written is no cache, not an error
+        entry = {"observations": observations, "stdout": self.stdout, "stderr": self.stderr}
+        os.makedirs(self.directory, exist_ok=True)
+        temporary = os.path.join(self.directory, f".{self.key}.{os.getpid()}.tmp")
+        with _open(temporary, "wb") as stream:
+            marshal.dump(entry, stream)
+        os.replace(temporary, os.path.join(self.directory, self.key))
+        _prune(self.directory)
 
     # the wrappers: each calls the original, then records what it saw
 
@@ -235,14 +254,18 @@ class Recording:
 
 
 class _Tee:
-    """A text stream that also keeps what is written to it."""
+    """A stream that also keeps what is written to it (and to its binary buffer, as click does)."""
 
-    def __init__(self, stream, kept: list[str]) -> None:
+    def __init__(self, stream, kept: list) -> None:
         self._stream, self._kept = stream, kept
 
-    def write(self, text: str) -> int:
-        self._kept.append(text)
-        return self._stream.write(text)
+    def write(self, data):
+        self._kept.append(data if isinstance(data, (str, bytes)) else bytes(data))
+        return self._stream.write(data)
+
+    @property
+    def buffer(self):
+        return _Tee(self._stream.buffer, self._kept)
 
     def __getattr__(self, name: str):
         return getattr(self._stream, name)
