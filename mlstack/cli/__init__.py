@@ -34,7 +34,12 @@ def main(argv: list[str] | None = None) -> None:
 
         if replay.replay(args, env):
             sys.exit(0)
+        call = replay.parsed_call(args, env) if args[:1] == ["render"] else None
         with replay.Recording(args, env, replayable=asks_help):
+            if call is not None:   # parsed by Typer before: the render runs without importing it
+                from mlstack.cli import outcome
+
+                outcome.render(call, env, debug)
             _dispatch(args, debug)
     with DebugLines(debug):
         _dispatch(args, debug)
@@ -48,7 +53,7 @@ def _dispatch(args: list[str], debug: bool) -> None:
 
 def __getattr__(name: str):
     """The app and its option choices (`cli.GpuPolicy`, ...), imported when first asked for."""
-    if name.startswith("__") or name in ("typer_app", "replay", "environment"):   # the submodule itself: imported below, not looked up here
+    if name.startswith("__") or name in ("typer_app", "replay", "environment", "outcome"):   # the submodule itself: imported below, not looked up here
         raise AttributeError(name)
     from mlstack.cli import typer_app
 

@@ -32,7 +32,8 @@ except ImportError:  # pragma: no cover - another Python
     from hashlib import blake2b
 
 FORMAT = 1          # of an entry; part of the key
-ENTRIES = 64        # entries kept; the oldest go first
+CALL = ".call"      # suffix of a stored parse (`parsed`), next to the entry of the same key
+ENTRIES = 128       # files kept (stored outputs and parses); the oldest go first
 _WRITE_MODES = frozenset("wax+")
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 # os functions that change the file system: a render that calls one is not replayable
@@ -140,6 +141,25 @@ def replay(args: list[str], env: dict[str, str]) -> bool:
     return True
 
 
+def parsed_call(args: list[str], env: dict[str, str]) -> tuple | None:
+    """The arguments Typer parsed from this same invocation before (`parsed`), if it did: a render whose
+    inputs changed runs again without importing Typer. Parsing reads no file: the key is all it depends on."""
+    directory = cache_dir(env)
+    if directory is None:
+        return None
+    try:
+        with _open(os.path.join(directory, invocation_key(args, env) + CALL), "rb") as stream:
+            return marshal.load(stream)
+    except (OSError, EOFError, ValueError, TypeError):
+        return None
+
+
+def parsed(call: tuple) -> None:
+    """Said by the render command with what Typer parsed (plain values): stored for `parsed_call`."""
+    if _recording is not None:
+        _recording.call = call
+
+
 def replayable() -> None:
     """Said of a command's output that is a function of its invocation and the files it read (a render to
     standard output, `Result.replayable`): if it is being recorded, it may be stored."""
@@ -158,6 +178,7 @@ class Recording:
         self.stderr: list[str | bytes] = []
         self.replayable = replayable
         self.changed_files = False
+        self.call: tuple | None = None
         self._saved: list[tuple[object, str, object]] = []
 
     def __enter__(self) -> Recording:
@@ -187,23 +208,28 @@ class Recording:
             setattr(owner, name, original)
         _recording = None
         succeeded = kind is None or (kind is SystemExit and error.code in (0, None))
-        if succeeded and self.replayable and not self.changed_files:
-            try:
+        try:
+            if self.call is not None:   # Typer parsed the command line, whatever the command then did
+                self._write(self.key + CALL, self.call)
+            if succeeded and self.replayable and not self.changed_files:
                 self._store()
-            except Exception:  # noqa: BLE001 - a cache that cannot be written is no cache, never an error
-                pass
+            if self.call is not None or self.replayable:
+                _prune(self.directory)
+        except Exception:  # noqa: BLE001 - a cache that cannot be written is no cache, never an error
+            pass
 
     def _store(self) -> None:
         observations = [(kind, path, seen) for (kind, path), seen in self.observations.items()]
         if not _unchanged(observations):
             return   # an input changed while the render ran: what it wrote may match neither version
-        entry = {"observations": observations, "stdout": self.stdout, "stderr": self.stderr}
+        self._write(self.key, {"observations": observations, "stdout": self.stdout, "stderr": self.stderr})
+
+    def _write(self, name: str, value: object) -> None:
         os.makedirs(self.directory, exist_ok=True)
-        temporary = os.path.join(self.directory, f".{self.key}.{os.getpid()}.tmp")
+        temporary = os.path.join(self.directory, f".{name}.{os.getpid()}.tmp")
         with _open(temporary, "wb") as stream:
-            marshal.dump(entry, stream)
-        os.replace(temporary, os.path.join(self.directory, self.key))
-        _prune(self.directory)
+            marshal.dump(value, stream)
+        os.replace(temporary, os.path.join(self.directory, name))
 
     # the wrappers: each calls the original, then records what it saw
 

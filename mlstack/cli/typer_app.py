@@ -14,7 +14,8 @@ from typing import List, Optional
 import typer
 
 from mlstack.cli.environment import process_env
-from mlstack.errors import ExitCode, MlstackError, from_unexpected
+from mlstack.cli.outcome import failed, printed
+from mlstack.errors import ExitCode
 
 
 def _choices(name: str, values: tuple[str, ...]) -> type[Enum]:
@@ -54,14 +55,9 @@ Gpu = typer.Option(None, "--gpu", case_sensitive=False,
 
 
 def _emit(result, as_json: bool = False) -> None:
-    from mlstack.cli.replay import replayable
-    from mlstack.report import emit
-
-    emit(result, as_json)
-    if result.replayable:
-        replayable()
-    if result.exit_code:
-        raise typer.Exit(result.exit_code)
+    code = printed(result, as_json)
+    if code:
+        raise typer.Exit(code)
 
 
 @app.command()
@@ -76,9 +72,12 @@ def render(
                                   help="compose (docker compose), swarm (docker stack deploy) or k8s (kubectl apply -k)."),
 ) -> None:
     """Render one validated, deterministic deploy file (or, for k8s, directory) for a profile."""
+    from mlstack.cli.replay import parsed
     from mlstack.commands import render as command
 
-    _emit(command.run(stack_file, profile, out, output_format.value, _value(gpu), target.value, env=process_env()))
+    call = (stack_file, profile, out, output_format.value, _value(gpu), target.value)
+    parsed(call)   # the same command line is then run without Typer (cli.replay)
+    _emit(command.run(*call, env=process_env()))
 
 
 @app.command()
@@ -309,30 +308,15 @@ def run(args: list[str], debug: bool) -> None:
     except ImportError:  # pragma: no cover
         from click import ClickException
 
-    from mlstack.report import emit_error
-
     try:
         code = app(args=args, standalone_mode=False)
-    except MlstackError as error:
-        _exit_with(error, emit_error)
     except typer.Exit as done:
         sys.exit(done.exit_code)
-    except (typer.Abort, KeyboardInterrupt):
-        sys.stderr.write("mlstack: interrupted\n")
-        sys.exit(int(ExitCode.INTERRUPTED))
+    except typer.Abort:
+        failed(KeyboardInterrupt(), debug)
     except ClickException as error:
         error.show()
         sys.exit(int(ExitCode.USAGE))
-    except Exception as error:  # noqa: BLE001 - the last resort: one line, never a traceback
-        if debug:
-            import traceback
-
-            traceback.print_exc()
-        _exit_with(from_unexpected(error), emit_error)
+    except (Exception, KeyboardInterrupt) as error:  # noqa: BLE001 - mlstack's errors and the last resort
+        failed(error, debug)
     sys.exit(code if isinstance(code, int) else 0)
-
-
-def _exit_with(error: MlstackError, emit_error) -> None:
-    lines = [str(d) for d in error.diagnostics] or [f"mlstack: {error.message}"]
-    emit_error(lines, error.hint)
-    sys.exit(int(error.exit_code))

@@ -24,7 +24,9 @@ STACK = {
 
 
 def entries(cache: Path) -> list[Path]:
-    return sorted(path for path in cache.iterdir() if not path.name.startswith(".")) if cache.is_dir() else []
+    """The stored outputs (not the stored parses, `*.call`)."""
+    return sorted(path for path in cache.iterdir() if not path.name.startswith(".") and not path.name.endswith(".call")) \
+        if cache.is_dir() else []
 
 
 def mark_entries(cache: Path) -> None:
@@ -155,3 +157,20 @@ def test_commands_that_run_and_usage_errors_are_never_stored(mlstack, tmp_path, 
     cache = tmp_path / "cache"
     mlstack(*args, env={"MLSTACK_CACHE_DIR": str(cache), "DOCKER_HOST": "unix:///nonexistent.sock"})
     assert entries(cache) == []
+
+
+def test_after_an_edit_the_render_runs_with_the_arguments_typer_parsed_before(cached):
+    imports = {"PYTHONPROFILEIMPORTTIME": "1"}   # the environment is part of the key: the same for all three
+    cached.store("--profile", "dev", "--format", "json", env=imports)
+    (cached.stack / "web.yaml").write_text(STACK["web.yaml"].replace("nginx", "httpd"))
+    again = cached("--profile", "dev", "--format", "json", env=imports)
+    fresh = cached.fresh("--profile", "dev", "--format", "json", env=imports)
+    assert again.code == 0 and again.out == fresh.out and '"image": "httpd:1.27"' in again.out
+    assert "| typer" in fresh.err and "| typer" not in again.err   # the same call, without Typer
+
+
+def test_a_failing_render_from_a_stored_parse_fails_as_it_would_through_typer(cached):
+    cached.store("--profile", "dev")
+    (cached.stack / "web.yaml").write_text("services: [not, a, mapping]\n")
+    again, fresh = cached("--profile", "dev"), cached.fresh("--profile", "dev")
+    assert (again.code, again.out, again.err) == (fresh.code, fresh.out, fresh.err) != (0, "", "")
