@@ -67,6 +67,9 @@ class Result:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     exit_code: int = 0
     notes: list[str] = field(default_factory=list)   # for humans, on standard error after the diagnostics
+    # what was written is a function of the invocation and the files read (a render to standard output):
+    # the CLI may replay it while none of them changes (cli/replay.py)
+    replayable: bool = False
 
 
 def emit(result: Result, as_json: bool = False) -> None:

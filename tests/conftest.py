@@ -8,11 +8,16 @@ The run ends with the counts per marker, so a reader sees at once how much of ea
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections import Counter, defaultdict
 
 import pytest
 
 from tests import needs
+
+# Replayed renders and help texts (mlstack.cli.replay) go to a directory of this test run, not the user's cache.
+os.environ["MLSTACK_CACHE_DIR"] = tempfile.mkdtemp(prefix="mlstack-test-cache-")
 
 OUTCOMES = ("passed", "failed", "skipped", "xfailed", "xpassed")
 _counts: dict[str, Counter] = defaultdict(Counter)

@@ -35,7 +35,8 @@ def run(stack_file: str | None, profile: str, out: str | None, output_format: st
     if directory is None:
         text = "---\n".join(conversion.files[name] for name in conversion.files if name != "kustomization.yaml") \
             if not conversion.single_file else next(iter(conversion.files.values()))
-        return Result(text=text, diagnostics=diagnostics, data=data, notes=_provide_lines(conversion.provide))
+        return Result(text=text, diagnostics=diagnostics, data=data, notes=_provide_lines(conversion.provide),
+                      replayable=True)
     if conversion.single_file:
         write_atomically(directory, next(iter(conversion.files.values())))
         written = [str(directory)]

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from mlstack.core.model import Node, Origin, path_str
 from mlstack.core.profiles import enabled_profiles
-from mlstack.core.project import ComposeFile, Model, load_project
+from mlstack.core.project import ComposeFile, Model, ParsedFiles, load_project
 from mlstack.core.render import Header, dump, to_document
 from mlstack.core.secrets import Secret, declared, hidden_references, interpolation_env, missing, required_in, wire
 from mlstack.core.stack import Profile, Stack, environment
@@ -61,17 +61,22 @@ def compose_files(stack: Stack, profile: Profile) -> list[ComposeFile]:
     return files
 
 
-def build(stack: Stack, profile_name: str, process_env: dict[str, str], gpu: str | None = None) -> Rendered:
-    """Everything but the engine: load, merge, apply the stack's adjustments, validate."""
+def build(stack: Stack, profile_name: str, process_env: dict[str, str], gpu: str | None = None,
+          parsed_files: ParsedFiles | None = None) -> Rendered:
+    """Everything but the engine: load, merge, apply the stack's adjustments, validate.
+
+    `parsed_files`: the files an earlier step of the same command parsed (the secrets' declarations)."""
+    parsed_files = parsed_files or ParsedFiles()
     profile = stack.profile(profile_name)
     if gpu:
         profile.gpu = gpu
     env = environment(stack, profile.name, process_env)
-    secrets = declared(stack)
+    secrets = declared(stack, parsed_files)
     required = required_in(secrets, stack, profile.name)
     project_name = f"{stack.name}-{profile.name}"
     # a required secret's value never reaches the model: its variable is not interpolated
-    model = load_project(compose_files(stack, profile), interpolation_env(env, required), stack.directory, project_name)
+    model = load_project(compose_files(stack, profile), interpolation_env(env, required), stack.directory, project_name,
+                         parsed_files=parsed_files)
     root = model.root
     root.value["name"] = Node(project_name, Origin(str(stack.definition or "<default stack>"), rule="derived"))
     rendered = Rendered(stack, profile, model, env, Header(stack.name, profile.name, [ref.display for ref in stack.fragments] +

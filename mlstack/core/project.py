@@ -22,7 +22,7 @@ from mlstack.core.model import Node, Origin, Path, path_str
 from mlstack.core.paths import rebase_tree
 from mlstack.core.profiles import active_services, enabled_profiles
 from mlstack.core.tags import apply_resets, drop_tagged_items, take_tagged
-from mlstack.errors import StackError
+from mlstack.errors import ChoiceError, StackError
 from mlstack.report import Diagnostic
 
 RESOURCES = ("services", "networks", "volumes", "secrets", "configs")
@@ -54,15 +54,47 @@ class Model:
     extended: dict[tuple[FsPath, str], Node] = field(default_factory=dict)  # files loaded for extends.file
 
 
+class ParsedFiles:
+    """Each compose file parsed once per render, however many phases read it (the secrets' declarations
+    before interpolation, then the load); a file that fails to parse fails where it is loaded."""
+
+    def __init__(self) -> None:
+        self._documents: dict[ComposeFile, list[Node] | StackError | ChoiceError] = {}
+
+    def documents(self, compose_file: ComposeFile) -> list[Node]:
+        if compose_file not in self._documents:
+            try:
+                self._documents[compose_file] = _parse_documents(compose_file)
+            except (StackError, ChoiceError) as error:
+                self._documents[compose_file] = error
+        found = self._documents[compose_file]
+        if isinstance(found, Exception):
+            raise found
+        return found
+
+    def meta(self, compose_file: ComposeFile) -> Node | None:
+        """The file's own `x-mlstack` block, as loading records it (Model.file_meta); None where it does not parse."""
+        try:
+            documents = self.documents(compose_file)
+        except (StackError, ChoiceError):
+            return None   # loading the project reports it, in its place among the other files' problems
+        meta = None
+        for document in documents:
+            meta = document.get("x-mlstack") or meta
+        return meta
+
+
 def load_project(files: list[ComposeFile], env: Mapping[str, str], project_dir: FsPath,
                  project_name: str | None = None, profiles: tuple[str, ...] | None = None,
-                 chain: tuple[str, ...] = ()) -> Model:
+                 chain: tuple[str, ...] = (), parsed_files: ParsedFiles | None = None) -> Model:
     """Merge `files` in order; `project_name` is Compose's `-p` (else it is found as Compose finds it),
     `profiles` its `--profile`s (else COMPOSE_PROFILES).
 
-    `chain` is what is being loaded around these files (`include` and `extends`), to find cycles.
+    `chain` is what is being loaded around these files (`include` and `extends`), to find cycles;
+    `parsed_files`, the files an earlier phase of the same render already parsed.
     """
-    parsed = [_parse_documents(compose_file) for compose_file in files]
+    parsed_files = parsed_files or ParsedFiles()
+    parsed = [parsed_files.documents(compose_file) for compose_file in files]
     name = (project_name or env.get("COMPOSE_PROJECT_NAME") or declared_name([doc for docs in parsed for doc in docs], env)
             or normalize_name(project_dir.name))
     env = {**env, "COMPOSE_PROJECT_NAME": name}  # Compose sets it for interpolation, whatever the shell says

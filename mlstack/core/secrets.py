@@ -23,9 +23,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path as FsPath
 
-from mlstack.core.load import load_yaml_file
 from mlstack.core.model import Node, Origin
-from mlstack.errors import ChoiceError, StackError
+from mlstack.core.project import ComposeFile, ParsedFiles
 from mlstack.report import Diagnostic
 
 RUN_SECRETS = "/run/secrets"
@@ -57,15 +56,14 @@ class Secret:
         return sorted({variable.removesuffix("_FILE") for variable in self.readers.values() if variable.endswith("_FILE")})
 
 
-def declared(stack) -> dict[str, Secret]:
-    """Every secret of the stack: its fragments' declarations, then mlstack.yaml's, merged key by key."""
+def declared(stack, parsed_files: ParsedFiles | None = None) -> dict[str, Secret]:
+    """Every secret of the stack: its fragments' declarations, then mlstack.yaml's, merged key by key.
+
+    Read from the fragments as the render parses them (`parsed_files`): each file is parsed once."""
     found: dict[str, Secret] = {}
+    parsed_files = parsed_files or ParsedFiles()
     for ref in stack.fragments:
-        try:
-            root = load_yaml_file(ref.path, ref.display, what="compose file")
-        except (StackError, ChoiceError):
-            continue   # loading the project reports it, in its place among the other files' problems
-        meta = root.get("x-mlstack") if root.is_map else None
+        meta = parsed_files.meta(ComposeFile(ref.path, ref.display))
         _merge(found, meta.get("secrets") if meta is not None and meta.is_map else None)
     if stack.root is not None:
         _merge(found, stack.root.get("secrets"))

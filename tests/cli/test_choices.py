@@ -5,10 +5,11 @@ from pathlib import Path
 
 import pytest
 
+import mlstack
 from mlstack import cli
 from mlstack.core import seed_decision
 
-SCHEMA = json.loads((Path(cli.__file__).parent / "schemas" / "mlstack.schema.json").read_text())
+SCHEMA = json.loads((Path(mlstack.__file__).parent / "schemas" / "mlstack.schema.json").read_text())
 
 CASES = [
     (["render", "--gpu", "bogus"], "Invalid value for '--gpu': 'bogus' is not one of 'auto', 'required', 'off'."),

@@ -1,4 +1,4 @@
-"""The command line: options in, one command call, a result or an error out. No logic here.
+"""The Typer app: options in, one command call, a result or an error out. No logic here.
 
 Two things share the word "profile": `--profile` picks an mlstack profile (a set of override
 files such as dev or prod); `--compose-profile` is passed through to Docker Compose's service
@@ -7,15 +7,15 @@ files such as dev or prod); `--compose-profile` is passed through to Docker Comp
 
 from __future__ import annotations
 
-import os
 import sys
-from contextlib import contextmanager
 from enum import Enum
-from typing import Iterator, List, Optional
+from typing import List, Optional
 
 import typer
 
-from mlstack.errors import ExitCode, MlstackError, from_unexpected
+from mlstack.cli.environment import process_env
+from mlstack.cli.outcome import failed, printed
+from mlstack.errors import ExitCode
 
 
 def _choices(name: str, values: tuple[str, ...]) -> type[Enum]:
@@ -33,11 +33,6 @@ SeedMethod = _choices("SeedMethod", ("auto", "bind", "archive"))           # cor
 
 def _value(choice: Enum | None) -> str | None:
     return None if choice is None else choice.value
-
-
-def process_env() -> dict[str, str]:
-    """The process environment: read here, in the CLI, and passed down; no other module reads it."""
-    return dict(os.environ)
 
 
 app = typer.Typer(
@@ -60,11 +55,9 @@ Gpu = typer.Option(None, "--gpu", case_sensitive=False,
 
 
 def _emit(result, as_json: bool = False) -> None:
-    from mlstack.report import emit
-
-    emit(result, as_json)
-    if result.exit_code:
-        raise typer.Exit(result.exit_code)
+    code = printed(result, as_json)
+    if code:
+        raise typer.Exit(code)
 
 
 @app.command()
@@ -79,9 +72,12 @@ def render(
                                   help="compose (docker compose), swarm (docker stack deploy) or k8s (kubectl apply -k)."),
 ) -> None:
     """Render one validated, deterministic deploy file (or, for k8s, directory) for a profile."""
+    from mlstack.cli.replay import parsed
     from mlstack.commands import render as command
 
-    _emit(command.run(stack_file, profile, out, output_format.value, _value(gpu), target.value, env=process_env()))
+    call = (stack_file, profile, out, output_format.value, _value(gpu), target.value)
+    parsed(call)   # the same command line is then run without Typer (cli.replay)
+    _emit(command.run(*call, env=process_env()))
 
 
 @app.command()
@@ -305,75 +301,22 @@ def doctor(stack_file: Optional[str] = StackFile, profile: str = Profile, as_jso
     _emit(command.run(stack_file, profile, env=process_env()), as_json)
 
 
-def main(argv: List[str] | None = None) -> None:
-    """Entry point: run the app, turn every error into one message and its exit code.
-
-    `--debug` (anywhere on the line) or MLSTACK_DEBUG=1 adds the traceback of an unexpected error.
-    """
-    args = list(sys.argv[1:] if argv is None else argv)
-    # `exec SERVICE CMD...` passes its own arguments on: there only a --debug before `exec` counts
-    ours = args[:args.index("exec")] if "exec" in args else args
-    debug = "--debug" in ours or process_env().get("MLSTACK_DEBUG") == "1"
-    if "--debug" in ours:
-        args.remove("--debug")
-    with debug_lines(debug):
-        _run(args, debug)
-
-
-def _run(args: list[str], debug: bool) -> None:
+def run(args: list[str], debug: bool) -> None:
+    """Run the app on `args`; every error becomes one message and its exit code (`sys.exit` always)."""
     try:  # typer >= 0.20 vendors click
         from typer._click.exceptions import ClickException
     except ImportError:  # pragma: no cover
         from click import ClickException
 
-    from mlstack.report import emit_error
-
     try:
         code = app(args=args, standalone_mode=False)
-    except MlstackError as error:
-        _exit_with(error, emit_error)
     except typer.Exit as done:
         sys.exit(done.exit_code)
-    except (typer.Abort, KeyboardInterrupt):
-        sys.stderr.write("mlstack: interrupted\n")
-        sys.exit(int(ExitCode.INTERRUPTED))
+    except typer.Abort:
+        failed(KeyboardInterrupt(), debug)
     except ClickException as error:
         error.show()
         sys.exit(int(ExitCode.USAGE))
-    except Exception as error:  # noqa: BLE001 - the last resort: one line, never a traceback
-        if debug:
-            import traceback
-
-            traceback.print_exc()
-        _exit_with(from_unexpected(error), emit_error)
+    except (Exception, KeyboardInterrupt) as error:  # noqa: BLE001 - mlstack's errors and the last resort
+        failed(error, debug)
     sys.exit(code if isinstance(code, int) else 0)
-
-
-@contextmanager
-def debug_lines(enabled: bool) -> Iterator[None]:
-    """With --debug, `mlstack: debug: ...` on stderr: the commands the engine layer runs and their exit codes."""
-    if not enabled:
-        yield
-        return
-    import logging
-
-    class Stderr(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            sys.stderr.write(self.format(record) + "\n")
-
-    logger = logging.getLogger("mlstack")
-    handler = Stderr()
-    handler.setFormatter(logging.Formatter("mlstack: debug: %(message)s"))
-    logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG)
-    try:
-        yield
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(logging.NOTSET)
-
-
-def _exit_with(error: MlstackError, emit_error) -> None:
-    lines = [str(d) for d in error.diagnostics] or [f"mlstack: {error.message}"]
-    emit_error(lines, error.hint)
-    sys.exit(int(error.exit_code))

@@ -1,0 +1,91 @@
+"""The command line's entry point: the one reader of the process environment, `--debug`, and dispatch.
+
+The Typer app (`cli.typer_app`) holds the options and their commands. Importing it costs more than
+a whole replayed render (Typer and click, ~75 ms), so an invocation whose output was stored and
+whose inputs are all as they were then (`cli.replay`: a render to standard output, a help text) is
+replayed before it is imported; anything else goes through the app.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from mlstack.cli.environment import process_env
+
+# No typing or contextlib here (~8 ms together): a replay imports this module and little else.
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the app, turn every error into one message and its exit code.
+
+    `--debug` (anywhere on the line) or MLSTACK_DEBUG=1 adds the traceback of an unexpected error.
+    """
+    args = list(sys.argv[1:] if argv is None else argv)
+    # `exec SERVICE CMD...` passes its own arguments on: there only a --debug before `exec` counts
+    ours = args[:args.index("exec")] if "exec" in args else args
+    env = process_env()
+    debug = "--debug" in ours or env.get("MLSTACK_DEBUG") == "1"
+    if "--debug" in ours:
+        args.remove("--debug")
+    # click prints a help text and exits before any command runs: it depends on the invocation alone
+    asks_help = "--help" in ours or not args
+    if (args[:1] == ["render"] or asks_help) and not debug:   # --debug shows what a command runs: it always runs
+        from mlstack.cli import replay
+
+        if replay.replay(args, env):
+            sys.exit(0)
+        call = replay.parsed_call(args, env) if args[:1] == ["render"] else None
+        with replay.Recording(args, env, replayable=asks_help):
+            if call is not None:   # parsed by Typer before: the render runs without importing it
+                from mlstack.cli import outcome
+
+                outcome.render(call, env, debug)
+            _dispatch(args, debug)
+    with DebugLines(debug):
+        _dispatch(args, debug)
+
+
+def _dispatch(args: list[str], debug: bool) -> None:
+    from mlstack.cli.typer_app import run
+
+    run(args, debug)
+
+
+def __getattr__(name: str):
+    """The app and its option choices (`cli.GpuPolicy`, ...), imported when first asked for."""
+    if name.startswith("__") or name in ("typer_app", "replay", "environment", "outcome"):   # the submodule itself: imported below, not looked up here
+        raise AttributeError(name)
+    from mlstack.cli import typer_app
+
+    return getattr(typer_app, name)
+
+
+class DebugLines:
+    """With --debug, `mlstack: debug: ...` on stderr: the commands the engine layer runs and their exit codes."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.handler = None
+
+    def __enter__(self) -> None:
+        if not self.enabled:
+            return
+        import logging
+
+        class Stderr(logging.Handler):
+            def emit(self, record: logging.LogRecord) -> None:
+                sys.stderr.write(self.format(record) + "\n")
+
+        self.handler = Stderr()
+        self.handler.setFormatter(logging.Formatter("mlstack: debug: %(message)s"))
+        logger = logging.getLogger("mlstack")
+        logger.addHandler(self.handler)
+        logger.setLevel(logging.DEBUG)
+
+    def __exit__(self, *exc_info) -> None:
+        if self.handler is not None:
+            import logging
+
+            logger = logging.getLogger("mlstack")
+            logger.removeHandler(self.handler)
+            logger.setLevel(logging.NOTSET)

@@ -1,0 +1,50 @@
+"""How a command run ends, whether Typer parsed its arguments just now or `cli.replay` replays that parse:
+its result printed, or its error as one message, and the exit code (`sys.exit` always)."""
+
+from __future__ import annotations
+
+import sys
+
+from mlstack.errors import ExitCode, MlstackError, from_unexpected
+
+
+def printed(result, as_json: bool = False) -> int:
+    """Print a command's result; its exit code. A replayable result may be stored (cli.replay)."""
+    from mlstack.cli.replay import replayable
+    from mlstack.report import emit
+
+    emit(result, as_json)
+    if result.replayable:
+        replayable()
+    return result.exit_code
+
+
+def failed(error: BaseException, debug: bool) -> None:
+    """An error no command turned into a result: one message and its exit code; --debug adds the traceback."""
+    from mlstack.report import emit_error
+
+    if isinstance(error, KeyboardInterrupt):
+        sys.stderr.write("mlstack: interrupted\n")
+        sys.exit(int(ExitCode.INTERRUPTED))
+    if not isinstance(error, MlstackError):   # the last resort: one line, never a traceback
+        if debug:
+            import traceback
+
+            traceback.print_exception(error)
+        error = from_unexpected(error)
+    lines = [str(d) for d in error.diagnostics] or [f"mlstack: {error.message}"]
+    emit_error(lines, error.hint)
+    sys.exit(int(error.exit_code))
+
+
+def render(call: tuple, env: dict[str, str], debug: bool) -> None:
+    """`mlstack render` with the arguments Typer parsed from the same command line before (cli.replay)."""
+    from mlstack.commands import render as command
+
+    try:
+        code = printed(command.run(*call, env=env))
+    except Exception as error:  # noqa: BLE001 - every error ends as one message and its exit code
+        failed(error, debug)
+    except KeyboardInterrupt as error:
+        failed(error, debug)
+    sys.exit(code)

@@ -1,0 +1,310 @@
+"""Replaying an invocation: a render to standard output (or a help text) is written again, without running,
+while nothing it depended on has changed (the validated-render cache).
+
+An entry is keyed by the invocation: its arguments as typed, the working directory, the whole process
+environment, the terminal's size, Python, mlstack's own code (each module's size and modification time) and
+the directories its libraries come from. It holds what the command wrote (standard output, standard error)
+and every observation it made of the file system while it ran, recorded at the `os` layer so that no code
+path can read an input the cache does not know about: each file opened (the hash of its content), each path
+looked at (its type, and a file's size and modification time), each directory listed (its entries), each
+link read. A hit makes every observation again first: any difference is a miss, and the command runs. An
+invocation that failed, wrote anything besides its output (the shipped templates, `-o FILE`) or saw its
+inputs change while it ran is not stored; nor is any but a render that said so (`Result.replayable`) or a
+help text (click prints it and exits before any command runs).
+
+Entries live in MLSTACK_CACHE_DIR (default $XDG_CACHE_HOME/mlstack, else ~/.cache/mlstack), at most ENTRIES
+of them; MLSTACK_CACHE_DIR=off turns the cache off. Only the standard library's cheapest modules are imported
+here: a hit must cost less than importing the CLI.
+"""
+
+from __future__ import annotations
+
+import builtins
+import io
+import marshal
+import os
+import stat
+import sys
+
+try:  # blake2b without hashlib's OpenSSL start-up (~4 ms)
+    from _blake2 import blake2b
+except ImportError:  # pragma: no cover - another Python
+    from hashlib import blake2b
+
+FORMAT = 1          # of an entry; part of the key
+CALL = ".call"      # suffix of a stored parse (`parsed`), next to the entry of the same key
+ENTRIES = 128       # files kept (stored outputs and parses); the oldest go first
+_WRITE_MODES = frozenset("wax+")
+_WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
+# os functions that change the file system: a render that calls one is not replayable
+_CHANGES = ("mkdir", "makedirs", "replace", "rename", "renames", "remove", "unlink", "rmdir", "removedirs",
+            "chmod", "chown", "utime", "symlink", "link", "truncate", "mkfifo", "mknod")
+_recording: Recording | None = None
+
+
+def cache_dir(env: dict[str, str]) -> str | None:
+    configured = env.get("MLSTACK_CACHE_DIR")
+    if configured == "off":
+        return None
+    if configured:
+        return configured
+    base = env.get("XDG_CACHE_HOME") or (os.path.join(env["HOME"], ".cache") if env.get("HOME") else "")
+    return os.path.join(base, "mlstack") if base else None
+
+
+def invocation_key(args: list[str], env: dict[str, str]) -> str:
+    """What the invocation is, apart from the files it reads: a change to any of it is another entry."""
+    parts = (FORMAT, sys.version, sys.executable, os.getcwd(), sys.argv[0], tuple(args), tuple(sorted(env.items())),
+             _terminal(), _code_fingerprint(), tuple(_stat_or_none(entry) for entry in sys.path[1:] if entry))
+    return blake2b(repr(parts).encode("utf-8", "surrogateescape"), digest_size=20).hexdigest()
+
+
+# sys.path[1:]: the directories the libraries come from (one installed or removed changes its directory);
+# sys.path[0] is the script's directory or, with -m, the working directory, whose contents are no library.
+
+
+def _terminal() -> tuple:
+    """Help texts are wrapped to the terminal's width."""
+    try:
+        return tuple(os.get_terminal_size(sys.__stdout__.fileno())), sys.__stdout__.isatty()
+    except (OSError, AttributeError, ValueError):
+        return ()
+
+
+def _code_fingerprint() -> tuple:
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    found = []
+    for directory, _, files in os.walk(package):
+        for name in sorted(files):
+            if name.endswith(".py"):
+                path = os.path.join(directory, name)
+                found.append((path, _stat_or_none(path)))
+    return tuple(sorted(found))
+
+
+def _stat_or_none(path: str) -> tuple | None:
+    try:
+        status = os.stat(path)
+    except OSError:
+        return None
+    return (stat.S_IFMT(status.st_mode), status.st_size, status.st_mtime_ns, status.st_ino)
+
+
+# --- observations: made while recording, made again before a replay ------------------------------
+
+def _observe(kind: str, path: str) -> object:
+    try:
+        if kind == "read":
+            with _open(path, "rb") as stream:
+                return blake2b(stream.read(), digest_size=20).digest()
+        if kind in ("stat", "lstat"):
+            status = _stat(path) if kind == "stat" else _lstat(path)
+            mode = status.st_mode
+            return (mode,) if stat.S_ISDIR(mode) else (mode, status.st_size, status.st_mtime_ns)
+        if kind == "list":
+            with _scandir(path) as entries:
+                return tuple(sorted((entry.name, entry.is_dir(follow_symlinks=False), entry.is_symlink())
+                                    for entry in entries))
+        if kind == "link":
+            return _readlink(path)
+    except OSError as error:
+        return ("error", error.errno)
+    raise ValueError(kind)
+
+
+def _unchanged(observations: list[tuple[str, str, object]]) -> bool:
+    return all(_observe(kind, path) == seen for kind, path, seen in observations)
+
+
+# --- replay -------------------------------------------------------------------------------------
+
+def replay(args: list[str], env: dict[str, str]) -> bool:
+    """Write a stored render's output again if every one of its inputs is as it was; else False."""
+    directory = cache_dir(env)
+    if directory is None:
+        return False
+    try:
+        with _open(os.path.join(directory, invocation_key(args, env)), "rb") as stream:
+            entry = marshal.load(stream)
+    except (OSError, EOFError, ValueError, TypeError):
+        return False
+    if not _unchanged(entry["observations"]):
+        return False
+    for stream, chunks in ((sys.stderr, entry["stderr"]), (sys.stdout, entry["stdout"])):
+        for chunk in chunks:
+            if isinstance(chunk, bytes):
+                stream.flush()
+                stream.buffer.write(chunk)
+            else:
+                stream.write(chunk)
+        stream.flush()
+    return True
+
+
+def parsed_call(args: list[str], env: dict[str, str]) -> tuple | None:
+    """The arguments Typer parsed from this same invocation before (`parsed`), if it did: a render whose
+    inputs changed runs again without importing Typer. Parsing reads no file: the key is all it depends on."""
+    directory = cache_dir(env)
+    if directory is None:
+        return None
+    try:
+        with _open(os.path.join(directory, invocation_key(args, env) + CALL), "rb") as stream:
+            return marshal.load(stream)
+    except (OSError, EOFError, ValueError, TypeError):
+        return None
+
+
+def parsed(call: tuple) -> None:
+    """Said by the render command with what Typer parsed (plain values): stored for `parsed_call`."""
+    if _recording is not None:
+        _recording.call = call
+
+
+def replayable() -> None:
+    """Said of a command's output that is a function of its invocation and the files it read (a render to
+    standard output, `Result.replayable`): if it is being recorded, it may be stored."""
+    if _recording is not None:
+        _recording.replayable = True
+
+
+class Recording:
+    """Around one command run: what it observes of the file system and what it writes to stdout and stderr."""
+
+    def __init__(self, args: list[str], env: dict[str, str], replayable: bool = False) -> None:
+        self.directory = cache_dir(env)
+        self.key = invocation_key(args, env) if self.directory else ""
+        self.observations: dict[tuple[str, str], object] = {}
+        self.stdout: list[str | bytes] = []   # in order: text, and bytes written to the stream's buffer
+        self.stderr: list[str | bytes] = []
+        self.replayable = replayable
+        self.changed_files = False
+        self.call: tuple | None = None
+        self._saved: list[tuple[object, str, object]] = []
+
+    def __enter__(self) -> Recording:
+        global _recording
+        if self.directory is None:
+            return self
+        _recording = self
+        self._patch(builtins, "open", self._opened(_open))
+        self._patch(io, "open", self._opened(_open))
+        self._patch(os, "open", self._os_opened)
+        for name, kind in (("stat", "stat"), ("lstat", "lstat"), ("scandir", "list"), ("listdir", "list"),
+                           ("readlink", "link")):
+            self._patch(os, name, self._observing(getattr(os, name), kind))
+        self._patch(os, "access", self._observing(os.access, "stat"))
+        for name in _CHANGES:
+            if hasattr(os, name):
+                self._patch(os, name, self._changing(getattr(os, name)))
+        self._patch(sys, "stdout", _Tee(sys.stdout, self.stdout))
+        self._patch(sys, "stderr", _Tee(sys.stderr, self.stderr))
+        return self
+
+    def __exit__(self, kind, error, traceback) -> None:
+        global _recording
+        if self.directory is None:
+            return
+        for owner, name, original in reversed(self._saved):
+            setattr(owner, name, original)
+        _recording = None
+        succeeded = kind is None or (kind is SystemExit and error.code in (0, None))
+        try:
+            if self.call is not None:   # Typer parsed the command line, whatever the command then did
+                self._write(self.key + CALL, self.call)
+            if succeeded and self.replayable and not self.changed_files:
+                self._store()
+            if self.call is not None or self.replayable:
+                _prune(self.directory)
+        except Exception:  # noqa: BLE001 - a cache that cannot be written is no cache, never an error
+            pass
+
+    def _store(self) -> None:
+        observations = [(kind, path, seen) for (kind, path), seen in self.observations.items()]
+        if not _unchanged(observations):
+            return   # an input changed while the render ran: what it wrote may match neither version
+        self._write(self.key, {"observations": observations, "stdout": self.stdout, "stderr": self.stderr})
+
+    def _write(self, name: str, value: object) -> None:
+        os.makedirs(self.directory, exist_ok=True)
+        temporary = os.path.join(self.directory, f".{name}.{os.getpid()}.tmp")
+        with _open(temporary, "wb") as stream:
+            marshal.dump(value, stream)
+        os.replace(temporary, os.path.join(self.directory, name))
+
+    # the wrappers: each calls the original, then records what it saw
+
+    def _patch(self, owner: object, name: str, replacement: object) -> None:
+        self._saved.append((owner, name, getattr(owner, name)))
+        setattr(owner, name, replacement)
+
+    def _see(self, kind: str, path: object) -> None:
+        if isinstance(path, int) or path is None:
+            self.changed_files = True   # a file descriptor: where it points is not known here
+            return
+        key = (kind, os.path.abspath(os.fsdecode(path)))
+        if key not in self.observations:
+            self.observations[key] = _observe(*key)
+
+    def _opened(self, original):
+        def opened(file, mode="r", *args, **kwargs):
+            if any(letter in _WRITE_MODES for letter in mode):
+                self.changed_files = True
+            else:
+                self._see("read", file)
+            return original(file, mode, *args, **kwargs)
+        return opened
+
+    def _os_opened(self, path, flags, *args, **kwargs):
+        if flags & _WRITE_FLAGS or kwargs.get("dir_fd") is not None:
+            self.changed_files = True
+        else:
+            self._see("read", path)
+        return _os_open(path, flags, *args, **kwargs)
+
+    def _observing(self, original, kind: str):
+        def observed(path=".", *args, **kwargs):
+            if kwargs.get("dir_fd") is not None:
+                self.changed_files = True
+            elif kind == "stat" and kwargs.get("follow_symlinks") is False:
+                self._see("lstat", path)
+            else:
+                self._see(kind, path)
+            return original(path, *args, **kwargs)
+        return observed
+
+    def _changing(self, original):
+        def changing(*args, **kwargs):
+            self.changed_files = True
+            return original(*args, **kwargs)
+        return changing
+
+
+class _Tee:
+    """A stream that also keeps what is written to it (and to its binary buffer, as click does)."""
+
+    def __init__(self, stream, kept: list) -> None:
+        self._stream, self._kept = stream, kept
+
+    def write(self, data):
+        self._kept.append(data if isinstance(data, (str, bytes)) else bytes(data))
+        return self._stream.write(data)
+
+    @property
+    def buffer(self):
+        return _Tee(self._stream.buffer, self._kept)
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
+
+
+def _prune(directory: str) -> None:
+    entries = []
+    for entry in _scandir(directory):
+        if not entry.name.startswith("."):
+            entries.append((entry.stat().st_mtime_ns, entry.path))
+    for _, path in sorted(entries)[:-ENTRIES]:
+        os.unlink(path)
+
+
+# the originals, for the cache's own work while a recording has replaced them
+_open, _os_open, _stat, _lstat, _scandir, _readlink = builtins.open, os.open, os.stat, os.lstat, os.scandir, os.readlink

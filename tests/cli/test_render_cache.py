@@ -1,0 +1,176 @@
+"""The validated-render cache (mlstack.cli.replay): a render is replayed only while every input is
+as it was; any change to an input is a miss, and the render runs.
+
+Each case stores a render, marks the stored output (so that a replay shows), changes one input and renders
+again: `replayed` says whether the marked output came back.
+"""
+
+from __future__ import annotations
+
+import marshal
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.cli.conftest import write
+
+MARK = "# replayed from the cache\n"
+STACK = {
+    "mlstack.yaml": "name: shop\nfragments: [./web.yaml]\nprofiles:\n  dev: {overrides: [./dev.yaml]}\n",
+    "web.yaml": "services:\n  web:\n    image: nginx:${TAG:-1.27}\n    environment: {GREETING: '${GREETING:-hello}'}\n",
+    "dev.yaml": "services:\n  web:\n    ports: ['127.0.0.1:8080:80']\n",
+}
+
+
+def entries(cache: Path) -> list[Path]:
+    """The stored outputs (not the stored parses, `*.call`)."""
+    return sorted(path for path in cache.iterdir() if not path.name.startswith(".") and not path.name.endswith(".call")) \
+        if cache.is_dir() else []
+
+
+def mark_entries(cache: Path) -> None:
+    for path in entries(cache):
+        entry = marshal.loads(path.read_bytes())
+        entry["stdout"] = MARK
+        path.write_bytes(marshal.dumps(entry))
+
+
+@pytest.fixture
+def cached(mlstack, tmp_path):
+    """Render ARGS in the stack directory with a cache of this test's own."""
+    cache = tmp_path / "cache"
+    stack = write(tmp_path / "stack", STACK)
+
+    def render(*args: str, env: dict | None = None, cwd: Path | None = None):
+        return mlstack("render", *args, cwd=cwd or stack, env={"MLSTACK_CACHE_DIR": str(cache), **(env or {})})
+
+    def store(*args: str, env: dict | None = None, cwd: Path | None = None):
+        """Render twice (the first render in a directory writes .mlstack/templates, so is not stored), then
+        mark the stored output."""
+        render(*args, env=env, cwd=cwd)
+        assert render(*args, env=env, cwd=cwd).code == 0
+        assert len(entries(cache)) == 1
+        mark_entries(cache)
+
+    def fresh(*args: str, env: dict | None = None, cwd: Path | None = None):
+        return mlstack("render", *args, cwd=cwd or stack, env={"MLSTACK_CACHE_DIR": "off", **(env or {})})
+
+    render.cache, render.stack, render.store, render.fresh = cache, stack, store, fresh
+    return render
+
+
+def _edit(name: str, text: str):
+    return lambda stack: (stack / name).write_text(text)
+
+
+CHANGES = [
+    ("a fragment", _edit("web.yaml", STACK["web.yaml"].replace("nginx", "httpd"))),
+    ("an override", _edit("dev.yaml", STACK["dev.yaml"].replace("8080", "8081"))),
+    ("the stack definition", _edit("mlstack.yaml", STACK["mlstack.yaml"].replace("shop", "store"))),
+    ("an env file appears", _edit(".env", "TAG=1.28\n")),
+    ("the shipped templates are deleted", lambda stack: shutil.rmtree(stack / ".mlstack" / "templates")),
+]
+
+
+def test_an_unchanged_render_is_replayed_as_it_was_written(cached, tmp_path):
+    empty = tmp_path / "empty"   # the built-in default stack: its prod render has notes for stderr
+    empty.mkdir()
+    first, second, third = (cached("--profile", "prod", cwd=empty) for _ in range(3))
+    assert first.code == 0 and "the deploy host must provide" in first.err   # notes on stderr, replayed too
+    assert (first.out, first.err) == (second.out, second.err) == (third.out, third.err)
+    assert len(entries(cached.cache)) == 1
+    mark_entries(cached.cache)
+    assert cached("--profile", "prod", cwd=empty).out == MARK
+
+
+def test_new_dev_secrets_are_a_miss(cached, tmp_path):
+    empty = tmp_path / "empty"   # the built-in default stack: its dev profile reads generated secrets
+    empty.mkdir()
+    cached.store("--profile", "dev", cwd=empty)
+    write(empty, {".mlstack/dev-secrets.env": "JUPYTER_TOKEN=abc\nPOSTGRES_PASSWORD=def\n"})
+    again = cached("--profile", "dev", cwd=empty)
+    assert again.out == cached.fresh("--profile", "dev", cwd=empty).out
+    assert "abc" in again.out
+
+
+@pytest.mark.parametrize("change", [change for _, change in CHANGES], ids=[name for name, _ in CHANGES])
+def test_any_change_to_an_input_file_is_a_miss(cached, change):
+    cached.store("--profile", "dev")
+    change(cached.stack)
+    again = cached("--profile", "dev")
+    assert again.code == 0, again.err
+    assert (again.out, again.err) == (cached.fresh("--profile", "dev").out, cached.fresh("--profile", "dev").err)
+    assert (cached.stack / ".mlstack" / "templates" / "api" / "Dockerfile").is_file()
+
+
+@pytest.mark.parametrize("env, args", [
+    ({"GREETING": "hi"}, ()),                      # a variable the files interpolate
+    ({"UNRELATED": "1"}, ()),                      # any variable: the whole environment is the key
+    ({}, ("--format", "json")),                    # other arguments
+    ({}, ("--gpu", "off")),
+], ids=["interpolated-variable", "other-variable", "format", "gpu"])
+def test_another_environment_or_other_arguments_are_a_miss(cached, env, args):
+    cached.store("--profile", "dev")
+    assert cached("--profile", "dev", *args, env=env).out == cached.fresh("--profile", "dev", *args, env=env).out
+
+
+def test_another_working_directory_is_a_miss(cached):
+    cached.store("-f", str(cached.stack / "mlstack.yaml"), "--profile", "dev")
+    elsewhere = cached.stack.parent / "elsewhere"
+    elsewhere.mkdir()
+    assert cached("-f", str(cached.stack / "mlstack.yaml"), "--profile", "dev", cwd=elsewhere).out != MARK
+
+
+@pytest.mark.parametrize("args, env", [
+    (("--profile", "dev", "-o", "out.yaml"), {}),          # it writes a file: not replayable
+    (("--profile", "nope"), {}),                            # it fails
+    (("--profile", "dev", "--debug"), {}),                  # --debug always runs
+    (("--profile", "dev"), {"MLSTACK_CACHE_DIR": "off"}),   # the cache turned off
+], ids=["out-file", "failure", "debug", "off"])
+def test_what_is_never_stored(cached, args, env):
+    cached(*args, env=env)
+    cached(*args, env=env)
+    assert entries(cached.cache) == []
+
+
+def test_a_render_that_created_the_templates_is_stored_by_the_next(cached):
+    cached("--profile", "dev")          # the first render in a directory writes .mlstack/templates
+    assert entries(cached.cache) == []
+    cached("--profile", "dev")
+    assert len(entries(cached.cache)) == 1
+
+
+@pytest.mark.parametrize("args", [("--help",), ("render", "--help"), ("up", "--profile", "dev", "--help")])
+def test_a_help_text_is_replayed_as_click_printed_it(mlstack, tmp_path, args):
+    cache = tmp_path / "cache"
+    runs = [mlstack(*args, env={"MLSTACK_CACHE_DIR": str(cache)}) for _ in range(2)]
+    fresh = mlstack(*args, env={"MLSTACK_CACHE_DIR": "off"})
+    assert all((run.code, run.out, run.err) == (0, fresh.out, fresh.err) for run in runs)
+    assert len(entries(cache)) == 1
+    mark_entries(cache)
+    assert mlstack(*args, env={"MLSTACK_CACHE_DIR": str(cache)}).out == MARK
+
+
+@pytest.mark.parametrize("args", [("exec", "api", "sh", "--help"), ("status", "--profile")])
+def test_commands_that_run_and_usage_errors_are_never_stored(mlstack, tmp_path, args):
+    cache = tmp_path / "cache"
+    mlstack(*args, env={"MLSTACK_CACHE_DIR": str(cache), "DOCKER_HOST": "unix:///nonexistent.sock"})
+    assert entries(cache) == []
+
+
+def test_after_an_edit_the_render_runs_with_the_arguments_typer_parsed_before(cached):
+    imports = {"PYTHONPROFILEIMPORTTIME": "1"}   # the environment is part of the key: the same for all three
+    cached.store("--profile", "dev", "--format", "json", env=imports)
+    (cached.stack / "web.yaml").write_text(STACK["web.yaml"].replace("nginx", "httpd"))
+    again = cached("--profile", "dev", "--format", "json", env=imports)
+    fresh = cached.fresh("--profile", "dev", "--format", "json", env=imports)
+    assert again.code == 0 and again.out == fresh.out and '"image": "httpd:1.27"' in again.out
+    assert "| typer" in fresh.err and "| typer" not in again.err   # the same call, without Typer
+
+
+def test_a_failing_render_from_a_stored_parse_fails_as_it_would_through_typer(cached):
+    cached.store("--profile", "dev")
+    (cached.stack / "web.yaml").write_text("services: [not, a, mapping]\n")
+    again, fresh = cached("--profile", "dev"), cached.fresh("--profile", "dev")
+    assert (again.code, again.out, again.err) == (fresh.code, fresh.out, fresh.err) != (0, "", "")
