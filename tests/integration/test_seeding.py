@@ -366,7 +366,14 @@ def test_sigkill_of_mlstack_mid_seed_then_a_clean_completion(stacks, tmp_path, m
 
 def test_killing_the_helper_mid_copy_keeps_the_old_content_and_the_next_run_completes(stacks, tmp_path):
     stack, source, v1, running = _seed_v1_then_start_v2(stacks, tmp_path, "bind", 3000, 200_000)
-    [helper] = client().containers.list(filters={"label": f"org.mlstack.seed.volume={stack.volume}"})
+    helpers: list = []
+
+    def helper_running() -> bool:   # the staging directory can appear before the helper is listed as running
+        helpers[:] = client().containers.list(filters={"label": f"org.mlstack.seed.volume={stack.volume}"})
+        return bool(helpers)
+
+    wait_for(helper_running, every=0.05)
+    [helper] = helpers
     helper.kill()
     out, err = running.communicate(timeout=60)
     assert running.returncode == 6, err
