@@ -40,10 +40,10 @@ class Diagnostic:
     severity: str = "error"
 
     @classmethod
-    def at(cls, node: Located, path: tuple[str | int, ...] | str, message: str, rule: str = "",
+    def at(cls, node: Located | Any, path: tuple[str | int, ...] | str, message: str, rule: str = "",
            severity: str = "error") -> "Diagnostic":
-        """The diagnostic about a node of the model, located where the node was set."""
-        origin = node.origin
+        """The diagnostic about a node of the model (or an origin itself), located where it was set."""
+        origin = getattr(node, "origin", node)
         return cls(origin.file, origin.line, origin.column, path if isinstance(path, str) else path_str(path),
                    message, rule, severity)
 

@@ -21,7 +21,7 @@ Transform = Callable[[Node, Path], Node]
 
 def _fail(node: Node, path: Path, message: str) -> StackError:
     origin = node.origin
-    return StackError(message, [Diagnostic(origin.file, origin.line, origin.column, path_str(path), message, "syntax")])
+    return StackError(message, [Diagnostic.at(origin, path_str(path), message, "syntax")])
 
 
 def _child(value, like: Node) -> Node:

@@ -269,7 +269,7 @@ def _walk(node: Node, path: Path, found: list[Diagnostic]) -> None:
             problem = decoder(node)
             if problem:
                 origin = node.origin
-                found.append(Diagnostic(origin.file, origin.line, origin.column, path_str(path), problem, "typed-field"))
+                found.append(Diagnostic.at(origin, path_str(path), problem, "typed-field"))
     if node.is_map:
         for key, child in node.value.items():
             _walk(child, path + (key,), found)

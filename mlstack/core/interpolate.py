@@ -214,7 +214,7 @@ def _walk(node: Node, path: Path, env: Mapping[str, str], unset, problems: list[
             try:
                 node.value = substitute(value, env, unset, seen)
             except InterpolationError as error:
-                problems.append(Diagnostic(origin.file, origin.line, origin.column, path_str(path), str(error), "interpolate"))
+                problems.append(Diagnostic.at(origin, path_str(path), str(error), "interpolate"))
                 return
             node.raw = None
             if node.value != value:
@@ -225,5 +225,5 @@ def _walk(node: Node, path: Path, env: Mapping[str, str], unset, problems: list[
                 node.value = cast(node.value)
             except ValueError as error:
                 message = f"failed to cast to expected type: {error}"
-                problems.append(Diagnostic(origin.file, origin.line, origin.column, path_str(path), message, "interpolate"))
+                problems.append(Diagnostic.at(origin, path_str(path), message, "interpolate"))
             node.raw = None

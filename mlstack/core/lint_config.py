@@ -54,10 +54,10 @@ def lint_config(stack_root: Node | None, chain: list[str], known: set[str]) -> L
             for rule_id, value in (entries.value.items() if entries is not None and entries.is_map else []):
                 origin = value.origin
                 if rule_id not in known:
-                    problems.append(Diagnostic(origin.file, origin.line, origin.column, f"lint.{key}.{rule_id}",
+                    problems.append(Diagnostic.at(origin, f"lint.{key}.{rule_id}",
                                                f"unknown lint rule {rule_id}", "lint"))
                 elif not value.text().strip():
-                    problems.append(Diagnostic(origin.file, origin.line, origin.column, f"lint.{key}.{rule_id}",
+                    problems.append(Diagnostic.at(origin, f"lint.{key}.{rule_id}",
                                                "silencing a rule needs a reason", "lint"))
                 target[rule_id] = value.text().strip()
     if problems:
@@ -74,7 +74,7 @@ def service_ignores(service: Node, name: str, known: set[str]) -> tuple[dict[str
     where = f"services.{name}.x-mlstack.ignore"
     if not entries.is_map:
         origin = entries.origin
-        return {}, [Diagnostic(origin.file, origin.line, origin.column, where,
+        return {}, [Diagnostic.at(origin, where,
                                "must map rule ids to reasons, e.g. {MLS004: \"published for the load balancer\"}",
                                "lint")]
     reasons: dict[str, str] = {}
@@ -82,10 +82,10 @@ def service_ignores(service: Node, name: str, known: set[str]) -> tuple[dict[str
     for rule_id, reason in entries.value.items():
         origin = reason.origin
         if rule_id not in known:
-            problems.append(Diagnostic(origin.file, origin.line, origin.column, f"{where}.{rule_id}",
+            problems.append(Diagnostic.at(origin, f"{where}.{rule_id}",
                                        f"unknown lint rule {rule_id}", "lint"))
         elif not reason.is_scalar or not reason.text().strip():
-            problems.append(Diagnostic(origin.file, origin.line, origin.column, f"{where}.{rule_id}",
+            problems.append(Diagnostic.at(origin, f"{where}.{rule_id}",
                                        "silencing a rule needs a reason", "lint"))
         else:
             reasons[rule_id] = reason.text().strip()

@@ -58,7 +58,7 @@ def default_merge(base: Node, over: Node, path: Path) -> Node:
 def _cannot_merge(over_kind: str, base_kind: str, over: Node, path: Path) -> StackError:
     message = f"cannot merge a {over_kind} into a {base_kind}"
     origin = over.origin
-    return StackError(message, [Diagnostic(origin.file, origin.line, origin.column, path_str(path), message, "merge")])
+    return StackError(message, [Diagnostic.at(origin, path_str(path), message, "merge")])
 
 
 def append_new(base: Node, over: Node, path: Path) -> Node:

@@ -143,7 +143,7 @@ def _check_files_exist(root: Node, project_dir: FsPath, profiles: tuple[str, ...
                     continue
                 if not (project_dir / path.text()).is_file():
                     origin = path.origin
-                    problems.append(Diagnostic(origin.file, origin.line, origin.column, path_str(("services", name, key, index)),
+                    problems.append(Diagnostic.at(origin, path_str(("services", name, key, index)),
                                                f"{kind} {path.text()} not found", "missing-file"))
     if problems:
         raise StackError(problems[0].message, problems)
@@ -175,7 +175,7 @@ def _parse_documents(compose_file: ComposeFile, referenced_from: Origin | None =
 
 
 def _fail(origin: Origin, path: str, message: str, rule: str) -> StackError:
-    return StackError(message, [Diagnostic(origin.file, origin.line, origin.column, path, message, rule)])
+    return StackError(message, [Diagnostic.at(origin, path, message, rule)])
 
 
 def _load_file(compose_file: ComposeFile, env: Mapping[str, str], project_dir: FsPath, model: Model,

@@ -176,7 +176,7 @@ def missing(root: Node, env: dict[str, str], directory: FsPath) -> list[Diagnost
             message = f"secret {name!r}{who} is read from the file {path.text()}, which does not exist: create it"
         else:
             continue
-        problems.append(Diagnostic(origin.file, origin.line, origin.column, f"secrets.{name}", message, "secret"))
+        problems.append(Diagnostic.at(origin, f"secrets.{name}", message, "secret"))
     return problems
 
 

@@ -39,7 +39,7 @@ def check(root: Node, schema: str = "compose", profiles: tuple[str, ...] = ()) -
 # --- reading the model ---------------------------------------------------------------------------
 def _at(node: Node, path: Path, message: str, rule: str) -> Diagnostic:
     origin = node.origin
-    return Diagnostic(origin.file, origin.line, origin.column, path_str(path), message, rule)
+    return Diagnostic.at(origin, path_str(path), message, rule)
 
 
 def services_of(root: Node) -> dict[str, Node]:

@@ -31,7 +31,7 @@ class Warnings:
 
     def add(self, path: tuple, message: str) -> None:
         origin = self.origin(path)
-        self.found.append(Diagnostic(origin.file, origin.line, origin.column, path_str(path),
+        self.found.append(Diagnostic.at(origin, path_str(path),
                                      f"{self.target}: {message}", f"target-{self.target}", "warning"))
 
     def origin(self, path: tuple) -> Origin:

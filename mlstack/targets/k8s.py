@@ -101,7 +101,7 @@ def _check_image(name: str, service: dict, warnings: Warnings) -> None:
         origin = warnings.origin(where + ("build",))
         message = (f"service {name!r} has no image: Kubernetes nodes pull images, so set services.{name}.image "
                    "to a reference in a registry the cluster can pull from")
-        raise StackError(message, [Diagnostic(origin.file, origin.line, origin.column, f"services.{name}", message, "target-k8s")])
+        raise StackError(message, [Diagnostic.at(origin, f"services.{name}", message, "target-k8s")])
     if "build" in service:
         warnings.add(where + ("build",), f"Kubernetes does not build images: push {service['image']} to a registry the "
                                          "cluster can pull from")

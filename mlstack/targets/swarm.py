@@ -109,7 +109,7 @@ def _service(name: str, service: dict, node: Node, warnings: Warnings, provide: 
             origin = warnings.origin(where + ("build",))
             message = (f"service {name!r} is built from source and has no image: swarm nodes pull images, "
                        f"so set services.{name}.image to a reference in a registry every node can pull from")
-            raise StackError(message, [Diagnostic(origin.file, origin.line, origin.column, f"services.{name}.build", message, "target-swarm")])
+            raise StackError(message, [Diagnostic.at(origin, f"services.{name}.build", message, "target-swarm")])
         warnings.add(where + ("build",), f"images are not built on deploy: push {image} to a registry every node can pull from")
         provide.append(f"image {image} in a registry every node can pull from (services.{name}.build)")
     if "restart" in service and "restart_policy" not in deploy:
