@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from typing import Callable
 
-from mlstack.core.fields import ip_problem, port_range
+from mlstack.core.fields import ip_problem
+from mlstack.core.go_values import port_range
 from mlstack.core.model import Node, Path, matches, path_str, pattern
 from mlstack.errors import StackError
 from mlstack.report import Diagnostic

@@ -7,7 +7,7 @@ pairs a path pattern with its decoder; a decoder returns None for a value Compos
 what is wrong with it, in the user's words. The render keeps values as they are written: Compose
 normalises them (`16g` to 17179869184) when it reads the render, as when it reads the files.
 
-The scalar readers (`go_float`, `port_range`, `ip_problem`, ...) are also what the short-syntax
+The scalar readers (`go_float`, `port_range` in go_values.py, `ip_problem`, ...) are also what the short-syntax
 parsers of canonical.py and the casts of interpolate.py use, so one rule is written once.
 """
 
@@ -155,16 +155,6 @@ def ip_problem(text: str) -> str | None:
     except ValueError:
         return f"{text!r} is not an IP address"
     return None
-
-
-def port_range(text: str) -> tuple[int, int] | None:
-    """`80` or `8000-8010` (Go: `+80` too), each port 0-65535, the end not before the start; else None."""
-    low, dash, high = text.partition("-")
-    numbers = [low, high] if dash else [low]
-    if not all(re.fullmatch(r"\+?[0-9]+", number) and int(number) <= 65535 for number in numbers):
-        return None
-    start, end = int(numbers[0]), int(numbers[-1])
-    return (start, end) if start <= end else None
 
 
 def host_ip(node: Node) -> str | None:

@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import math
 import re
-from fractions import Fraction
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # imported where durations are read: `status` reads ports from here and never pays for it
+    from fractions import Fraction
 
 INT64_MAX = 2**63 - 1
 FLOAT32_MAX = 3.4028234663852886e38
@@ -117,6 +120,8 @@ def duration_seconds(value) -> float | None:
 
 def _parse_duration(text: str) -> tuple[Fraction, str | None]:
     """(nanoseconds, None), or (0, why Compose refuses the text)."""
+    from fractions import Fraction
+
     body = text[1:] if text[:1] in "+-" else text
     if body == "0":
         return Fraction(0), None
@@ -138,3 +143,14 @@ def _parse_duration(text: str) -> tuple[Fraction, str | None]:
     if total > INT64_MAX + (text[:1] == "-"):
         return Fraction(0), f"invalid duration {text!r}: too long"
     return (-total if text[:1] == "-" else total), None
+
+
+# --- ports: `80`, `8000-8010` ------------------------------------------------------------------
+def port_range(text: str) -> tuple[int, int] | None:
+    """`80` or `8000-8010` (Go: `+80` too), each port 0-65535, the end not before the start; else None."""
+    low, dash, high = text.partition("-")
+    numbers = [low, high] if dash else [low]
+    if not all(re.fullmatch(r"\+?[0-9]+", number) and int(number) <= 65535 for number in numbers):
+        return None
+    start, end = int(numbers[0]), int(numbers[-1])
+    return (start, end) if start <= end else None

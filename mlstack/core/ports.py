@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
+from mlstack.core.go_values import port_range as port_range_text
 from mlstack.core.model import Node, Origin
 from mlstack.errors import ChoiceError
 
@@ -51,11 +52,8 @@ def port_range(node: Node | None) -> range:
         return range(0)
     if isinstance(node.value, int):
         return range(node.value, node.value + 1)
-    low, _, high = node.text().partition("-")
-    high = high or low
-    if not (low.isdecimal() and high.isdecimal() and int(low) <= int(high) <= 65535):
-        return range(0)
-    return range(int(low), int(high) + 1)
+    found = port_range_text(node.text())
+    return range(found[0], found[1] + 1) if found else range(0)
 
 
 def published_ports(root: Node) -> list[ModelPort]:

@@ -11,8 +11,8 @@ import textwrap
 import pytest
 
 from mlstack.core.canonical import canonical
-from mlstack.core.fields import port_range, typed_fields
-from mlstack.core.go_values import duration_problem, go_float, size_in_bytes, size_problem
+from mlstack.core.fields import typed_fields
+from mlstack.core.go_values import duration_problem, go_float, port_range, size_in_bytes, size_problem
 from mlstack.core.load import parse_yaml
 from mlstack.errors import StackError
 
