@@ -301,6 +301,20 @@ def doctor(stack_file: Optional[str] = StackFile, profile: str = Profile, as_jso
     _emit(command.run(stack_file, profile, env=process_env()), as_json)
 
 
+# Commands defined in modules of their own (each has `register(app)`), in the order --help lists them.
+MORE_COMMANDS: tuple[str, ...] = ()
+
+
+def _register_more() -> None:
+    import importlib
+
+    for name in MORE_COMMANDS:
+        importlib.import_module(f"mlstack.cli.{name}").register(app)
+
+
+_register_more()
+
+
 def run(args: list[str], debug: bool) -> None:
     """Run the app on `args`; every error becomes one message and its exit code (`sys.exit` always)."""
     try:  # typer >= 0.20 vendors click
