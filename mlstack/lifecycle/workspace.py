@@ -113,12 +113,13 @@ def ensure_templates(stack_dir: FsPath) -> None:
         os.replace(temporary, target)
 
 
-def write_atomically(target: FsPath, text: str) -> None:
-    """Temp file in the same directory, fsync, rename: an existing file is replaced whole or not at all."""
+def write_atomically(target: FsPath, text: str | bytes) -> None:
+    """Temp file in the same directory, fsync, rename: an existing file is replaced whole or not at all.
+    `text` as bytes is written as it is (an image), as str in UTF-8."""
     target.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+        with (os.fdopen(handle, "wb") if isinstance(text, bytes) else os.fdopen(handle, "w", encoding="utf-8")) as stream:
             stream.write(text)
             stream.flush()
             os.fsync(stream.fileno())
