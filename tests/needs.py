@@ -11,6 +11,7 @@ Each need is a pytest marker (registered in pyproject.toml):
 | `precommit` | pre-commit and git; the hook's environment installs mlstack's dependencies from PyPI |
 | `shellcheck` | the shellcheck program on PATH (`apt-get install shellcheck`)       |
 | `kubectl` | `kubectl` on PATH (its built-in kustomize checks the k8s render)       |
+| `graphviz` | Graphviz's `dot` on PATH (`apt-get install graphviz`): graph's SVG/PNG |
 | `swarm`   | the two-node test swarm (scripts/test-swarm start)                     |
 
 A marked test whose need is unmet is skipped with the reason, except under CI=true, where it
@@ -84,6 +85,10 @@ def _kubectl_reason() -> str | None:
     return None if shutil.which("kubectl") else "kubectl is not on PATH (apt-get install kubectl, or the Kubernetes release binary)"
 
 
+def _graphviz_reason() -> str | None:
+    return None if shutil.which("dot") else "Graphviz's dot is not on PATH (apt-get install graphviz)"
+
+
 def _swarm_reason() -> str | None:
     from tests.integration.swarm import skip_reason
 
@@ -97,6 +102,7 @@ CHECKS = {
     "netns": _netns_reason,
     "shellcheck": _shellcheck_reason,
     "kubectl": _kubectl_reason,
+    "graphviz": _graphviz_reason,
     "swarm": _swarm_reason,
 }
 

@@ -12,7 +12,8 @@ import os
 from pathlib import Path as FsPath
 from typing import Mapping
 
-from mlstack.core.devcontainer import devcontainer
+from mlstack.core.devcontainer import devcontainer, refresh_command
+from mlstack.core.stack import STACK_FILE
 from mlstack.engine.docker_facts import Engine
 from mlstack.errors import UsageError
 from mlstack.lifecycle import preflight, running
@@ -37,7 +38,11 @@ def run(stack_file: str | None, profile: str, service: str, force: bool, gpu: st
     notices = preflight.run(project, Engine(env))   # the GPU plan and checks of `up`: PreflightError, nothing written
     running.write(project)
     compose_file = os.path.relpath(project.path, target.parent)
-    config = devcontainer(project.document, service, compose_file, project.rendered.profile.name)
+    stack = project.rendered.stack
+    definition = os.path.relpath(stack.definition, stack.directory) if stack.definition is not None else None
+    definition = None if definition == STACK_FILE else definition    # found without --file
+    config = devcontainer(project.document, service, compose_file,
+                          refresh_command(service, project.rendered.profile.name, definition, gpu))
     write_atomically(target, json.dumps(config, indent=2) + "\n")
     lines = [f"wrote {os.path.relpath(target)}: service {service} of {os.path.relpath(project.path)} "
              f"(Compose project {project.name})",

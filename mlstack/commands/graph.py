@@ -45,7 +45,7 @@ def declared_seeds(definition: Node | None) -> dict[str, str]:
         seed = body.get("seed") if body.is_map else None
         declared = seed.to_data() if seed is not None else None
         if isinstance(declared, dict):
-            source = declared.get("from") or f"image {declared.get('image', '?')}:{declared.get('path', '/')}"
+            source = declared.get("from") or f"image {declared.get('image', '?')} at {declared.get('path', '/')}"
             seeds[str(name)] = str(source)
     return seeds
 

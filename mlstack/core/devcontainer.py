@@ -42,12 +42,13 @@ def run_services(document: Mapping[str, Any], service: str) -> list[str]:
     return sorted(wanted)
 
 
-def workspace_folder(body: Mapping[str, Any]) -> str | None:
-    """Where the service mounts a directory of this machine: the first bind mount's target."""
+def workspace_folder(body: Mapping[str, Any]) -> str:
+    """Where VS Code opens (the spec requires it for Compose): the target of the service's first bind
+    mount of a directory of this machine, else its working_dir, else `/`."""
     for mount in body.get("volumes") or []:
         if isinstance(mount, Mapping) and mount.get("type") == "bind" and mount.get("target"):
             return str(mount["target"])
-    return None
+    return str(body.get("working_dir") or "/")
 
 
 def remote_user(body: Mapping[str, Any]) -> str | None:
@@ -89,8 +90,17 @@ def port_labels(document: Mapping[str, Any], service: str) -> dict[str, dict[str
             if isinstance(url, Mapping) and url.get("service") == service and url.get("port") is not None}
 
 
-def devcontainer(document: Mapping[str, Any], service: str, compose_file: str, profile: str) -> dict[str, Any]:
-    """The devcontainer.json content. `compose_file`: the rendered file, relative to `.devcontainer/`."""
+def refresh_command(service: str, profile: str, stack_file: str | None, gpu: str | None) -> list[str]:
+    """`initializeCommand`: before the container starts, this host renders the file again and makes
+    its own GPU decision (the file under .mlstack/ is this machine's, not one to commit)."""
+    command = ["mlstack", "devcontainer", "--service", service, "--profile", profile, "--force"]
+    command += ["--file", stack_file] if stack_file else []
+    return command + (["--gpu", gpu] if gpu else [])
+
+
+def devcontainer(document: Mapping[str, Any], service: str, compose_file: str, refresh: list[str]) -> dict[str, Any]:
+    """The devcontainer.json content. `compose_file`: the rendered file, relative to `.devcontainer/`;
+    `refresh`: the command that writes both again (`refresh_command`)."""
     body = (document.get("services") or {})[service] or {}
     started = run_services(document, service)
     config: dict[str, Any] = {
@@ -101,10 +111,8 @@ def devcontainer(document: Mapping[str, Any], service: str, compose_file: str, p
         # mlstack owns the stack's lifecycle: closing VS Code leaves it running, `mlstack down` stops it
         "shutdownAction": "none",
         "overrideCommand": False,   # the service's own command (Jupyter, uvicorn) is the point
+        "workspaceFolder": workspace_folder(body),
     }
-    folder = workspace_folder(body)
-    if folder:
-        config["workspaceFolder"] = folder
     user = remote_user(body)
     if user:
         config["remoteUser"] = user
@@ -115,5 +123,5 @@ def devcontainer(document: Mapping[str, Any], service: str, compose_file: str, p
     if labels:
         config["portsAttributes"] = labels
     config["customizations"] = {"vscode": {"extensions": EXTENSIONS.get(service, DEFAULT_EXTENSIONS)}}
-    config["initializeCommand"] = ["mlstack", "devcontainer", "--service", service, "--profile", profile, "--force"]
+    config["initializeCommand"] = refresh
     return config

@@ -181,12 +181,14 @@ def mermaid(graph: StackGraph) -> str:
 
 
 def _dot_text(text: str) -> str:
+    """A quoted dot label: its escapes are `\\"` and `\\\\` (and `\\n`, the line break between lines)."""
     return text.replace("\\", "\\\\").replace('"', '\\"')
 
 
 def dot(graph: StackGraph) -> str:
     """Graphviz dot: the same picture as `mermaid`, for `dot -Tsvg` and friends."""
-    lines = [f'digraph "{_dot_text(graph.title)}" {{', "  rankdir=LR;",
+    # The title is a label (a graph's name is not label text: its backslashes would stay doubled)
+    lines = ["digraph stack {", "  rankdir=LR;", f'  label="{_dot_text(graph.title)}";', "  labelloc=t;",
              '  node [fontname="Helvetica", fontsize=11];', '  edge [fontname="Helvetica", fontsize=9];']
     for service in graph.services:
         style = ', style=filled, fillcolor="#dcfce7"' if service.gpu else ""
