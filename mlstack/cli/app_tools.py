@@ -1,18 +1,24 @@
-"""`mlstack devcontainer` and `mlstack graph`: tools around the stack (docs/devcontainer.md, docs/graph.md)."""
+"""`mlstack devcontainer` and `mlstack graph`: tools around the stack (docs/devcontainer.md, docs/graph.md).
 
-from __future__ import annotations
+typer_app imports this module while it registers its commands, so its names are imported inside
+`register`, never at the top (importing this module first would otherwise find typer_app half-made).
+"""
 
+# No `from __future__ import annotations`: Typer reads the options' types from the annotations, and
+# those name classes imported inside `register`, which a string annotation could not find.
+from enum import Enum
 from typing import Optional
 
 import typer
 
-from mlstack.cli.environment import process_env
-from mlstack.cli.typer_app import Gpu, GpuPolicy, Json, Profile, StackFile, _choices, _emit, _value
-
-GraphFormat = _choices("GraphFormat", ("mermaid", "dot", "svg", "png"))   # commands.graph.FORMATS
+# Kept equal to commands.graph.FORMATS by tests/cli/test_graph_cli.py.
+GraphFormat = Enum("GraphFormat", {value: value for value in ("mermaid", "dot", "svg", "png")}, type=str)
 
 
 def register(app: typer.Typer) -> None:
+    from mlstack.cli.environment import process_env
+    from mlstack.cli.typer_app import Gpu, GpuPolicy, Json, Profile, StackFile, _emit, _value
+
     @app.command()
     def devcontainer(
         service: str = typer.Option("jupyter", "--service", "-s", help="The service VS Code opens (jupyter, api, ...)."),

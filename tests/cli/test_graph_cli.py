@@ -67,3 +67,10 @@ def test_without_graphviz_svg_says_how_to_install_it_and_writes_nothing(mlstack,
 def test_bad_output_choices_are_usage_errors(mlstack, args, message):
     done = mlstack("graph", *args)
     assert (done.code, done.out, done.err) == (2, "", message + "\n")
+
+
+def test_the_format_choices_are_the_commands_formats():
+    from mlstack.cli.app_tools import GraphFormat
+    from mlstack.commands.graph import FORMATS
+
+    assert tuple(choice.value for choice in GraphFormat) == FORMATS
