@@ -74,3 +74,18 @@ def test_the_format_choices_are_the_commands_formats():
     from mlstack.commands.graph import FORMATS
 
     assert tuple(choice.value for choice in GraphFormat) == FORMATS
+
+
+def test_the_readme_picture_is_the_default_stack_of_this_mlstack(mlstack):
+    """docs/stack.svg (README) shows every service and volume of the default stack, and as many arrows:
+    when the built-in stack changes, `mlstack graph -o docs/stack.svg` in an empty directory redraws it."""
+    from pathlib import Path
+
+    done = mlstack("graph", "--format", "dot")
+    assert done.code == 0, done.err
+    svg = ElementTree.parse(Path(__file__).resolve().parents[2] / "docs" / "stack.svg").getroot()
+    titles = [el.text for el in svg.iter("{http://www.w3.org/2000/svg}title")]
+    nodes = sorted(line.split('"')[1] for line in done.out.splitlines() if "[shape=" in line)
+    arrows = sorted(line.split('"')[1] + "->" + line.split('"')[3] for line in done.out.splitlines() if " -> " in line)
+    assert sorted(t for t in titles[1:] if "->" not in t) == nodes
+    assert sorted(t for t in titles if "->" in t) == arrows
