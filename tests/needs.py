@@ -98,6 +98,7 @@ CHECKS = {
     "shellcheck": _shellcheck_reason,
     "kubectl": _kubectl_reason,
     "swarm": _swarm_reason,
+    "git": lambda: None if shutil.which("git") else "the git program is not on PATH (versioned catalogs run it)",
 }
 
 
