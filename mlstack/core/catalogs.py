@@ -160,9 +160,10 @@ def verify_fragment(catalog: Catalog, path: FsPath, item: Node, display: str, wh
     actual = digest(path)
     if expected != actual:
         reason = "is not in the lock" if expected is None else f"has {actual[:19]}..., the lock {expected[:19]}..."
+        fix = (f"the cache or the lock was changed; {FETCH} (it checks and repairs the cache)" if locked.kind == "git"
+               else f"the installed files were changed; reinstall {locked.source} {locked.version}")
         _fail(item.origin, display, where,
-              f"fragment {path.name} of catalog {catalog.label} does not match mlstack.lock ({reason}): the cache "
-              f"or the lock was changed; {FETCH} (it checks and repairs the cache)")
+              f"fragment {path.name} of catalog {catalog.label} does not match mlstack.lock ({reason}): {fix}")
 
 
 VERSION_TAG = re.compile(r"^v?(\d+(?:\.\d+)*)(?:[-.+]?(.*))?$")

@@ -13,7 +13,7 @@ from pathlib import Path as FsPath
 
 from mlstack.core.load import load_yaml_file
 from mlstack.core.model import Node
-from mlstack.errors import CatalogError
+from mlstack.errors import CatalogError, StackError
 from mlstack.report import Diagnostic
 
 LOCK_FILE = "mlstack.lock"
@@ -80,7 +80,10 @@ def read_lock(path: FsPath, display: str) -> dict[str, LockedCatalog]:
     """The lock next to the stack definition, or {} when there is none; a malformed one is a located error."""
     if not os.path.lexists(path):
         return {}
-    root = load_yaml_file(path, display, what="lock file")
+    try:
+        root = load_yaml_file(path, display, what="lock file")
+    except StackError as error:   # unreadable, not YAML: still a lock problem, with the lock's exit code
+        raise CatalogError(error.message, error.diagnostics, error.hint) from None
     version = root.get("version")
     if version is None or version.value != LOCK_VERSION:
         _fail(version or root, display, "version", f"unsupported lock version (this mlstack writes {LOCK_VERSION})")
