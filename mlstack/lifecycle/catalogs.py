@@ -47,7 +47,8 @@ def pin(entry: CatalogEntry, locked: LockedCatalog | None, env: Mapping[str, str
         entry.location, entry.rev, entry.path) else None
     if current is not None and _tree_matches(root, current):
         return current
-    repository = _repository(root, entry, env, display)
+    # a pinned commit the bare repository already holds is re-extracted without the network
+    repository = _repository(root, entry, env, display, current.version if current is not None else None)
     rev = _newest_rev(repository, entry, env, display) if newest else entry.rev
     commit = _resolve(repository, rev, env)
     if current is not None:
@@ -99,9 +100,11 @@ def _tree_matches(root: FsPath, locked: LockedCatalog) -> bool:
     return tree.is_dir() and fragment_hashes(tree / locked.path if locked.path else tree) == locked.fragments
 
 
-def _repository(root: FsPath, entry: CatalogEntry, env: Mapping[str, str], display: str) -> str:
-    """The URL's bare repository in the cache, fetched now (every branch and tag)."""
+def _repository(root: FsPath, entry: CatalogEntry, env: Mapping[str, str], display: str, held: str | None) -> str:
+    """The URL's bare repository in the cache, fetched now (every branch and tag) unless it holds commit `held`."""
     repository = root / "git" / (hashlib.sha256(entry.location.encode()).hexdigest()[:20] + ".git")
+    if held is not None and (repository / "HEAD").is_file() and _resolve(str(repository), held, env) == held:
+        return str(repository)
     try:
         if not (repository / "HEAD").is_file():
             repository.parent.mkdir(parents=True, exist_ok=True)

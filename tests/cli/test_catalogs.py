@@ -123,9 +123,10 @@ def test_the_lock_is_deterministic_and_sorted(cli, consumer, tmp_path):
     assert first.index("api.yaml") < first.index("worker.yaml")
 
 
-def test_a_changed_cache_fails_the_render_even_when_it_was_cached_and_fetch_repairs_it(cli, consumer):
+def test_a_changed_cache_fails_the_render_even_when_it_was_cached_and_fetch_repairs_it_offline(cli, consumer, platform):
     assert cli("catalog", "fetch").code == 0
-    assert cli("render").code == 0          # stored in the render cache
+    assert cli("render").code == 0
+    assert any(entry.is_file() and not entry.name.endswith(".call") for entry in cli.cache.iterdir())  # stored
     fragment = tree_of(cli.cache, (consumer / "mlstack.lock").read_text()) / "stacks" / "api.yaml"
     assert not os.access(fragment, os.W_OK) or os.geteuid() == 0   # the cache is read-only
     fragment.chmod(fragment.stat().st_mode | stat.S_IWUSR)
@@ -138,6 +139,7 @@ def test_a_changed_cache_fails_the_render_even_when_it_was_cached_and_fetch_repa
     assert "does not match mlstack.lock" in tampered.err and "run `mlstack catalog fetch`" in tampered.err
     assert "web:evil" not in tampered.out
 
+    shutil.move(platform, platform.with_name("platform-gone"))   # the cached repository holds the commit
     repaired = cli("catalog", "fetch")
     assert repaired.code == 0, repaired.err
     assert "image: registry.team/web:1.0" in cli("render").out
