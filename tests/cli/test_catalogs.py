@@ -125,8 +125,9 @@ def test_the_lock_is_deterministic_and_sorted(cli, consumer, tmp_path):
 
 def test_a_changed_cache_fails_the_render_even_when_it_was_cached_and_fetch_repairs_it_offline(cli, consumer, platform):
     assert cli("catalog", "fetch").code == 0
-    assert cli("render").code == 0
-    assert any(entry.is_file() and not entry.name.endswith(".call") for entry in cli.cache.iterdir())  # stored
+    assert cli("render").code == 0          # writes the shipped templates: not stored
+    assert cli("render").code == 0          # stored in the render cache
+    assert any(entry.is_file() and not entry.name.endswith(".call") for entry in cli.cache.iterdir())
     fragment = tree_of(cli.cache, (consumer / "mlstack.lock").read_text()) / "stacks" / "api.yaml"
     assert not os.access(fragment, os.W_OK) or os.geteuid() == 0   # the cache is read-only
     fragment.chmod(fragment.stat().st_mode | stat.S_IWUSR)
