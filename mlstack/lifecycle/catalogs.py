@@ -158,6 +158,8 @@ def _extract(root: FsPath, repository: str, commit: str, env: Mapping[str, str],
         os.replace(staging / "tree", tree)
     except EngineError as error:
         _fail(entry, display, f"cannot read commit {commit[:12]} of {entry.location}: {error.stderr.strip() or error.message}")
+    except tarfile.TarError as error:   # a link out of the tree, an absolute path: refused, not extracted
+        _fail(entry, display, f"commit {commit[:12]} of {entry.location} holds a file mlstack does not extract: {error}")
     finally:
         _remove(staging)
     return tree

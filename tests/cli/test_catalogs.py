@@ -252,3 +252,10 @@ def test_a_branch_pin_follows_the_branch_head_on_update(cli, consumer, platform)
     updated = cli("catalog", "update")
     assert updated.out.startswith(f"team: main ({head[:7]}) -> main (")
     assert "rev: main" in definition.read_text()
+
+
+def test_a_path_the_commit_lacks(cli, consumer, platform):
+    write(consumer, {"mlstack.yaml": (consumer / "mlstack.yaml").read_text().replace("path: stacks", "path: fragments")})
+    run = cli("catalog", "fetch")
+    assert run.code == 8
+    assert run.err.splitlines()[0] == f"mlstack.yaml:3:5: catalogs[0]: file://{platform} at v1.0.0 has no directory 'fragments'"

@@ -13,6 +13,7 @@ from mlstack.core.lockfile import LockedCatalog, read_lock, render_lock
 from mlstack.core.model import Origin
 from mlstack.engine import git
 from mlstack.errors import CatalogError, ExitCode, UsageError
+from mlstack.lifecycle.catalog_cache import cache_root
 from mlstack.lifecycle.catalog_lock import replace_scalar
 
 
@@ -149,3 +150,13 @@ def test_git_command_lines_are_data():
         "git", "--git-dir", "/c/r.git", "rev-parse", "--verify", "--quiet", "--end-of-options", "-v1^{commit}"]
     assert git.archive("/c/r.git", "abc", "/t/x.tar") == [
         "git", "--git-dir", "/c/r.git", "archive", "--format=tar", "--output=/t/x.tar", "abc"]
+
+
+@pytest.mark.parametrize("env, root", [
+    ({"MLSTACK_CACHE_DIR": "/c", "XDG_CACHE_HOME": "/x", "HOME": "/h"}, "/c/catalogs"),
+    ({"MLSTACK_CACHE_DIR": "off", "XDG_CACHE_HOME": "/x", "HOME": "/h"}, "/x/mlstack/catalogs"),   # off: the render cache only
+    ({"HOME": "/h"}, "/h/.cache/mlstack/catalogs"),
+    ({}, None),
+])
+def test_the_cache_is_the_render_caches_directory(env, root):
+    assert cache_root(env) == (Path(root) if root else None)
