@@ -83,6 +83,8 @@ def parse_entries(node: Node | None, directory: FsPath, display: str) -> list[Ca
         rev = item.get("rev")
         entries.append(CatalogEntry(name, kind, location, str(data.get("rev", "")), str(data.get("path", "")).strip("/"),
                                     item.origin, where, rev.origin if rev is not None else item.origin))
+        if ".." in entries[-1].path.split("/"):
+            _fail(item.get("path").origin, display, f"{where}.path", "must stay inside the repository (no ..)")
         if any(other.name == name for other in entries[:-1]):
             _fail(item.origin, display, where, f"catalog name {name!r} is used twice; give one of them `name:`")
     return entries

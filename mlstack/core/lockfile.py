@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path as FsPath
 
@@ -72,6 +73,7 @@ def render_lock(catalogs: dict[str, LockedCatalog]) -> str:
     return HEADER + yaml.safe_dump(body, sort_keys=True, default_flow_style=False, width=1000)
 
 
+COMMIT = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 # The lock's shape, as a table: kind -> (its source key, its version key, further required keys).
 KINDS = {"git": ("git", "commit", ("rev", "path")), "package": ("package", "version", ())}
 
@@ -108,6 +110,8 @@ def _locked(name: str, body: Node, display: str) -> LockedCatalog:
     if fragments is None or not fragments.is_map:
         _fail(fragments or body, display, f"{where}.fragments", "expected a mapping of file name to sha256")
     text = {key: body.get(key).text() for key in (source_key, version_key, *others)}
+    if kind == "git" and not COMMIT.fullmatch(text["commit"]):   # it names a directory of the cache
+        _fail(body.get("commit"), display, f"{where}.commit", "expected a full commit id (40 or 64 hex digits)")
     return LockedCatalog(name, kind, text[source_key], text.get("rev", ""), text[version_key], text.get("path", ""),
                          {file: value.text() for file, value in fragments.value.items()}, body)
 

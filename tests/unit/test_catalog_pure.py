@@ -160,3 +160,19 @@ def test_git_command_lines_are_data():
 ])
 def test_the_cache_is_the_render_caches_directory(env, root):
     assert cache_root(env) == (Path(root) if root else None)
+
+
+def test_a_path_out_of_the_repository_is_refused():
+    with pytest.raises(CatalogError) as raised:
+        entries("catalogs:\n  - {git: /a/team, rev: v1, path: stacks/../../..}\n")
+    assert [str(d) for d in raised.value.diagnostics] == [
+        "mlstack.yaml:2:35: catalogs[0].path: must stay inside the repository (no ..)"]
+
+
+def test_a_locked_commit_is_a_commit_id_not_a_path(tmp_path):
+    (tmp_path / "mlstack.lock").write_text(
+        "version: 1\ncatalogs:\n  t: {git: u, rev: v1, path: '', commit: ../../etc, fragments: {}}\n")
+    with pytest.raises(CatalogError) as raised:
+        read_lock(tmp_path / "mlstack.lock", "mlstack.lock")
+    assert [str(d) for d in raised.value.diagnostics] == [
+        "mlstack.lock:3:42: catalogs.t.commit: expected a full commit id (40 or 64 hex digits)"]
