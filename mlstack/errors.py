@@ -18,6 +18,7 @@ class ExitCode(IntEnum):
     UNHEALTHY = 5          # services started but did not become healthy
     SEED = 6               # a volume could not be seeded (foreign data, source missing, copy failed)
     FILESYSTEM = 7         # a file or directory mlstack needs cannot be read or written (permissions, full disk)
+    CATALOG = 8            # a versioned catalog cannot be fetched, is not fetched, or does not match mlstack.lock
     INTERNAL = 70          # a bug in mlstack (EX_SOFTWARE): one line, --debug shows the traceback
     INTERRUPTED = 130      # Ctrl-C
 
@@ -53,8 +54,15 @@ class ChoiceError(MlstackError):
     exit_code = ExitCode.USAGE
 
 
+class CatalogError(StackError):
+    """A git or package catalog is missing from the lock or the cache, cannot be fetched, or its files do
+    not match mlstack.lock (docs/catalogs.md): located at the catalog or fragment entry."""
+
+    exit_code = ExitCode.CATALOG
+
+
 # What the core may raise (tests/unit/test_architecture.py): located stack errors and bad choices.
-CORE_ERRORS = ("StackError", "ChoiceError")
+CORE_ERRORS = ("StackError", "ChoiceError", "CatalogError")
 
 
 class EngineError(MlstackError):

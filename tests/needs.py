@@ -104,6 +104,7 @@ CHECKS = {
     "kubectl": _kubectl_reason,
     "graphviz": _graphviz_reason,
     "swarm": _swarm_reason,
+    "git": lambda: None if shutil.which("git") else "the git program is not on PATH (versioned catalogs run it)",
 }
 
 

@@ -299,8 +299,8 @@ class _Tee:
 
 def _prune(directory: str) -> None:
     entries = []
-    for entry in _scandir(directory):
-        if not entry.name.startswith("."):
+    for entry in _scandir(directory):   # directories are not entries: catalogs/ holds the fetched catalogs
+        if not entry.name.startswith(".") and not entry.is_dir(follow_symlinks=False):
             entries.append((entry.stat().st_mtime_ns, entry.path))
     for _, path in sorted(entries)[:-ENTRIES]:
         os.unlink(path)

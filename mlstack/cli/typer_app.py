@@ -141,7 +141,7 @@ def services(stack_file: Optional[str] = StackFile, as_json: bool = Json) -> Non
     """List the fragment catalog with one-line descriptions (* = in this stack)."""
     from mlstack.commands import services as command
 
-    _emit(command.run(stack_file), as_json)
+    _emit(command.run(stack_file, env=process_env()), as_json)
 
 
 # --- lifecycle on an engine (docs/lifecycle.md) ---------------------------------------------
@@ -303,6 +303,7 @@ def doctor(stack_file: Optional[str] = StackFile, profile: str = Profile, as_jso
 
 # Commands defined in modules of their own (each has `register(app)`), in the order --help lists them.
 MORE_COMMANDS: tuple[str, ...] = (
+    "app_catalog",    # catalog fetch, catalog update
     "app_tools",      # devcontainer, graph
 )
 

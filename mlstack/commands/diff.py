@@ -11,7 +11,7 @@ from mlstack.report import Result
 
 
 def run(stack_file: str | None, first: str, second: str, *, env: Mapping[str, str]) -> Result:
-    stack = open_stack(stack_file)
+    stack = open_stack(stack_file, env)
     texts = []
     for name in (first, second):
         text = build(stack, name, dict(env)).text()

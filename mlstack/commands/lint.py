@@ -33,7 +33,7 @@ def run(options: LintOptions, process_env: dict[str, str]) -> Result:
         raise UsageError(f"unknown format {options.output_format!r}: use text, json or sarif")
     if options.profile and options.all_profiles:
         raise UsageError("--profile and --all-profiles exclude each other")
-    stack = open_stack(options.stack_file)
+    stack = open_stack(options.stack_file, process_env)
     profiles = [options.profile] if options.profile else sorted(stack.profiles)
     findings: list[Finding] = []
     notes: list[str] = []

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Mapping
+
 from mlstack.lifecycle.workspace import catalog, open_stack
 from mlstack.report import Result
 
 
-def run(stack_file: str | None) -> Result:
-    rows = catalog(open_stack(stack_file))
+def run(stack_file: str | None, *, env: Mapping[str, str]) -> Result:
+    rows = catalog(open_stack(stack_file, env))
     width = max((len(row["name"]) for row in rows), default=4)
     lines = []
     for row in rows:

@@ -15,7 +15,7 @@ from mlstack.report import Result
 
 
 def run(stack_file: str | None, profile: str | None, check_secrets: bool = False, *, env: Mapping[str, str]) -> Result:
-    stack = open_stack(stack_file)
+    stack = open_stack(stack_file, env)
     profiles = [profile] if profile else sorted(stack.profiles)
     errors: set = set()
     warnings: dict = {}  # an ordered set: the first profile to warn places the warning

@@ -10,6 +10,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path as FsPath
 
+from mlstack.core.catalogs import Catalog, CatalogEntry, CatalogEnvironment, parse_entries, qualified, resolve, verify_fragment
 from mlstack.core.dotenv import read_env_file
 from mlstack.core.load import file_problem, load_yaml_file, resolve_path
 from mlstack.core.model import Node, Origin
@@ -62,7 +63,7 @@ class Stack:
     images: dict[str, str]
     volumes: dict[str, dict]
     root: Node | None = None
-    catalogs: list[FsPath] = field(default_factory=list)
+    catalogs: list[Catalog] = field(default_factory=list)   # the project's stacks/, then `catalogs:` in order
 
     def profile_chain(self, name: str) -> list[str]:
         """The profile, then what it extends, up to the root: the one walk of `extends`."""
@@ -123,9 +124,8 @@ def _builtin_fragment(name: str, origin: Origin) -> SourceRef:
     return SourceRef(builtin_dir("stacks") / f"{name}.yaml", f"mlstack:stacks/{name}.yaml", True, origin)
 
 
-def load_stack(path: FsPath | None, cwd: FsPath) -> Stack:
-    if path is None:
-        return default_stack(cwd)
+def load_definition(path: FsPath, cwd: FsPath) -> tuple[Node, str]:
+    """mlstack.yaml read and checked against its schema, and how messages name it."""
     display = os.path.relpath(path, cwd) if path.is_relative_to(cwd) else str(path)
     root = load_yaml_file(path, display, what="stack definition")
     from mlstack.core.validate import check  # schema compiled only when a definition exists
@@ -133,9 +133,18 @@ def load_stack(path: FsPath | None, cwd: FsPath) -> Stack:
     problems = [d for d in check(root, "mlstack") if d.severity == "error"]
     if problems:
         raise StackError(problems[0].message, problems)
+    return root, display
+
+
+def load_stack(path: FsPath | None, cwd: FsPath, environment: CatalogEnvironment | None = None) -> Stack:
+    """environment: the catalog cache and installed packages (docs/catalogs.md); None: no versioned catalog resolves."""
+    if path is None:
+        return default_stack(cwd)
+    root, display = load_definition(path, cwd)
     data = root.to_data()
     directory = path.parent
-    catalogs = [directory / "stacks"] + [resolve_path(directory / c) for c in data.get("catalogs", [])]
+    catalogs = [Catalog(CatalogEntry("", "directory", "stacks"), directory / "stacks", "stacks")]
+    catalogs += load_catalogs(root, directory, display, environment or CatalogEnvironment())
     fragments_node = root.get("fragments")
     fragments: list[SourceRef] = []
     if fragments_node is None:
@@ -201,8 +210,27 @@ def _looks_like_path(text: str) -> bool:
     return "/" in text or text.endswith((".yaml", ".yml"))
 
 
-def _resolve_fragment(item: Node, index: int, directory: FsPath, catalogs: list[FsPath], display: str) -> SourceRef:
+def load_catalogs(root: Node, directory: FsPath, display: str, environment: CatalogEnvironment) -> list[Catalog]:
+    """The `catalogs:` entries, each resolved to a directory (versioned ones as mlstack.lock pins them)."""
+    from mlstack.core.lockfile import LOCK_FILE, read_lock
+
+    entries = parse_entries(root.get("catalogs"), directory, display)
+    if all(entry.kind == "directory" for entry in entries):
+        return resolve(entries, {}, directory, display, LOCK_FILE, environment)
+    lock_display = os.path.join(os.path.dirname(display), LOCK_FILE)
+    return resolve(entries, read_lock(directory / LOCK_FILE, lock_display), directory, display, lock_display, environment)
+
+
+def _resolve_fragment(item: Node, index: int, directory: FsPath, catalogs: list[Catalog], display: str) -> SourceRef:
     text = item.value
+    named = qualified(text, catalogs)
+    if named is not None:
+        catalog, fragment = named
+        candidate = catalog.directory / f"{fragment}.yaml"
+        if not os.path.lexists(candidate):
+            known = ", ".join(sorted(p.stem for p in catalog.directory.glob("*.yaml"))) or "none"
+            _fail(item, display, f"fragments[{index}]", f"catalog {catalog.label} has no fragment {fragment!r} (it has: {known})")
+        return _catalog_fragment(item, index, directory, catalog, candidate, display)
     if _looks_like_path(text):
         path = resolve_path(directory / text)
         problem = file_problem(path, "fragment file", text)
@@ -210,16 +238,25 @@ def _resolve_fragment(item: Node, index: int, directory: FsPath, catalogs: list[
             _fail(item, display, f"fragments[{index}]", problem)
         return SourceRef(path, os.path.relpath(path, directory), False, item.origin)
     for catalog in catalogs:
-        candidate = catalog / f"{text}.yaml"
+        candidate = catalog.directory / f"{text}.yaml"
         if os.path.lexists(candidate):  # a broken one is reported, not skipped
-            problem = file_problem(candidate, "fragment file", os.path.relpath(candidate, directory))
-            if problem:
-                _fail(item, display, f"fragments[{index}]", problem)
-            return SourceRef(candidate, os.path.relpath(candidate, directory), False, item.origin)
+            return _catalog_fragment(item, index, directory, catalog, candidate, display)
     if (builtin_dir("stacks") / f"{text}.yaml").is_file():
         return _builtin_fragment(text, item.origin)
     known = ", ".join(sorted(p.stem for p in builtin_dir("stacks").glob("*.yaml")))
     _fail(item, display, f"fragments[{index}]", f"unknown fragment {text!r} (built-in: {known}; or give a path ending in .yaml)")
+
+
+def _catalog_fragment(item: Node, index: int, directory: FsPath, catalog: Catalog, path: FsPath, display: str) -> SourceRef:
+    # a versioned catalog's fragment is named by catalog and file: its cache path means nothing to a reader
+    # (as the built-ins are: mlstack:stacks/api.yaml -> team:stacks/api.yaml)
+    inside = f"{catalog.locked.path}/{path.name}" if catalog.locked and catalog.locked.path else path.name
+    shown = f"{catalog.entry.name}:{inside}" if catalog.locked else os.path.relpath(path, directory)
+    problem = file_problem(path, "fragment file", shown)
+    if problem:
+        _fail(item, display, f"fragments[{index}]", problem)
+    verify_fragment(catalog, path, item, display, f"fragments[{index}]")
+    return SourceRef(path, shown, False, item.origin)
 
 
 def _resolve_override_entry(item: Node, directory: FsPath, display: str, where: str) -> str | SourceRef:

@@ -234,7 +234,7 @@ def status_rows(stack_file: str | None, profile: str, project: Project) -> list[
     """`status`: per seeded volume, its source, size, when it was seeded, and whether it is up to date."""
     from mlstack.lifecycle.workspace import open_stack
 
-    stack = open_stack(stack_file)
+    stack = open_stack(stack_file, project.env)
     declarations = stack.root.get("volumes") if stack.root is not None else None
     if declarations is None or not any(body.get("seed") is not None for body in declarations.value.values()):
         return []

@@ -22,10 +22,13 @@ if TYPE_CHECKING:  # the render pipeline costs ~100 ms to import; `status` never
 RENDER_DIR = ".mlstack"
 
 
-def open_stack(stack_file: str | None) -> Stack:
-    """The stack of `--file`, else of ./mlstack.yaml, else the built-in default stack."""
+def open_stack(stack_file: str | None, env: Mapping[str, str]) -> Stack:
+    """The stack of `--file`, else of ./mlstack.yaml, else the built-in default stack; `env` says where
+    the fetched catalogs are (docs/catalogs.md)."""
+    from mlstack.lifecycle.catalog_cache import environment
+
     cwd = FsPath.cwd()
-    return load_stack(find_stack_file(stack_file, cwd), cwd)
+    return load_stack(find_stack_file(stack_file, cwd), cwd, environment(env))
 
 
 def build_profile(stack_file: str | None, profile: str, env: Mapping[str, str], gpu: str | None = None,
@@ -33,7 +36,7 @@ def build_profile(stack_file: str | None, profile: str, env: Mapping[str, str], 
     from mlstack.core.pipeline import build
     from mlstack.core.project import ParsedFiles
 
-    stack = open_stack(stack_file)
+    stack = open_stack(stack_file, env)
     parsed_files = ParsedFiles()   # the secrets' declarations and the load read each file once
     return build(stack, profile, process_environment(stack, profile, env, create_dev_secrets, parsed_files), gpu,
                  parsed_files)
@@ -71,11 +74,12 @@ def require_secrets(rendered: Rendered) -> None:
 
 def catalog(stack: Stack) -> list[dict[str, Any]]:
     """Every fragment the stack could use (its catalogs, then the built-in ones), the first of a name
-    winning: name, description, source, services, whether the stack uses it, which ones it shadows."""
+    winning: name, description, source (a versioned catalog's name and version), services, whether
+    the stack uses it, which ones it shadows."""
     in_use = {ref.path.resolve() for ref in stack.fragments}
     seen: dict[str, dict] = {}
-    sources = [(catalog, str(catalog)) for catalog in stack.catalogs] + [(builtin_dir("stacks"), "built-in")]
-    for directory, label in sources:
+    sources = [(catalog.directory, catalog.label, catalog.locked) for catalog in stack.catalogs]
+    for directory, label, locked in sources + [(builtin_dir("stacks"), "built-in", None)]:
         for path in sorted(FsPath(directory).glob("*.yaml")) if FsPath(directory).is_dir() else []:
             if path.stem in seen:
                 seen[path.stem].setdefault("shadows", []).append(label)
@@ -85,7 +89,9 @@ def catalog(stack: Stack) -> list[dict[str, Any]]:
             description = meta.get("description").text() if meta is not None and meta.get("description") is not None else ""
             services = sorted(node.get("services").value) if node.get("services") is not None else []
             seen[path.stem] = {"name": path.stem, "description": description, "source": label,
-                               "services": services, "in_stack": path.resolve() in in_use}
+                               "services": services, "in_stack": path.resolve() in in_use,
+                               # a versioned catalog's pin: git URL or distribution, and commit or version
+                               "pinned": {"from": locked.source, "version": locked.version} if locked else None}
     return list(seen.values())
 
 
