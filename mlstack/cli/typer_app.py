@@ -13,9 +13,10 @@ from typing import List, Optional
 
 import typer
 
+from mlstack.cli.completion import COMPLETION_VARIABLE, profiles
 from mlstack.cli.environment import process_env
 from mlstack.cli.outcome import failed, printed
-from mlstack.errors import ExitCode
+from mlstack.errors import ExitCode, UsageError
 
 
 def _choices(name: str, values: tuple[str, ...]) -> type[Enum]:
@@ -40,15 +41,22 @@ app = typer.Typer(
     help="One command for an ML team's development environment, one for its deployable compose file.\n\n"
          "--profile picks an mlstack profile (dev, prod, or one from mlstack.yaml: a set of override files); "
          "--compose-profile is Docker Compose's own service profiles, passed through.\n\n"
-         "--debug, with any command: the commands mlstack runs, and the traceback of an unexpected error.",
-    add_completion=False,
+         "With any command: --quiet/-q (only errors and the result), --verbose (the commands mlstack runs), "
+         "--debug (those and the traceback of an unexpected error); --json errors are a JSON object too. "
+         "NO_COLOR turns colour off. MLSTACK_FILE and MLSTACK_PROFILE set --file and --profile's defaults "
+         "(docs/cli.md).",
+    add_completion=True,
     no_args_is_help=True,
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
 )
 
-StackFile = typer.Option(None, "--file", "-f", help="Stack definition (default: ./mlstack.yaml, else the built-in default stack).")
-Profile = typer.Option("dev", "--profile", "-p", help="mlstack profile: dev, prod or one defined in mlstack.yaml.")
+StackFile = typer.Option(None, "--file", "-f", envvar="MLSTACK_FILE", show_envvar=True,
+                         help="Stack definition (default: ./mlstack.yaml, else the built-in default stack).")
+Profile = typer.Option("dev", "--profile", "-p", envvar="MLSTACK_PROFILE", show_envvar=True, autocompletion=profiles,
+                       help="mlstack profile: dev, prod or one defined in mlstack.yaml.")
+# validate and lint check every profile unless told one: MLSTACK_PROFILE does not narrow them
+OnlyProfile = typer.Option(None, "--profile", "-p", autocompletion=profiles, help="Only this profile (default: all).")
 Json = typer.Option(False, "--json", help="Machine-readable output.")
 Gpu = typer.Option(None, "--gpu", case_sensitive=False,
                    help="GPU policy (default: from mlstack.yaml; dev auto, prod required).")
@@ -83,7 +91,7 @@ def render(
 @app.command()
 def validate(
     stack_file: Optional[str] = StackFile,
-    profile: Optional[str] = typer.Option(None, "--profile", "-p", help="Only this profile (default: all)."),
+    profile: Optional[str] = OnlyProfile,
     check_secrets: bool = typer.Option(False, "--check-secrets",
                                        help="Also check that this host provides every secret the profile reads."),
     as_json: bool = Json,
@@ -97,7 +105,7 @@ def validate(
 @app.command()
 def lint(
     stack_file: Optional[str] = StackFile,
-    profile: Optional[str] = typer.Option(None, "--profile", "-p", help="Only this profile (default: all)."),
+    profile: Optional[str] = OnlyProfile,
     all_profiles: bool = typer.Option(False, "--all-profiles", help="Every profile of the stack (the default)."),
     output_format: LintFormat = typer.Option(LintFormat.text, "--format", case_sensitive=False,
                                              help="text, json, or sarif (GitHub code scanning)."),
@@ -129,11 +137,12 @@ def diff(
     first: str = typer.Argument(..., help="mlstack profile A"),
     second: str = typer.Argument(..., help="mlstack profile B"),
     stack_file: Optional[str] = StackFile,
+    as_json: bool = Json,
 ) -> None:
     """Unified diff of two profiles' renders."""
     from mlstack.commands import diff as command
 
-    _emit(command.run(stack_file, first, second, env=process_env()))
+    _emit(command.run(stack_file, first, second, env=process_env()), as_json)
 
 
 @app.command()
@@ -200,11 +209,12 @@ def down(
     profile: str = Profile,
     volumes: bool = typer.Option(False, "--volumes", "-v", help="Also delete the stack's volumes (asks first)."),
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask before deleting volumes."),
+    as_json: bool = Json,
 ) -> None:
     """Stop and remove the stack's containers; volumes are kept unless --volumes."""
     from mlstack.commands import down as command
 
-    _emit(command.run(stack_file, profile, volumes, yes, sys.stdin.isatty(), typer.confirm, env=process_env()))
+    _emit(command.run(stack_file, profile, volumes, yes, sys.stdin.isatty(), typer.confirm, env=process_env()), as_json)
 
 
 @app.command()
@@ -225,7 +235,8 @@ def ps(stack_file: Optional[str] = StackFile, profile: str = Profile, as_json: b
 def logs(
     services: Optional[List[str]] = Services,
     # -f is --follow here, as in docker compose logs
-    stack_file: Optional[str] = typer.Option(None, "--file", help="Stack definition (default: ./mlstack.yaml)."),
+    stack_file: Optional[str] = typer.Option(None, "--file", envvar="MLSTACK_FILE", show_envvar=True,
+                                             help="Stack definition (default: ./mlstack.yaml)."),
     profile: str = Profile,
     follow: bool = typer.Option(False, "--follow", "-f", help="Keep following new output."),
     tail: Optional[int] = typer.Option(None, "--tail", help="Only the last N lines per service."),
@@ -250,19 +261,21 @@ def exec_(
 
 
 @app.command()
-def restart(services: Optional[List[str]] = Services, stack_file: Optional[str] = StackFile, profile: str = Profile) -> None:
+def restart(services: Optional[List[str]] = Services, stack_file: Optional[str] = StackFile, profile: str = Profile,
+            as_json: bool = Json) -> None:
     """Restart services as they are."""
     from mlstack.commands import restart as command
 
-    _emit(command.run(stack_file, profile, list(services or []), env=process_env()))
+    _emit(command.run(stack_file, profile, list(services or []), env=process_env()), as_json)
 
 
 @app.command()
-def pull(services: Optional[List[str]] = Services, stack_file: Optional[str] = StackFile, profile: str = Profile) -> None:
+def pull(services: Optional[List[str]] = Services, stack_file: Optional[str] = StackFile, profile: str = Profile,
+         as_json: bool = Json) -> None:
     """Pull the profile's images."""
     from mlstack.commands import pull as command
 
-    _emit(command.run(stack_file, profile, list(services or []), env=process_env()))
+    _emit(command.run(stack_file, profile, list(services or []), env=process_env()), as_json)
 
 
 @app.command()
@@ -271,11 +284,12 @@ def build(
     stack_file: Optional[str] = StackFile,
     profile: str = Profile,
     pull_base: bool = typer.Option(False, "--pull", help="Pull newer base images first."),
+    as_json: bool = Json,
 ) -> None:
     """Build the profile's locally built images."""
     from mlstack.commands import build as command
 
-    _emit(command.run(stack_file, profile, list(services or []), pull_base, env=process_env()))
+    _emit(command.run(stack_file, profile, list(services or []), pull_base, env=process_env()), as_json)
 
 
 @app.command()
@@ -322,15 +336,21 @@ def run(args: list[str], debug: bool) -> None:
     except ImportError:  # pragma: no cover
         from click import ClickException
 
+    as_json = "--json" in (args[:args.index("exec")] if "exec" in args else args)
     try:
-        code = app(args=args, standalone_mode=False)
+        # the name completion scripts and usage lines give, also when run as `python -m mlstack`
+        code = app(args=args, prog_name="mlstack", complete_var=COMPLETION_VARIABLE, standalone_mode=False)
     except typer.Exit as done:
         sys.exit(done.exit_code)
     except typer.Abort:
-        failed(KeyboardInterrupt(), debug)
+        failed(KeyboardInterrupt(), debug, as_json)
     except ClickException as error:
         error.show()
+        if as_json:
+            from mlstack.report import emit_error_document
+
+            emit_error_document(UsageError(error.format_message()))
         sys.exit(int(ExitCode.USAGE))
     except (Exception, KeyboardInterrupt) as error:  # noqa: BLE001 - mlstack's errors and the last resort
-        failed(error, debug)
+        failed(error, debug, as_json)
     sys.exit(code if isinstance(code, int) else 0)

@@ -16,3 +16,16 @@ def run(stack_file: str | None) -> Result:
         lines.append(f"{mark} {row['name']:<{width}}  {row['description']}  [{row['source']}]{extra}")
     lines.append("* = in this stack")
     return Result(text="\n".join(lines), data=rows)
+
+
+def profile_names(stack_file: str | None) -> list[str]:
+    """The stack's mlstack profiles (dev, prod and those in mlstack.yaml): what `--profile` completes to.
+
+    A stack that does not load still has the built-in profiles: completion never fails."""
+    from mlstack.core.stack import BUILTIN_PROFILES
+    from mlstack.errors import MlstackError
+
+    try:
+        return sorted(open_stack(stack_file).profiles)
+    except (MlstackError, OSError):
+        return list(BUILTIN_PROFILES)
