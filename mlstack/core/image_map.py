@@ -93,6 +93,11 @@ class ImageMap:
     def __bool__(self) -> bool:
         return bool(self.exact or self.prefixes)
 
+    def apply(self, reference: str) -> str:
+        """The reference the map makes of this one (itself when no rule maps it)."""
+        mapped = self.lookup(reference)
+        return reference if mapped is None else mapped.reference
+
     def lookup(self, reference: str) -> Mapped | None:
         if reference in self.exact:
             rule = self.exact[reference]

@@ -87,3 +87,23 @@ def test_a_malformed_rule_is_a_located_error(rule, message):
     with pytest.raises(StackError) as raised:
         compile_map(root.get("images"), "mlstack.yaml")
     assert [str(d) for d in raised.value.diagnostics] == [message]
+
+
+def test_the_images_seeding_names_are_mapped_too(tmp_path):
+    """A seed's image source and seeding.helper_image come from mlstack.yaml: mapped as the services' images are."""
+    from mlstack.core.stack import load_stack
+    from mlstack.lifecycle.seeder import planned
+
+    (tmp_path / "mlstack.yaml").write_text(textwrap.dedent("""
+        name: team
+        fragments: [redis]
+        images: {docker.io/: registry.internal:5000/}
+        volumes:
+          weights: {seed: {image: "team/weights:2024-06", path: /models}}
+          local: {seed: {image: "localhost:5000/weights:1", path: /models}}
+    """))
+    stack = load_stack(tmp_path / "mlstack.yaml", tmp_path)
+    document = {"volumes": {"weights": {}, "local": {}}}
+    plans = planned(stack, document, "team-dev", "dev", [], {})
+    assert sorted((plan.volume, plan.source.image) for plan in plans) == [
+        ("local", "localhost:5000/weights:1"), ("weights", "registry.internal:5000/team/weights:2024-06")]
