@@ -2,11 +2,12 @@
 --verbose, and the note outside a stack directory."""
 
 import json
+import os
 import sys
 
 import pytest
 
-from tests.cli.conftest import write
+from tests.cli.conftest import REPO, write
 from tests.cli.test_status_cli import DEV_RENDER, FAKE_COMPOSE, FIXTURES
 from tests.fakes.engine import FakeEngine
 
@@ -209,3 +210,29 @@ def test_verbose_shows_the_commands_mlstack_runs_and_quiet_only_the_result(mlsta
     assert verbose.out == plain.out
     quiet = fake_status(mlstack, tmp_path, "-q")
     assert (quiet.code, quiet.err, quiet.out) == (0, "", plain.out)
+
+
+def test_install_completion_installs_a_bash_script_that_completes_in_bash(mlstack, tmp_path):
+    """The installed script, sourced by a real bash, completes through a `mlstack` found on PATH."""
+    import shutil
+    import subprocess
+
+    bash = shutil.which("bash")
+    assert bash, "bash is needed"
+    home, bin_dir, stack = tmp_path / "home", tmp_path / "bin", tmp_path / "stack"
+    home.mkdir()
+    run = mlstack("--install-completion", "bash", env={"HOME": str(home), "_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION": "1"})
+    assert run.code == 0, run.err
+    script = home / ".bash_completions" / "mlstack.sh"
+    assert f"source '{script}'" in (home / ".bashrc").read_text()
+    write(bin_dir, {"mlstack": f"#!/bin/sh\nexec {sys.executable} -m mlstack \"$@\"\n"})
+    (bin_dir / "mlstack").chmod(0o755)
+    write(stack, STAGING)
+    line = f'source {script}; COMP_WORDS=(mlstack up --profile ""); COMP_CWORD=3; _mlstack_completion mlstack "" --profile; ' \
+           'printf "%s\\n" "${COMPREPLY[@]}"'
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("_MLSTACK")}
+    environment.update({"PATH": f"{bin_dir}:{os.environ['PATH']}", "PYTHONPATH": str(REPO), "HOME": str(home)})
+    done = subprocess.run([bash, "--norc", "-c", line], cwd=stack, env=environment, capture_output=True, text=True,
+                          timeout=60)
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout.split() == ["dev", "prod", "qa", "staging"]
