@@ -34,9 +34,9 @@ def main(argv: list[str] | None = None) -> None:
     key = [arg for arg in args if arg not in DEBUG]   # what a replay depends on: -q drops notes from stderr
     args = [arg for index, arg in enumerate(args) if index >= len(ours) or arg not in flags]
     debug = bool(flags & set(DEBUG)) or env.get("MLSTACK_DEBUG") == "1"
-    _configure_output(bool(flags & set(QUIET)), env)
+    quiet = bool(flags & set(QUIET))
     if env.get(COMPLETION_VARIABLE):   # a shell asks for completions: Typer answers, nothing is replayed
-        _dispatch(args, debug)
+        _dispatch(args, debug, quiet, env)
     # click prints a help text and exits before any command runs: it depends on the invocation alone
     asks_help = "--help" in ours or not args
     if (args[:1] == ["render"] or asks_help) and not debug:   # --debug shows what a command runs: it always runs
@@ -49,22 +49,24 @@ def main(argv: list[str] | None = None) -> None:
             if call is not None:   # parsed by Typer before: the render runs without importing it
                 from mlstack.cli import outcome
 
+                _configure_output(quiet, env)
                 outcome.render(call, env, debug)
-            _dispatch(args, debug)
+            _dispatch(args, debug, quiet, env)
     with DebugLines(debug or bool(flags & set(VERBOSE))):
-        _dispatch(args, debug)
+        _dispatch(args, debug, quiet, env)
 
 
 def _configure_output(quiet: bool, env: dict[str, str]) -> None:
-    from mlstack.report import OUTPUT
+    from mlstack.report import OUTPUT   # not before a replay: a hit imports no more than it must
 
     OUTPUT.quiet = quiet
     OUTPUT.color = not env.get("NO_COLOR")   # no-color.org: present and not empty
 
 
-def _dispatch(args: list[str], debug: bool) -> None:
+def _dispatch(args: list[str], debug: bool, quiet: bool, env: dict[str, str]) -> None:
     from mlstack.cli.typer_app import run
 
+    _configure_output(quiet, env)
     run(args, debug)
 
 
