@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 
-from mlstack.errors import ExitCode, MlstackError, from_unexpected
+from mlstack.errors import Interrupted, MlstackError, from_unexpected
 
 
 def printed(result, as_json: bool = False) -> int:
@@ -36,10 +36,6 @@ def failed(error: BaseException, debug: bool, as_json: bool = False) -> None:
     lines = [str(d) for d in error.diagnostics] or [f"mlstack: {error.message}"]
     emit_error(lines, error.hint, error if as_json else None)
     sys.exit(int(error.exit_code))
-
-
-class Interrupted(MlstackError):
-    exit_code = ExitCode.INTERRUPTED
 
 
 def render(call: tuple, env: dict[str, str], debug: bool) -> None:
