@@ -99,6 +99,16 @@ def test_mlstack_profile_is_the_default_profile_and_the_option_wins(mlstack, tmp
     assert "profile dev." in header_profile(mlstack("render", env={"MLSTACK_PROFILE": "", "MLSTACK_CACHE_DIR": "off"}))
 
 
+def test_a_replayed_render_follows_mlstack_profile(mlstack, tmp_path):
+    """The replay cache keys on the whole environment: a stored render of one profile is not another's."""
+    write(tmp_path, STAGING)
+    cache = {"MLSTACK_CACHE_DIR": str(tmp_path / "cache")}
+    for _ in range(2):   # stored, then replayed
+        assert "profile staging." in header_profile(mlstack("render", env={**cache, "MLSTACK_PROFILE": "staging"}))
+        assert "profile qa." in header_profile(mlstack("render", env={**cache, "MLSTACK_PROFILE": "qa"}))
+    assert any((tmp_path / "cache").iterdir())
+
+
 def test_mlstack_file_is_the_default_stack_definition_and_the_option_wins(mlstack, tmp_path):
     write(tmp_path, {"a.yaml": "name: alpha\n", "b.yaml": "name: beta\n"})
     env = {"MLSTACK_FILE": "a.yaml", "MLSTACK_CACHE_DIR": "off"}
