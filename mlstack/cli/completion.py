@@ -16,3 +16,13 @@ def profiles(ctx, incomplete: str) -> list[str]:
     from mlstack.commands.services import profile_names
 
     return [name for name in profile_names(ctx.params.get("stack_file")) if name.startswith(incomplete)]
+
+
+def services(ctx, incomplete: str) -> list[str]:
+    """SERVICE arguments: the services of the profile the line names, those already given left out."""
+    from mlstack.cli.environment import process_env
+    from mlstack.commands.services import service_names
+
+    given = set(ctx.params.get("services") or ())
+    names = service_names(ctx.params.get("stack_file"), ctx.params.get("profile"), process_env())
+    return [name for name in names if name.startswith(incomplete) and name not in given]

@@ -14,6 +14,7 @@ from typing import List, Optional
 import typer
 
 from mlstack.cli.completion import COMPLETION_VARIABLE, profiles
+from mlstack.cli.completion import services as service_names
 from mlstack.cli.environment import process_env
 from mlstack.cli.outcome import failed, printed
 from mlstack.errors import ExitCode, UsageError
@@ -155,7 +156,7 @@ def services(stack_file: Optional[str] = StackFile, as_json: bool = Json) -> Non
 
 # --- lifecycle on an engine (docs/lifecycle.md) ---------------------------------------------
 
-Services = typer.Argument(None, help="Services (default: all).", show_default=False)
+Services = typer.Argument(None, help="Services (default: all).", show_default=False, autocompletion=service_names)
 ComposeProfiles = typer.Option([], "--compose-profile", help="Docker Compose service profile to enable (repeatable).")
 
 
@@ -249,7 +250,7 @@ def logs(
 
 @app.command("exec", context_settings={"allow_interspersed_args": False, "ignore_unknown_options": True})
 def exec_(
-    service: str = typer.Argument(..., help="A running service."),
+    service: str = typer.Argument(..., help="A running service.", autocompletion=service_names),
     argv: List[str] = typer.Argument(..., help="The command and its arguments."),
     stack_file: Optional[str] = StackFile,
     profile: str = Profile,

@@ -29,3 +29,15 @@ def profile_names(stack_file: str | None) -> list[str]:
         return sorted(open_stack(stack_file).profiles)
     except (MlstackError, OSError):
         return list(BUILTIN_PROFILES)
+
+
+def service_names(stack_file: str | None, profile: str | None, env: dict[str, str]) -> list[str]:
+    """The services of a profile's render: what SERVICE arguments complete to; none when it does not render."""
+    from mlstack.errors import MlstackError
+    from mlstack.lifecycle.workspace import build_profile
+
+    try:
+        services = build_profile(stack_file, profile or "dev", env).root.get("services")
+    except (MlstackError, OSError):
+        return []
+    return sorted(services.value) if services is not None else []

@@ -64,6 +64,14 @@ def test_a_stack_that_does_not_load_completes_to_the_built_in_profiles(mlstack, 
     assert complete_bash(mlstack, "mlstack up -p ") == ["dev", "prod"]
 
 
+def test_service_arguments_complete_to_the_profiles_services(mlstack, tmp_path):
+    write(tmp_path, {"mlstack.yaml": "name: team\nfragments: [postgres, redis]\n"})
+    assert complete_bash(mlstack, "mlstack logs ") == ["postgres", "redis"]
+    assert complete_bash(mlstack, "mlstack up postgres ") == ["redis"]       # those already named are left out
+    assert complete_bash(mlstack, "mlstack exec p") == ["postgres"]
+    assert complete_bash(mlstack, "mlstack restart -f missing.yaml ") == []  # a stack that does not load: nothing
+
+
 def test_completion_is_answered_by_the_parser_not_the_replay_cache(mlstack, tmp_path):
     cache = tmp_path / "cache"
     assert complete_bash(mlstack, "mlstack up -p ", env={"MLSTACK_CACHE_DIR": str(cache)}) == ["dev", "prod"]
