@@ -135,8 +135,8 @@ def explain(
 
 @app.command()
 def diff(
-    first: str = typer.Argument(..., help="mlstack profile A"),
-    second: str = typer.Argument(..., help="mlstack profile B"),
+    first: str = typer.Argument(..., help="mlstack profile A", autocompletion=profiles),
+    second: str = typer.Argument(..., help="mlstack profile B", autocompletion=profiles),
     stack_file: Optional[str] = StackFile,
     as_json: bool = Json,
 ) -> None:

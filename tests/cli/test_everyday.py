@@ -48,6 +48,7 @@ def test_profile_completes_to_the_stack_profiles(mlstack, tmp_path):
     write(tmp_path, STAGING)
     assert complete_bash(mlstack, "mlstack status -p ") == ["dev", "prod", "qa", "staging"]
     assert complete_bash(mlstack, "mlstack explain --profile s") == ["staging"]
+    assert complete_bash(mlstack, "mlstack diff dev q") == ["qa"]   # diff's two profiles
 
 
 def test_profile_completion_reads_the_stack_the_line_or_mlstack_file_names(mlstack, tmp_path):
