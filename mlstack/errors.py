@@ -99,6 +99,12 @@ class InternalError(MlstackError):
     exit_code = ExitCode.INTERNAL
 
 
+class Interrupted(MlstackError):
+    """Ctrl-C: reported as the other errors are (one line; under --json, its JSON object too)."""
+
+    exit_code = ExitCode.INTERRUPTED
+
+
 ENGINE_HINT = "check the engine with `docker info`; `mlstack doctor` says what mlstack sees"
 # Where an exception that escaped every layer comes from, by the top-level package of its type.
 ENGINE_PACKAGES = ("docker", "requests", "urllib3", "paramiko", "http", "websocket")

@@ -59,6 +59,25 @@ class Diagnostic:
 
 
 @dataclass
+class Output:
+    """How much mlstack tells the person at the terminal, set once by the CLI from its options and environment:
+    --quiet keeps only errors and the result; NO_COLOR (present and not empty, no-color.org) turns colour off."""
+
+    quiet: bool = False
+    color: bool = True
+
+
+OUTPUT = Output()
+
+
+def say(line: str) -> None:
+    """A progress or decision line for the person at the terminal: stderr (results go to stdout); none with --quiet."""
+    if not OUTPUT.quiet:
+        sys.stderr.write(f"mlstack: {line}\n")
+        sys.stderr.flush()
+
+
+@dataclass
 class Result:
     """What a command returns; `text` for humans, `data` for --json."""
 
@@ -81,15 +100,25 @@ def emit(result: Result, as_json: bool = False) -> None:
         return
     for diagnostic in result.diagnostics:
         sys.stderr.write(f"{diagnostic}\n")
-    for note in result.notes:
+    for note in [] if OUTPUT.quiet else result.notes:
         sys.stderr.write(f"{note}\n")
     if result.text:
         sys.stdout.write(result.text if result.text.endswith("\n") else result.text + "\n")
 
 
-def emit_error(lines: list[str], hint: str = "") -> None:
-    """An error for the person at the terminal: its located lines and a hint, on stderr."""
+def emit_error(lines: list[str], hint: str = "", error: Any = None) -> None:
+    """An error for the person at the terminal: its located lines and a hint, on stderr. Given the error
+    (under --json), also its JSON document on stdout."""
     for line in lines:
         sys.stderr.write(f"{line}\n")
     if hint:
         sys.stderr.write(f"hint: {hint}\n")
+    if error is not None:
+        emit_error_document(error)
+
+
+def emit_error_document(error: Any) -> None:
+    """An MlstackError as one JSON object on stdout, where a script reading --json output looks (docs/cli.md#json)."""
+    document = {"error": {"exit_code": int(error.exit_code), "name": error.exit_code.name, "message": error.message,
+                          "hint": error.hint, "diagnostics": [asdict(d) for d in error.diagnostics]}}
+    sys.stdout.write(json.dumps(document, indent=2, sort_keys=True) + "\n")

@@ -10,9 +10,15 @@ from __future__ import annotations
 
 import sys
 
+from mlstack.cli.completion import COMPLETION_VARIABLE
 from mlstack.cli.environment import process_env
 
 # No typing or contextlib here (~8 ms together): a replay imports this module and little else.
+
+
+# Options of every command, read here wherever they stand before `exec`'s own arguments (docs/cli.md#output):
+# --verbose is the commands --debug shows without its tracebacks (-v is `down --volumes`, as in Compose)
+QUIET, VERBOSE, DEBUG = ("--quiet", "-q"), ("--verbose",), ("--debug",)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -21,39 +27,52 @@ def main(argv: list[str] | None = None) -> None:
     `--debug` (anywhere on the line) or MLSTACK_DEBUG=1 adds the traceback of an unexpected error.
     """
     args = list(sys.argv[1:] if argv is None else argv)
-    # `exec SERVICE CMD...` passes its own arguments on: there only a --debug before `exec` counts
+    # `exec SERVICE CMD...` passes its own arguments on: there only options before `exec` count
     ours = args[:args.index("exec")] if "exec" in args else args
     env = process_env()
-    debug = "--debug" in ours or env.get("MLSTACK_DEBUG") == "1"
-    if "--debug" in ours:
-        args.remove("--debug")
+    flags = {flag for flag in QUIET + VERBOSE + DEBUG if flag in ours}
+    key = [arg for arg in args if arg not in DEBUG]   # what a replay depends on: -q drops notes from stderr
+    args = [arg for index, arg in enumerate(args) if index >= len(ours) or arg not in flags]
+    debug = bool(flags & set(DEBUG)) or env.get("MLSTACK_DEBUG") == "1"
+    quiet = bool(flags & set(QUIET))
+    if env.get(COMPLETION_VARIABLE):   # a shell asks for completions: Typer answers, nothing is replayed
+        _dispatch(args, debug, quiet, env)
     # click prints a help text and exits before any command runs: it depends on the invocation alone
     asks_help = "--help" in ours or not args
     if (args[:1] == ["render"] or asks_help) and not debug:   # --debug shows what a command runs: it always runs
         from mlstack.cli import replay
 
-        if replay.replay(args, env):
+        if replay.replay(key, env):
             sys.exit(0)
-        call = replay.parsed_call(args, env) if args[:1] == ["render"] else None
-        with replay.Recording(args, env, replayable=asks_help):
+        call = replay.parsed_call(key, env) if args[:1] == ["render"] else None
+        with replay.Recording(key, env, replayable=asks_help):
             if call is not None:   # parsed by Typer before: the render runs without importing it
                 from mlstack.cli import outcome
 
+                _configure_output(quiet, env)
                 outcome.render(call, env, debug)
-            _dispatch(args, debug)
-    with DebugLines(debug):
-        _dispatch(args, debug)
+            _dispatch(args, debug, quiet, env)
+    with DebugLines(debug or bool(flags & set(VERBOSE))):
+        _dispatch(args, debug, quiet, env)
 
 
-def _dispatch(args: list[str], debug: bool) -> None:
+def _configure_output(quiet: bool, env: dict[str, str]) -> None:
+    from mlstack.report import OUTPUT   # not before a replay: a hit imports no more than it must
+
+    OUTPUT.quiet = quiet
+    OUTPUT.color = not env.get("NO_COLOR")   # no-color.org: present and not empty
+
+
+def _dispatch(args: list[str], debug: bool, quiet: bool, env: dict[str, str]) -> None:
     from mlstack.cli.typer_app import run
 
+    _configure_output(quiet, env)
     run(args, debug)
 
 
 def __getattr__(name: str):
     """The app and its option choices (`cli.GpuPolicy`, ...), imported when first asked for."""
-    if name.startswith("__") or name in ("typer_app", "replay", "environment", "outcome"):   # the submodule itself: imported below, not looked up here
+    if name.startswith("__") or name in ("typer_app", "replay", "environment", "outcome", "completion"):   # the submodule itself: imported below, not looked up here
         raise AttributeError(name)
     from mlstack.cli import typer_app
 

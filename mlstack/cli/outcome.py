@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 
-from mlstack.errors import ExitCode, MlstackError, from_unexpected
+from mlstack.errors import Interrupted, MlstackError, from_unexpected
 
 
 def printed(result, as_json: bool = False) -> int:
@@ -19,13 +19,14 @@ def printed(result, as_json: bool = False) -> int:
     return result.exit_code
 
 
-def failed(error: BaseException, debug: bool) -> None:
-    """An error no command turned into a result: one message and its exit code; --debug adds the traceback."""
+def failed(error: BaseException, debug: bool, as_json: bool = False) -> None:
+    """An error no command turned into a result: one message and its exit code; --debug adds the traceback.
+
+    Under --json the same error is also one JSON object on standard output (docs/cli.md#json)."""
     from mlstack.report import emit_error
 
     if isinstance(error, KeyboardInterrupt):
-        sys.stderr.write("mlstack: interrupted\n")
-        sys.exit(int(ExitCode.INTERRUPTED))
+        error = Interrupted("interrupted")
     if not isinstance(error, MlstackError):   # the last resort: one line, never a traceback
         if debug:
             import traceback
@@ -33,7 +34,7 @@ def failed(error: BaseException, debug: bool) -> None:
             traceback.print_exception(error)
         error = from_unexpected(error)
     lines = [str(d) for d in error.diagnostics] or [f"mlstack: {error.message}"]
-    emit_error(lines, error.hint)
+    emit_error(lines, error.hint, error if as_json else None)
     sys.exit(int(error.exit_code))
 
 

@@ -13,9 +13,11 @@ from typing import List, Optional
 
 import typer
 
+from mlstack.cli.completion import COMPLETION_VARIABLE, profiles
+from mlstack.cli.completion import services as service_names
 from mlstack.cli.environment import process_env
 from mlstack.cli.outcome import failed, printed
-from mlstack.errors import ExitCode
+from mlstack.errors import ExitCode, UsageError
 
 
 def _choices(name: str, values: tuple[str, ...]) -> type[Enum]:
@@ -40,15 +42,22 @@ app = typer.Typer(
     help="One command for an ML team's development environment, one for its deployable compose file.\n\n"
          "--profile picks an mlstack profile (dev, prod, or one from mlstack.yaml: a set of override files); "
          "--compose-profile is Docker Compose's own service profiles, passed through.\n\n"
-         "--debug, with any command: the commands mlstack runs, and the traceback of an unexpected error.",
-    add_completion=False,
+         "With any command: --quiet/-q (only errors and the result), --verbose (the commands mlstack runs), "
+         "--debug (those and the traceback of an unexpected error); --json errors are a JSON object too. "
+         "NO_COLOR turns colour off. MLSTACK_FILE and MLSTACK_PROFILE set --file and --profile's defaults "
+         "(docs/cli.md).",
+    add_completion=True,
     no_args_is_help=True,
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
 )
 
-StackFile = typer.Option(None, "--file", "-f", help="Stack definition (default: ./mlstack.yaml, else the built-in default stack).")
-Profile = typer.Option("dev", "--profile", "-p", help="mlstack profile: dev, prod or one defined in mlstack.yaml.")
+StackFile = typer.Option(None, "--file", "-f", envvar="MLSTACK_FILE", show_envvar=True,
+                         help="Stack definition (default: ./mlstack.yaml, else the built-in default stack).")
+Profile = typer.Option("dev", "--profile", "-p", envvar="MLSTACK_PROFILE", show_envvar=True, autocompletion=profiles,
+                       help="mlstack profile: dev, prod or one defined in mlstack.yaml.")
+# validate and lint check every profile unless told one: MLSTACK_PROFILE does not narrow them
+OnlyProfile = typer.Option(None, "--profile", "-p", autocompletion=profiles, help="Only this profile (default: all).")
 Json = typer.Option(False, "--json", help="Machine-readable output.")
 Gpu = typer.Option(None, "--gpu", case_sensitive=False,
                    help="GPU policy (default: from mlstack.yaml; dev auto, prod required).")
@@ -83,7 +92,7 @@ def render(
 @app.command()
 def validate(
     stack_file: Optional[str] = StackFile,
-    profile: Optional[str] = typer.Option(None, "--profile", "-p", help="Only this profile (default: all)."),
+    profile: Optional[str] = OnlyProfile,
     check_secrets: bool = typer.Option(False, "--check-secrets",
                                        help="Also check that this host provides every secret the profile reads."),
     as_json: bool = Json,
@@ -97,7 +106,7 @@ def validate(
 @app.command()
 def lint(
     stack_file: Optional[str] = StackFile,
-    profile: Optional[str] = typer.Option(None, "--profile", "-p", help="Only this profile (default: all)."),
+    profile: Optional[str] = OnlyProfile,
     all_profiles: bool = typer.Option(False, "--all-profiles", help="Every profile of the stack (the default)."),
     output_format: LintFormat = typer.Option(LintFormat.text, "--format", case_sensitive=False,
                                              help="text, json, or sarif (GitHub code scanning)."),
@@ -126,14 +135,15 @@ def explain(
 
 @app.command()
 def diff(
-    first: str = typer.Argument(..., help="mlstack profile A"),
-    second: str = typer.Argument(..., help="mlstack profile B"),
+    first: str = typer.Argument(..., help="mlstack profile A", autocompletion=profiles),
+    second: str = typer.Argument(..., help="mlstack profile B", autocompletion=profiles),
     stack_file: Optional[str] = StackFile,
+    as_json: bool = Json,
 ) -> None:
     """Unified diff of two profiles' renders."""
     from mlstack.commands import diff as command
 
-    _emit(command.run(stack_file, first, second, env=process_env()))
+    _emit(command.run(stack_file, first, second, env=process_env()), as_json)
 
 
 @app.command()
@@ -146,7 +156,7 @@ def services(stack_file: Optional[str] = StackFile, as_json: bool = Json) -> Non
 
 # --- lifecycle on an engine (docs/lifecycle.md) ---------------------------------------------
 
-Services = typer.Argument(None, help="Services (default: all).", show_default=False)
+Services = typer.Argument(None, help="Services (default: all).", show_default=False, autocompletion=service_names)
 ComposeProfiles = typer.Option([], "--compose-profile", help="Docker Compose service profile to enable (repeatable).")
 
 
@@ -200,11 +210,12 @@ def down(
     profile: str = Profile,
     volumes: bool = typer.Option(False, "--volumes", "-v", help="Also delete the stack's volumes (asks first)."),
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask before deleting volumes."),
+    as_json: bool = Json,
 ) -> None:
     """Stop and remove the stack's containers; volumes are kept unless --volumes."""
     from mlstack.commands import down as command
 
-    _emit(command.run(stack_file, profile, volumes, yes, sys.stdin.isatty(), typer.confirm, env=process_env()))
+    _emit(command.run(stack_file, profile, volumes, yes, sys.stdin.isatty(), typer.confirm, env=process_env()), as_json)
 
 
 @app.command()
@@ -225,7 +236,8 @@ def ps(stack_file: Optional[str] = StackFile, profile: str = Profile, as_json: b
 def logs(
     services: Optional[List[str]] = Services,
     # -f is --follow here, as in docker compose logs
-    stack_file: Optional[str] = typer.Option(None, "--file", help="Stack definition (default: ./mlstack.yaml)."),
+    stack_file: Optional[str] = typer.Option(None, "--file", envvar="MLSTACK_FILE", show_envvar=True,
+                                             help="Stack definition (default: ./mlstack.yaml)."),
     profile: str = Profile,
     follow: bool = typer.Option(False, "--follow", "-f", help="Keep following new output."),
     tail: Optional[int] = typer.Option(None, "--tail", help="Only the last N lines per service."),
@@ -238,7 +250,7 @@ def logs(
 
 @app.command("exec", context_settings={"allow_interspersed_args": False, "ignore_unknown_options": True})
 def exec_(
-    service: str = typer.Argument(..., help="A running service."),
+    service: str = typer.Argument(..., help="A running service.", autocompletion=service_names),
     argv: List[str] = typer.Argument(..., help="The command and its arguments."),
     stack_file: Optional[str] = StackFile,
     profile: str = Profile,
@@ -250,19 +262,21 @@ def exec_(
 
 
 @app.command()
-def restart(services: Optional[List[str]] = Services, stack_file: Optional[str] = StackFile, profile: str = Profile) -> None:
+def restart(services: Optional[List[str]] = Services, stack_file: Optional[str] = StackFile, profile: str = Profile,
+            as_json: bool = Json) -> None:
     """Restart services as they are."""
     from mlstack.commands import restart as command
 
-    _emit(command.run(stack_file, profile, list(services or []), env=process_env()))
+    _emit(command.run(stack_file, profile, list(services or []), env=process_env()), as_json)
 
 
 @app.command()
-def pull(services: Optional[List[str]] = Services, stack_file: Optional[str] = StackFile, profile: str = Profile) -> None:
+def pull(services: Optional[List[str]] = Services, stack_file: Optional[str] = StackFile, profile: str = Profile,
+         as_json: bool = Json) -> None:
     """Pull the profile's images."""
     from mlstack.commands import pull as command
 
-    _emit(command.run(stack_file, profile, list(services or []), env=process_env()))
+    _emit(command.run(stack_file, profile, list(services or []), env=process_env()), as_json)
 
 
 @app.command()
@@ -271,11 +285,12 @@ def build(
     stack_file: Optional[str] = StackFile,
     profile: str = Profile,
     pull_base: bool = typer.Option(False, "--pull", help="Pull newer base images first."),
+    as_json: bool = Json,
 ) -> None:
     """Build the profile's locally built images."""
     from mlstack.commands import build as command
 
-    _emit(command.run(stack_file, profile, list(services or []), pull_base, env=process_env()))
+    _emit(command.run(stack_file, profile, list(services or []), pull_base, env=process_env()), as_json)
 
 
 @app.command()
@@ -325,15 +340,21 @@ def run(args: list[str], debug: bool) -> None:
     except ImportError:  # pragma: no cover
         from click import ClickException
 
+    as_json = "--json" in (args[:args.index("exec")] if "exec" in args else args)
     try:
-        code = app(args=args, standalone_mode=False)
+        # the name completion scripts and usage lines give, also when run as `python -m mlstack`
+        code = app(args=args, prog_name="mlstack", complete_var=COMPLETION_VARIABLE, standalone_mode=False)
     except typer.Exit as done:
         sys.exit(done.exit_code)
     except typer.Abort:
-        failed(KeyboardInterrupt(), debug)
+        failed(KeyboardInterrupt(), debug, as_json)
     except ClickException as error:
         error.show()
+        if as_json:
+            from mlstack.report import emit_error_document
+
+            emit_error_document(UsageError(error.format_message()))
         sys.exit(int(ExitCode.USAGE))
     except (Exception, KeyboardInterrupt) as error:  # noqa: BLE001 - mlstack's errors and the last resort
-        failed(error, debug)
+        failed(error, debug, as_json)
     sys.exit(code if isinstance(code, int) else 0)

@@ -16,4 +16,5 @@ def run(stack_file: str | None, profile: str, services: list[str], pull: bool, *
     preflight.adjust_for_host(project, Engine(env))
     running.write(project)
     project.run(compose.build(project.target, services, pull=pull), capture=False, stdin_closed=True)
-    return Result(text=f"{project.name}: images built")
+    return Result(text=f"{project.name}: images built",
+                  data={"project": project.name, "file": str(project.path), "services": services or project.services})

@@ -17,4 +17,5 @@ def run(stack_file: str | None, first: str, second: str, *, env: Mapping[str, st
         text = build(stack, name, dict(env)).text()
         texts.append([line for line in text.splitlines(keepends=True) if not line.startswith("#")])
     diff = "".join(difflib.unified_diff(texts[0], texts[1], fromfile=f"profile {first}", tofile=f"profile {second}"))
-    return Result(text=diff or f"profiles {first} and {second} render the same", data={"diff": diff})
+    return Result(text=diff or f"profiles {first} and {second} render the same",
+                  data={"profiles": [first, second], "same": not diff, "diff": diff})

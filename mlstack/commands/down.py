@@ -27,8 +27,9 @@ def run(stack_file: str | None, profile: str, volumes: bool, yes: bool, interact
                 raise UsageError(f"down --volumes would delete {len(doomed)} volume(s) of {project.name} and the data "
                                  f"in them:\n  {listing}\nno terminal to confirm on: add --yes")
             if not confirm(f"Delete these volumes of {project.name} and all data in them?\n  {listing}\n"):
-                return Result(text="nothing stopped, nothing deleted", data={"project": project.name, "removed": []})
+                return Result(text="nothing stopped, nothing deleted",
+                              data={"project": project.name, "stopped": False, "volumes_removed": []})
     project.run(compose.down(project.target, volumes=volumes), capture=False, stdin_closed=True)
     kept = "" if volumes else " (volumes kept: `mlstack down --volumes` deletes them)"
     return Result(text=f"{project.name}: stopped and removed{kept}",
-                  data={"project": project.name, "volumes_removed": doomed})
+                  data={"project": project.name, "stopped": True, "volumes_removed": doomed})

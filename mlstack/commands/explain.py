@@ -33,6 +33,9 @@ def run(stack_file: str | None, target: str, profile: str, *, env: Mapping[str, 
         data.append({"path": where, "value": value, "file": origin.file, "line": origin.line, "column": origin.column,
                      "profile": origin.profile, "rule": origin.rule})
     decisions = [note for note in rendered.notes if note.startswith("gpu:")]
-    lines += decisions
-    return Result(text="\n".join(lines), data={"profile": profile, "values": data, "gpu": decisions})
+    # which rule of the image map replaced the image of a service shown here (core.image_map)
+    mapped = [note for note in rendered.notes if note.startswith("image map:") and path[:1] == ("services",)
+              and (len(path) == 1 or note.split(":")[1].strip() == path[1])]
+    lines += decisions + mapped
+    return Result(text="\n".join(lines), data={"profile": profile, "values": data, "gpu": decisions, "images": mapped})
 

@@ -16,4 +16,5 @@ def run(stack_file: str | None, profile: str, services: list[str], *, env: Mappi
     preflight.adjust_for_host(project, Engine(env))
     running.write(project)
     project.run(compose.pull(project.target, services), capture=False, stdin_closed=True)
-    return Result(text=f"{project.name}: images pulled")
+    return Result(text=f"{project.name}: images pulled",
+                  data={"project": project.name, "file": str(project.path), "services": services or project.services})

@@ -13,4 +13,5 @@ def run(stack_file: str | None, profile: str, services: list[str], *, env: Mappi
     project = running.existing(stack_file, profile, env)
     running.check_services(project, services)
     project.run(compose.restart(project.target, services), capture=False, stdin_closed=True)
-    return Result(text=f"{project.name}: restarted {', '.join(services) or 'all services'}")
+    return Result(text=f"{project.name}: restarted {', '.join(services) or 'all services'}",
+                  data={"project": project.name, "services": services or project.services})

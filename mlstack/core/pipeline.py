@@ -169,18 +169,19 @@ def _secrets_used(root: Node) -> set[str]:
 
 
 def apply_image_map(rendered: Rendered) -> None:
-    """Map image references (air-gapped mirrors, test stand-ins); a mapped service is never built."""
+    """Map image references (mirrors, air-gapped registries, test stand-ins; core.image_map): a mapped
+    service is never built; its image's origin is the rule that mapped it."""
     images = rendered.stack.images
     services = rendered.root.get("services")
     if not images or services is None:
         return
-    origin = Origin(str(rendered.stack.definition), rule="mapped")
     for name in sorted(services.value):
         service = services.value[name]
-        image = service.get("image")
-        if image is not None and image.value in images:
-            rendered.notes.append(f"image map: {name}: {image.value} -> {images[image.value]}")
-            service.value["image"] = Node(images[image.value], origin)
+        image = service.get("image") if service.is_map else None
+        mapped = images.lookup(image.text()) if image is not None and image.is_scalar else None
+        if mapped is not None:
+            rendered.notes.append(f"image map: {name}: {image.text()} -> {mapped.reference} (rule {mapped.rule.key})")
+            service.value["image"] = Node(mapped.reference, mapped.rule.origin)
             service.value.pop("build", None)
 
 

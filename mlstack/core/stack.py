@@ -12,6 +12,7 @@ from pathlib import Path as FsPath
 
 from mlstack.core.catalogs import Catalog, CatalogEntry, CatalogEnvironment, parse_entries, qualified, resolve, verify_fragment
 from mlstack.core.dotenv import read_env_file
+from mlstack.core.image_map import ImageMap, compile_map
 from mlstack.core.load import file_problem, load_yaml_file, resolve_path
 from mlstack.core.model import Node, Origin
 from mlstack.errors import ChoiceError, StackError
@@ -60,7 +61,7 @@ class Stack:
     env_files: list[tuple[FsPath, Origin]]
     variables: dict[str, str]
     gpu: str | None
-    images: dict[str, str]
+    images: ImageMap                   # `images:` (core.image_map)
     volumes: dict[str, dict]
     root: Node | None = None
     catalogs: list[Catalog] = field(default_factory=list)   # the project's stacks/, then `catalogs:` in order
@@ -116,7 +117,7 @@ def default_stack(cwd: FsPath) -> Stack:
         name="mlstack", directory=cwd, definition=None, fragments=fragments,
         profiles={name: [name] for name in BUILTIN_PROFILES}, profile_extends={}, profile_gpu={},
         env_files=[(cwd / ".env", Origin())] if os.path.lexists(cwd / ".env") else [],
-        variables={}, gpu=None, images={}, volumes={},
+        variables={}, gpu=None, images=ImageMap([]), volumes={},
     )
 
 
@@ -177,7 +178,7 @@ def load_stack(path: FsPath | None, cwd: FsPath, environment: CatalogEnvironment
     return Stack(
         name=data["name"], directory=directory, definition=path, fragments=fragments, profiles=profiles,
         profile_extends=extends, profile_gpu=gpu, env_files=env_files, variables=variables,
-        gpu=data.get("gpu"), images=dict(data.get("images", {})), volumes=dict(data.get("volumes", {})),
+        gpu=data.get("gpu"), images=compile_map(root.get("images"), display), volumes=dict(data.get("volumes", {})),
         root=root, catalogs=catalogs,
     )
 

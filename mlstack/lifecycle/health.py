@@ -17,6 +17,7 @@ from typing import Callable, Mapping
 from mlstack.core.ports import Binding, bindings_from_inspect, bindings_from_publishers
 from mlstack.engine import compose
 from mlstack.errors import UnhealthyError
+from mlstack.report import OUTPUT
 
 READY, WAITING, FAILED = "ready", "waiting", "failed"
 LOG_LINES = 30
@@ -134,11 +135,13 @@ class Progress:
         self.stream = stream or sys.stderr
         self.last: dict[str, str] = {}
         self.live = None
-        if self.stream.isatty():
+        self.quiet = OUTPUT.quiet
+        if self.stream.isatty() and not self.quiet:
             from rich.console import Console
             from rich.live import Live
 
-            self.live = Live(console=Console(file=self.stream), transient=True, auto_refresh=False)
+            console = Console(file=self.stream, no_color=not OUTPUT.color)
+            self.live = Live(console=console, transient=True, auto_refresh=False)
             self.live.start()
 
     def __call__(self, states: dict[str, tuple[str, str, Container]]) -> None:
@@ -150,6 +153,8 @@ class Progress:
             for name, (outcome, text, _) in states.items():
                 table.add_row(marks[outcome], name, text)
             self.live.update(table, refresh=True)
+            return
+        if self.quiet:
             return
         for name, (_, text, _) in states.items():
             if self.last.get(name) != text:

@@ -9,16 +9,16 @@ file as it is, and render it only when it does not exist yet.
 from __future__ import annotations
 
 import os
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path as FsPath
 from typing import TYPE_CHECKING, Any, Mapping
 
 from mlstack.core.profiles import enabled_profiles
-from mlstack.core.stack import find_stack_file
+from mlstack.core.stack import STACK_FILE, find_stack_file
 from mlstack.engine import compose
 from mlstack.engine.discovery import ComposeCli, discover
 from mlstack.errors import UsageError
+from mlstack.report import say
 from mlstack.lifecycle.workspace import RENDER_DIR, build_profile, ensure_templates, write_atomically
 
 if TYPE_CHECKING:  # the render pipeline costs ~100 ms to import; `status` never needs it
@@ -29,10 +29,10 @@ def rendered_path(stack_directory: FsPath, profile: str) -> FsPath:
     return stack_directory / RENDER_DIR / profile / "compose.yaml"
 
 
-def say(line: str) -> None:
-    """A progress or decision line for the person at the terminal (stderr; results go to stdout)."""
-    sys.stderr.write(f"mlstack: {line}\n")
-    sys.stderr.flush()
+def note_default_stack(stack_file: str | None) -> None:
+    """Outside a stack directory the built-in default stack is used: say so, once, before acting on it."""
+    if find_stack_file(stack_file, FsPath.cwd()) is None:
+        say(f"no {STACK_FILE} here; using the built-in default stack (`mlstack init` creates one)")
 
 
 @dataclass
@@ -56,6 +56,7 @@ class Project:
 def render(stack_file: str | None, profile: str, env: Mapping[str, str], gpu: str | None = None,
            compose_profiles: tuple[str, ...] = (), create_dev_secrets: bool = False) -> Project:
     """Render the profile now (nothing written yet: preflight may still change the model)."""
+    note_default_stack(stack_file)
     rendered = build_profile(stack_file, profile, env, gpu, create_dev_secrets)
     path = rendered_path(rendered.stack.directory, rendered.profile.name)
     cli = discover(env)
@@ -95,6 +96,7 @@ def existing(stack_file: str | None, profile: str, env: Mapping[str, str]) -> Pr
         project = render(stack_file, profile, env, compose_profiles=EVERY_COMPOSE_PROFILE)
         write(project)
         return project
+    note_default_stack(stack_file)
     document = _load(path.read_text(encoding="utf-8"))
     if not isinstance(document, dict) or not document.get("name"):
         raise UsageError(f"{os.path.relpath(path)} is not a file mlstack rendered: delete it and run `mlstack up`")

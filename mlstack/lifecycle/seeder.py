@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 import uuid
 from functools import partial
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Mapping
 
@@ -103,6 +103,9 @@ def planned(stack: Stack, document: dict, project: str, profile: str, selected: 
                                           str(stack.directory))
     except PlanError as error:
         raise SeedError(str(error)) from None
+    # an image a seed is copied from is mapped as the services' images are (docs/stack-definition.md#image-map)
+    plans = [replace(plan, source=replace(plan.source, image=stack.images.apply(plan.source.image)))
+             if plan.source.image else plan for plan in plans]
     for note in notes:
         if not selected:
             say(note)
@@ -128,6 +131,8 @@ class Seeder:
         self.document = document
         self.settings = (stack.root.get("seeding").to_data() if stack.root is not None and stack.root.get("seeding")
                          is not None else {})
+        if self.settings.get("helper_image"):   # the stack's images are mapped; --helper-image is taken as given
+            self.settings["helper_image"] = stack.images.apply(str(self.settings["helper_image"]))
         self.engine = Engine(env)
         self.volumes = Volumes(self.engine)
         self._helpers: dict[str, str] = {}

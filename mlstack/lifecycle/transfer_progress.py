@@ -9,6 +9,8 @@ from __future__ import annotations
 import sys
 import time
 
+from mlstack.report import OUTPUT
+
 QUIET_S = 1.0
 PLAIN_EVERY_S = 5.0
 
@@ -35,7 +37,7 @@ class TransferProgress:
     def __call__(self, done: int) -> None:
         self.done = max(self.done, done)
         now = time.monotonic()
-        if now - self.started < QUIET_S:
+        if now - self.started < QUIET_S or OUTPUT.quiet:
             return
         if self.stream.isatty():
             self._show_bar()
@@ -51,7 +53,7 @@ class TransferProgress:
                                        TransferSpeedColumn)
 
             self.bar = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
-                                TimeRemainingColumn(), console=Console(file=self.stream), transient=True)
+                                TimeRemainingColumn(), console=Console(file=self.stream, no_color=not OUTPUT.color), transient=True)
             self.bar.start()
             self.task = self.bar.add_task(self.label, total=self.total)
         self.bar.update(self.task, completed=self.done)

@@ -11,6 +11,7 @@ MISSING = [
     "from $POSTGRES_PASSWORD, which is not set: export POSTGRES_PASSWORD=... (or set secrets.pg_password.file in mlstack.yaml)",
 ]
 NO_ENGINE = {"DOCKER_HOST": "unix:///nonexistent/docker.sock"}
+DEFAULT_STACK = "mlstack: no mlstack.yaml here; using the built-in default stack (`mlstack init` creates one)"
 
 
 def errors(run) -> list[str]:
@@ -20,14 +21,15 @@ def errors(run) -> list[str]:
 def test_up_prod_refuses_before_starting_anything_naming_every_missing_secret(mlstack, tmp_path):
     run = mlstack("up", "--profile", "prod", env=NO_ENGINE)
     assert run.code == 1
-    assert errors(run) == MISSING + ["hint: nothing was started; provide them on this host (docs/deploy.md#secrets)"]
+    assert errors(run) == [DEFAULT_STACK] + MISSING + [
+        "hint: nothing was started; provide them on this host (docs/deploy.md#secrets)"]
     assert not (tmp_path / ".mlstack" / "prod").exists()
 
 
 def test_seed_prod_refuses_too(mlstack):
     run = mlstack("seed", "--profile", "prod", env=NO_ENGINE)
     assert run.code == 1
-    assert errors(run)[:2] == MISSING
+    assert errors(run)[:3] == [DEFAULT_STACK] + MISSING
 
 
 def test_validate_check_secrets(mlstack, tmp_path):
