@@ -13,9 +13,11 @@ COMPLETION_VARIABLE = "_MLSTACK_COMPLETE"   # Typer's `_<PROG>_COMPLETE`: the sh
 
 def profiles(ctx, incomplete: str) -> list[str]:
     """`--profile`: dev, prod and the profiles of the stack the line names (`--file`, MLSTACK_FILE, ./mlstack.yaml)."""
+    from mlstack.cli.environment import process_env
     from mlstack.commands.services import profile_names
 
-    return [name for name in profile_names(ctx.params.get("stack_file")) if name.startswith(incomplete)]
+    names = profile_names(ctx.params.get("stack_file"), process_env())
+    return [name for name in names if name.startswith(incomplete)]
 
 
 def services(ctx, incomplete: str) -> list[str]:

@@ -20,7 +20,7 @@ def run(stack_file: str | None, *, env: Mapping[str, str]) -> Result:
     return Result(text="\n".join(lines), data=rows)
 
 
-def profile_names(stack_file: str | None) -> list[str]:
+def profile_names(stack_file: str | None, env: dict[str, str]) -> list[str]:
     """The stack's mlstack profiles (dev, prod and those in mlstack.yaml): what `--profile` completes to.
 
     A stack that does not load still has the built-in profiles: completion never fails."""
@@ -28,7 +28,7 @@ def profile_names(stack_file: str | None) -> list[str]:
     from mlstack.errors import MlstackError
 
     try:
-        return sorted(open_stack(stack_file).profiles)
+        return sorted(open_stack(stack_file, env).profiles)
     except (MlstackError, OSError):
         return list(BUILTIN_PROFILES)
 

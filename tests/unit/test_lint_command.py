@@ -58,7 +58,7 @@ def test_required_variables_get_placeholders_only_when_unset(tmp_path, monkeypat
     (tmp_path / "mlstack.yaml").write_text("name: t\nfragments: [./app.yaml]\nprofiles: {bare: {overrides: []}}\n")
     (tmp_path / "app.yaml").write_text("services:\n  app:\n    image: app:1\n    environment:\n"
                                        "      URL: ${API_URL:?set API_URL}\n      KEY: ${API_KEY:?set API_KEY}\n")
-    stack = command.open_stack(None)
+    stack = command.open_stack(None, {})
     rendered, placeholders = linting.build_for_lint(stack, "bare", {"API_KEY": "key"})
     assert placeholders == {"API_URL"}
     assert rendered.env["API_URL"] == linting.PLACEHOLDER and rendered.env["API_KEY"] == "key"
