@@ -33,6 +33,7 @@ EXAMPLES = REPO / "examples"
 SERVICES = {"rag": {"api", "qdrant"}, "training": {"jupyter", "mlflow", "postgres", "trainer"}}
 STAND_INS = {
     "{name}-api:0.1.0": "mlstack-test/debian:1",   # the API image a stack builds; the stand-in has FastAPI
+    "{name}-trainer:0.1.0": "mlstack-test/jupyter:1",
     "postgres:16.4-bookworm": "mlstack-test/postgres:1",
     "mlstack/mlflow:v2.17.2": "mlstack-test/mlflow:1",
     "quay.io/jupyter/pytorch-notebook:cuda12-pytorch-2.5.1": "mlstack-test/jupyter:1",
