@@ -100,8 +100,8 @@ class Running:
         stack["images"] = {image.format(name=self.name): stand_in for image, stand_in in STAND_INS.items()}
         stack["profiles"]["dev"]["overrides"].append("./fast-checks.yaml")
         (self.dir / "mlstack.yaml").write_text(yaml.safe_dump(stack, sort_keys=False))
-        # checked every 2 s; failures in the first 3 min do not count (MLflow's first start is slow on a busy host)
-        checks = {"services": {name: {"healthcheck": {"interval": "2s", "start_period": "180s"}}
+        # checked every 2 s; failures in the first 5 min do not count (MLflow's first start is slow on a busy host)
+        checks = {"services": {name: {"healthcheck": {"interval": "2s", "start_period": "300s"}}
                                for name in SERVICES[example]}}
         if "mlflow" in stack["fragments"]:
             # The stand-in runs MLflow 3's uvicorn with 4 workers, whose supervisor kills a worker that
@@ -109,7 +109,7 @@ class Running:
             checks["services"]["mlflow"] = {**checks["services"].get("mlflow", {}), "environment": {"MLFLOW_WORKERS": "1"}}
         (self.dir / "fast-checks.yaml").write_text(yaml.safe_dump(checks))
         self.env = env
-        self.up = self.run("up", "--profile", "dev", "--timeout", "240", timeout=300)
+        self.up = self.run("up", "--profile", "dev", "--timeout", "420", timeout=480)   # a busy 2-core host
 
     def run(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
         return mlstack(self.dir, *args, env=self.env, in_namespace=True, timeout=timeout)
