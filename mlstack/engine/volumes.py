@@ -23,6 +23,7 @@ from mlstack.engine import helper_container, seed_script, sources, tar_stream
 from mlstack.engine.api import is_not_found
 from mlstack.engine.docker_facts import Engine
 from mlstack.engine.helper_job import HelperJob, control_directory, control_files, control_place
+from mlstack.engine.seed_timing import SeedTimer
 from mlstack.errors import SeedError
 
 TRANSFER_TIMEOUT_S = None   # a big copy is silent for as long as it takes
@@ -121,10 +122,12 @@ class Volumes:
 
     def settle(self, plan: SeedPlan, say: Callable[[str], None]) -> None:
         """Wait for an earlier seed of this volume to finish; remove helpers that are done or orphaned."""
-        helper_container.settle(self.api, self.reads, plan, say)
+        helper_container.settle(lambda: self.api, self.reads, plan, say)   # the SDK only to remove one
 
-    def run(self, job: HelperJob, progress: Progress | None = None) -> str:
-        """Create the helper, stream data into it when the job says so, start it, wait; its output."""
+    def run(self, job: HelperJob, progress: Progress | None = None, timer: SeedTimer | None = None) -> str:
+        """Create the helper, stream data into it when the job says so, start it, wait; its output
+        (without the helper's phase lines, which go to `timer`)."""
+        timer = timer or SeedTimer()
         mounts = [helper_container.volume_mount(job.plan)]
         resolved = job.resolved
         control = None
@@ -135,21 +138,28 @@ class Volumes:
             control = control_directory(control_files(job))
             mounts.append(helper_container.control_mount(control))
             script = f"{seed_script.CONTROL_DIR}/seed.sh"
+            timer.lap("control files")
         else:   # the settings travel with the data, into the staging directory
             script = f"{seed_script.VOLUME_MOUNT}/{control_place(job)}/seed.sh"
         try:
             container = helper_container.create(self.api, job.image, mounts, {"purpose": job.copy, "id": job.seed_id},
                                                 script, remove=True)
+            timer.lap("helper create")
             code = None
             try:  # on any exit, Ctrl-C included, the helper goes; what it left is finished or cleaned next time
                 if job.copy == "streamed":
                     tar_stream.stream(self.api, container, job, progress)
+                    timer.lap("stream")
                 elif control is None:
                     tar_stream.put_control(self.api, container, job)
+                    timer.lap("control files")
                 output_stream = self.api.attach(container, stdout=True, stderr=True, stream=True, logs=True)
                 self.api.start(container)
-                code, output = helper_container.follow(self.api, container, output_stream, self._staging(job, progress),
-                                                       progress)
+                staging = self._staging(job, progress)
+                code, output = helper_container.follow(self.api, container, output_stream, staging, progress,
+                                                       lambda: timer.lap("helper start"))
+                output = timer.helper_phases(output)
+                timer.skip()
             finally:
                 if code is None:
                     helper_container.discard(self.api, container)
