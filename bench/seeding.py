@@ -228,6 +228,11 @@ def report(results: list[dict], rounds: int, started: datetime, dropped: bool, c
             verdict = ("met in every round" if every else "missed") if applies else "no target for this source"
             lines.append(f"- {method} vs {other} (target >= {least:.2f}x every round): "
                          f"{', '.join(f'{ratio:.2f}x' for ratio in ratios)}: {verdict}")
+            own = result["phases"][method].get("seed's own", [])
+            if applies and len(own) == len(times[other]):
+                mine = [theirs / ours for theirs, ours in zip(times[other], own)]
+                lines.append(f"  - the seed's own time (no Python start, no render) vs {other}: "
+                             f"{', '.join(f'{ratio:.2f}x' for ratio in mine)}")
         lines += ["", "Phases of the mlstack commands (`--debug`), median ms (bind / archive):", "",
                   "| phase | bind | archive |", "|---|---:|---:|"]
         names = list(dict.fromkeys([*result["phases"]["bind"], *result["phases"]["archive"]]))

@@ -141,8 +141,6 @@ class Seeder:
         timer = SeedTimer()
         self.volumes.settle(plan, say)
         timer.lap("settle")
-        resolved = sources.resolve(plan, self.volumes.image_id)
-        timer.lap("fingerprint")
         helper = partial(self.helper, plan)          # picked only when a container is needed
         observed = self.volumes.observe(plan, helper)
         if observed.pending and not options.dry_run:
@@ -151,9 +149,14 @@ class Seeder:
         if observed.exists and observed.marker is None and observed.foreign is None and not options.dry_run:
             output = self.volumes.run(HelperJob(plan, helper(), _new_id(), copy="check"))
             observed.foreign = [line[len("foreign "):] for line in output.splitlines() if line.startswith("foreign ")]
+        timer.lap("look")
+        if observed.marker is None and not options.dry_run:
+            self.volumes.prepare_to_copy()           # a copy (or a refusal) follows, whatever the source holds
+        resolved = sources.resolve(plan, self.volumes.image_id)
+        timer.lap("fingerprint")
         differing = self._differing(resolved, observed, helper) if options.checksum else None
         decision = seed_decision.decide(plan, observed, resolved.fingerprint, options.force, differing)
-        timer.lap("look")
+        timer.lap("decide")
         outcome = Outcome(plan.volume, plan.volume_name, plan.source.declared, decision.action, decision.reason,
                           dry_run=options.dry_run)
         if decision.action == seed_decision.REFUSE and not options.dry_run:

@@ -15,7 +15,7 @@ from tests.integration.test_seeding import client, host_files, make_source, stac
 pytestmark = pytest.mark.engine
 
 PHASE = re.compile(r"^mlstack: debug: seed: ([a-z ]+) (\d+)$")
-HOST_BEFORE = ["settle", "fingerprint", "look", "volume", "control files", "helper create", "helper start"]
+HOST_BEFORE = ["settle", "look", "fingerprint", "decide", "volume", "control files", "helper create", "helper start"]
 IN_HELPER = ["prepare", "copy", "check", "ownership", "rename", "move", "remove", "marker", "cleanup"]
 
 
@@ -38,7 +38,7 @@ def test_an_archive_seed_times_its_stream(stacks, tmp_path):
     stack = stacks(f"{{from: {make_source(tmp_path / 'models', 4, 1_000)}}}")
     done = stack.seed("--method", "archive", env={"MLSTACK_DEBUG": "1"})
     assert done.returncode == 0, done.stderr
-    assert phases(done.stderr) == ["settle", "fingerprint", "look", "volume", "helper create", "stream",
+    assert phases(done.stderr) == ["settle", "look", "fingerprint", "decide", "volume", "helper create", "stream",
                                    "helper start"] + IN_HELPER + ["done"]
 
 
@@ -48,7 +48,7 @@ def test_a_no_op_seed_runs_no_helper_and_never_imports_the_docker_sdk(stacks, tm
     done = subprocess.run([sys.executable, "-X", "importtime", "-m", "mlstack", "--debug", "seed"], cwd=stack.dir,
                           env=stack.env(), capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and "hf-cache: up to date" in done.stdout, done.stderr
-    assert phases(done.stderr) == ["settle", "fingerprint", "look"]
+    assert phases(done.stderr) == ["settle", "look", "fingerprint", "decide"]
     imported = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")}
     assert "docker" not in imported and "requests" not in imported
 
