@@ -43,10 +43,12 @@ class Volumes:
         self.local = engine.address.local
         self.reads = engine.api
         self._api = None
+        self._importing: threading.Thread | None = None
 
     @property
     def api(self):
         """The SDK's low-level client, without a timeout: a big copy is silent for as long as it takes."""
+        self._sdk_imported()
         if self._api is None:
             import docker
 
@@ -56,8 +58,17 @@ class Volumes:
     def prepare_to_copy(self) -> None:
         """A copy is coming: import the SDK (~0.2 s, more from a cold disk) in the background while
         the source is fingerprinted. Not a daemon: an error meanwhile waits for the import to end."""
-        if self._api is None and "docker" not in sys.modules:
-            threading.Thread(target=importlib.import_module, args=("docker",), name="mlstack-sdk-import").start()
+        if self._api is None and self._importing is None and "docker" not in sys.modules:
+            self._importing = threading.Thread(target=importlib.import_module, args=("docker",),
+                                               name="mlstack-sdk-import")
+            self._importing.start()
+
+    def _sdk_imported(self) -> None:
+        """Wait for the background import before any use of the SDK: two threads importing its
+        package at once see each other's half-made modules (its submodules import one another)."""
+        if self._importing is not None:
+            self._importing.join()
+            self._importing = None
 
     # --- looking ---------------------------------------------------------------------------
 
@@ -136,6 +147,7 @@ class Volumes:
     def run(self, job: HelperJob, progress: Progress | None = None, timer: SeedTimer | None = None) -> str:
         """Create the helper, stream data into it when the job says so, start it, wait; its output
         (without the helper's phase lines, which go to `timer`)."""
+        self._sdk_imported()
         timer = timer or SeedTimer()
         mounts = [helper_container.volume_mount(job.plan)]
         resolved = job.resolved
