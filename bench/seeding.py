@@ -218,8 +218,15 @@ def report(results: list[dict], rounds: int, started: datetime, dropped: bool, c
             own = result["phases"][method].get("seed's own")
             if own:
                 lines.append(f"| {method}: seed's own (no Python start, no render) | {spread(own)} |")
+        lines.append("")
+        for method in ("bind", "archive"):
+            own = result["phases"][method].get("seed's own", [])
+            if len(own) == len(times[method]):
+                outside = [whole - mine for whole, mine in zip(times[method], own)]
+                lines.append(f"- {method}: outside the seed's own time (Python's start, mlstack's imports, the "
+                             f"render): {spread(outside)}")
         whole, own = result["no-op"]
-        lines += ["", f"No-op re-seed (the source unchanged, warm caches): {spread(whole, 'ms')} the whole command, "
+        lines += [f"- no-op re-seed (the source unchanged, warm caches): {spread(whole, 'ms')} the whole command, "
                   f"{spread(own, 'ms')} seed's own.", ""]
         for method, (other, least) in TARGETS.items():
             ratios = [theirs / ours for theirs, ours in zip(times[other], times[method])]
