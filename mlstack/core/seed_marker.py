@@ -76,6 +76,20 @@ def changed_paths(old: Listing, new: Listing) -> tuple[list[str], list[str]]:
     return copy, removed
 
 
+def probe(files: Listing, subpath: str) -> str:
+    """The file a complete copy must hold, for the helper: `SIZE PATH`, PATH relative to the subpath;
+    "" when the source has no regular file. The largest one (ties: the first path): one `stat` in
+    the helper tells a copy of the source from the empty directory that an engine in a VM shows for
+    a host path it does not share, where counting the copy would walk it a second time."""
+    prefix = subpath + "/" if subpath else ""
+    sized = [(-entry[0], path) for path, entry in files.items()
+             if isinstance(entry[0], int) and path.startswith(prefix) and "\n" not in path]
+    if not sized:
+        return ""
+    size, path = min(sized)
+    return f"{-size} {path[len(prefix):]}"
+
+
 def removal_lines(old: Listing, removed: list[str]) -> bytes:
     """For the helper: `SIZE MTIME_S PATH` per file (removed only if still as seeded), `link - PATH` per link."""
     lines = []

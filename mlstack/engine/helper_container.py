@@ -30,6 +30,11 @@ POLL_S = 0.2
 EXIT_LINE = re.compile(r"mlstack-seed-exit (\d+)\n")
 PROGRESS_S = 0.5
 SETTLE_WAIT_S = 3600
+# The user waits for the helper; the stack's containers do not. With the engine's default weight
+# the helper shares one container's CPU with all of them (a cgroup v1 engine puts every container
+# under one `docker` group), and a busy stack made a seed 2-4x slower than a `cp -a` on the host,
+# which competes as a process of its own. 16 containers' worth (cgroup v2: weight ~626 of 10000).
+CPU_SHARES = 16 * 1024
 
 Progress = Callable[[int], None]
 
@@ -44,7 +49,8 @@ def create(api, image: str, mounts: list, labels: dict[str, str], script: str = 
         created = api.create_container(
             image, entrypoint=["/bin/sh", script], user="0:0", labels=labels,
             network_disabled=True,
-            host_config=api.create_host_config(mounts=mounts, network_mode="none", auto_remove=remove))
+            host_config=api.create_host_config(mounts=mounts, network_mode="none", auto_remove=remove,
+                                               cpu_shares=CPU_SHARES))
     except docker.errors.ImageNotFound:
         raise SeedError(f"helper image {image} is not on the engine; mlstack never pulls implicitly: pull it "
                         "or name a local image with --helper-image") from None
@@ -75,11 +81,13 @@ def control_mount(directory: str):
     return Mount(seed_script.CONTROL_DIR, directory, type="bind", read_only=True)
 
 
-def follow(api, container: str, stream, staging: str | None, progress: Progress | None) -> tuple[int | None, str]:
+def follow(api, container: str, stream, staging: str | None, progress: Progress | None,
+           started: Callable[[], None] = lambda: None) -> tuple[int | None, str]:
     """The helper's output up to its exit line, and its exit code. The engine removes the helper
     itself afterwards: its teardown flushes what it wrote to disk (about 0.5 s a GB), which a
     plain `cp` on the host would not wait for either. Meanwhile, a thread measures the copy in
-    `staging` (a directory this process can read), when there is one."""
+    `staging` (a directory this process can read), when there is one. `started` is called when
+    the helper's first output arrives (its script runs)."""
     stop = threading.Event()
     watcher = None
     if progress is not None and staging is not None:
@@ -88,6 +96,8 @@ def follow(api, container: str, stream, staging: str | None, progress: Progress 
     output = ""
     try:
         for chunk in stream:
+            if not output:
+                started()
             output += chunk.decode(errors="replace")
             done = EXIT_LINE.search(output, max(0, len(output) - len(chunk) - 40))
             if done:
@@ -123,9 +133,10 @@ def discard(api, container: str) -> None:
             raise
 
 
-def settle(api, reads, plan: SeedPlan, say: Callable[[str], None]) -> None:
+def settle(api: Callable[[], object], reads, plan: SeedPlan, say: Callable[[str], None]) -> None:
     """Wait for a seed of this volume still running (an earlier mlstack that was killed, or another
-    one now); remove the helpers that are done, and those whose mlstack is gone."""
+    one now); remove the helpers that are done, and those whose mlstack is gone. `api` gives the
+    SDK's client, needed (and imported, ~0.2 s) only when there is a helper to remove."""
     filters = {"label": [f"{LABEL}.volume={plan.volume_name}"]}
     for container in reads.containers(all=True, filters=filters):
         labels = container.get("Labels") or {}
@@ -133,7 +144,7 @@ def settle(api, reads, plan: SeedPlan, say: Callable[[str], None]) -> None:
             say(f"{plan.volume}: waiting for an earlier seed of {plan.volume_name} to finish "
                 f"(container {container['Id'][:12]})")
             wait_for(reads, container["Id"], SETTLE_WAIT_S)
-        discard(api, container["Id"])
+        discard(api(), container["Id"])
     _sweep_control_directories(reads)
 
 

@@ -36,7 +36,7 @@ class HelperJob:
     remove: bytes = b""
     marker: Marker | None = None       # written last; its size is what was streamed when not known before
     force: bool = False
-    expect_files: int | None = None
+    probe: str = ""                    # `SIZE PATH`: a file the copy must hold (seed_marker.probe)
     streamed: int = 0                  # bytes sent through the API
 
 
@@ -53,7 +53,7 @@ def control_files(job: HelperJob) -> dict[str, bytes]:
         "CP_FLAGS": "-RpL" if follow else "-a",
         "ARCHIVE_NAME": os.path.basename(resolved.root) if resolved else "",
         "TAR_FLAGS": {"gz": "-z", "bz2": "-j", "xz": "-J"}.get(plan.source.archive_format, ""),
-        "EXPECT_FILES": "" if job.expect_files is None else str(job.expect_files),
+        "PROBE": job.probe,
         "OWNER": plan.owner_text, "CHOWN": "0" if streamed_owner else "1",
     }
     files = {"seed.sh": seed_script.script(),

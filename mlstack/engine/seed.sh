@@ -10,8 +10,8 @@
 # 2. delete staging directories of interrupted copies;
 # 3. refuse (exit 17) when the volume holds entries mlstack did not put there and there is no marker,
 #    unless FORCE=1;
-# 4. copy into `.mlstack-staging-<id>/data` (or find it already streamed there), check the count,
-#    set the owner;
+# 4. copy into `.mlstack-staging-<id>/data` (or find it already streamed there), check that it
+#    holds the source's largest file, set the owner;
 # 5. commit: put the new marker and the removal list next to the data, rename the staging directory
 #    to `.mlstack-ready` (one rename: before it the old content is untouched, after it any later run
 #    completes the move);
@@ -32,6 +32,9 @@ V=/mlstack-volume
 S="$V/.mlstack-staging-$SEED_ID"
 R="$V/.mlstack-ready"
 M="$V/.mlstack-seed.json"
+
+# Where the time goes (--debug): each phase's end, on the engine machine's clock (no process started).
+phase() { read -r up _ < /proc/uptime || up=0; printf 'mlstack-seed-phase %s %s\n' "$1" "$up"; }
 
 die() { code=$1; shift; printf 'mlstack-seed: %s\n' "$*" >&2; exit "$code"; }
 
@@ -78,11 +81,15 @@ remove_listed() {
 apply() {
   if [ -f "$R/marker.json" ]; then
     [ ! -d "$R/data" ] || merge "$R/data" "$V"
+    phase move
     [ ! -f "$R/remove" ] || remove_listed "$R/remove"
     [ ! -f "$R/owner" ] || chown "$(cat "$R/owner")" "$V"
+    phase remove
     mv -f "$R/marker.json" "$M"
+    phase marker
   fi
   rm -rf "$R"
+  phase cleanup
 }
 
 foreign() {
@@ -104,6 +111,7 @@ copy_listed() {  # $1: source directory, $2: destination; $C/files: paths relati
   done < "$C/files"
 }
 
+phase start
 [ ! -d "$R" ] || apply
 for old in "$V"/.mlstack-staging-*; do
   [ "$old" = "$S" ] || ! present "$old" || rm -rf "$old"
@@ -126,6 +134,7 @@ if [ "$FORCE" != 1 ] && found=$(foreign) && [ -n "$found" ]; then
   die 17 "the volume holds data mlstack did not put there (e.g. $found)"
 fi
 
+phase prepare
 D="$S/data${SUBPATH:+/$SUBPATH}"
 mkdir -p "$D"
 FROM="/mlstack-source${SOURCE_INNER:+/$SOURCE_INNER}"
@@ -135,16 +144,22 @@ case "$COPY" in
   archive) tar -x ${TAR_FLAGS:+"$TAR_FLAGS"} -f "/mlstack-source/$ARCHIVE_NAME" -C "$D" ;;
   streamed) ;;
 esac
-if [ -n "$EXPECT_FILES" ]; then
-  found=$(find "$D" -type f -o -type l | wc -l)
-  [ "$found" -eq "$EXPECT_FILES" ] || die 19 "copied $found files, expected $EXPECT_FILES: the engine may not see the host directory (a VM?); use --method archive"
+phase copy
+if [ -n "$PROBE" ]; then   # one file, not a count: counting would walk the copy a second time
+  size=${PROBE%% *}; path=${PROBE#* }
+  if ! { [ -f "$D/$path" ] && [ "$(stat -c %s "$D/$path")" = "$size" ]; }; then
+    die 19 "the copy lacks $path ($size bytes) that the source has: the engine may not see the host directory (a VM?); use --method archive"
+  fi
 fi
+phase check
 [ ! -d "$C/extra" ] || cp -R "$C/extra/." "$S/data/"
 if [ -n "$OWNER" ]; then
   [ "$CHOWN" != 1 ] || chown -R "$OWNER" "$S/data"
   printf '%s\n' "$OWNER" > "$S/owner"
 fi
+phase ownership
 [ ! -s "$C/remove" ] || cp "$C/remove" "$S/remove"
 cp "$C/marker.json" "$S/marker.json"
 mv "$S" "$R"
+phase rename
 apply

@@ -11,8 +11,11 @@ the change atomic. The helper image is never pulled: it must be on the engine al
 
 from __future__ import annotations
 
+import importlib
 import os
 import shutil
+import sys
+import threading
 from typing import Callable
 
 from mlstack.core import seed_marker
@@ -23,6 +26,7 @@ from mlstack.engine import helper_container, seed_script, sources, tar_stream
 from mlstack.engine.api import is_not_found
 from mlstack.engine.docker_facts import Engine
 from mlstack.engine.helper_job import HelperJob, control_directory, control_files, control_place
+from mlstack.engine.seed_timing import SeedTimer
 from mlstack.errors import SeedError
 
 TRANSFER_TIMEOUT_S = None   # a big copy is silent for as long as it takes
@@ -39,15 +43,32 @@ class Volumes:
         self.local = engine.address.local
         self.reads = engine.api
         self._api = None
+        self._importing: threading.Thread | None = None
 
     @property
     def api(self):
         """The SDK's low-level client, without a timeout: a big copy is silent for as long as it takes."""
+        self._sdk_imported()
         if self._api is None:
             import docker
 
             self._api = docker.APIClient(base_url=self.engine.address.url, timeout=TRANSFER_TIMEOUT_S)
         return self._api
+
+    def prepare_to_copy(self) -> None:
+        """A copy is coming: import the SDK (~0.2 s, more from a cold disk) in the background while
+        the source is fingerprinted. Not a daemon: an error meanwhile waits for the import to end."""
+        if self._api is None and self._importing is None and "docker" not in sys.modules:
+            self._importing = threading.Thread(target=importlib.import_module, args=("docker",),
+                                               name="mlstack-sdk-import")
+            self._importing.start()
+
+    def _sdk_imported(self) -> None:
+        """Wait for the background import before any use of the SDK: two threads importing its
+        package at once see each other's half-made modules (its submodules import one another)."""
+        if self._importing is not None:
+            self._importing.join()
+            self._importing = None
 
     # --- looking ---------------------------------------------------------------------------
 
@@ -121,10 +142,13 @@ class Volumes:
 
     def settle(self, plan: SeedPlan, say: Callable[[str], None]) -> None:
         """Wait for an earlier seed of this volume to finish; remove helpers that are done or orphaned."""
-        helper_container.settle(self.api, self.reads, plan, say)
+        helper_container.settle(lambda: self.api, self.reads, plan, say)   # the SDK only to remove one
 
-    def run(self, job: HelperJob, progress: Progress | None = None) -> str:
-        """Create the helper, stream data into it when the job says so, start it, wait; its output."""
+    def run(self, job: HelperJob, progress: Progress | None = None, timer: SeedTimer | None = None) -> str:
+        """Create the helper, stream data into it when the job says so, start it, wait; its output
+        (without the helper's phase lines, which go to `timer`)."""
+        self._sdk_imported()
+        timer = timer or SeedTimer()
         mounts = [helper_container.volume_mount(job.plan)]
         resolved = job.resolved
         control = None
@@ -135,21 +159,28 @@ class Volumes:
             control = control_directory(control_files(job))
             mounts.append(helper_container.control_mount(control))
             script = f"{seed_script.CONTROL_DIR}/seed.sh"
+            timer.lap("control files")
         else:   # the settings travel with the data, into the staging directory
             script = f"{seed_script.VOLUME_MOUNT}/{control_place(job)}/seed.sh"
         try:
             container = helper_container.create(self.api, job.image, mounts, {"purpose": job.copy, "id": job.seed_id},
                                                 script, remove=True)
+            timer.lap("helper create")
             code = None
             try:  # on any exit, Ctrl-C included, the helper goes; what it left is finished or cleaned next time
                 if job.copy == "streamed":
                     tar_stream.stream(self.api, container, job, progress)
+                    timer.lap("stream")
                 elif control is None:
                     tar_stream.put_control(self.api, container, job)
+                    timer.lap("control files")
                 output_stream = self.api.attach(container, stdout=True, stderr=True, stream=True, logs=True)
                 self.api.start(container)
-                code, output = helper_container.follow(self.api, container, output_stream, self._staging(job, progress),
-                                                       progress)
+                staging = self._staging(job, progress)
+                code, output = helper_container.follow(self.api, container, output_stream, staging, progress,
+                                                       lambda: timer.lap("helper start"))
+                output = timer.helper_phases(output)
+                timer.skip()
             finally:
                 if code is None:
                     helper_container.discard(self.api, container)

@@ -140,10 +140,12 @@ class Seeder:
     def seed(self, plan: SeedPlan) -> Outcome:
         from mlstack.engine import sources
         from mlstack.engine.helper_job import HelperJob
+        from mlstack.engine.seed_timing import SeedTimer
 
         options = self.options
+        timer = SeedTimer()
         self.volumes.settle(plan, say)
-        resolved = sources.resolve(plan, self.volumes.image_id)
+        timer.lap("settle")
         helper = partial(self.helper, plan)          # picked only when a container is needed
         observed = self.volumes.observe(plan, helper)
         if observed.pending and not options.dry_run:
@@ -152,8 +154,14 @@ class Seeder:
         if observed.exists and observed.marker is None and observed.foreign is None and not options.dry_run:
             output = self.volumes.run(HelperJob(plan, helper(), _new_id(), copy="check"))
             observed.foreign = [line[len("foreign "):] for line in output.splitlines() if line.startswith("foreign ")]
+        timer.lap("look")
+        if observed.marker is None and not options.dry_run:
+            self.volumes.prepare_to_copy()           # a copy (or a refusal) follows, whatever the source holds
+        resolved = sources.resolve(plan, self.volumes.image_id)
+        timer.lap("fingerprint")
         differing = self._differing(resolved, observed, helper) if options.checksum else None
         decision = seed_decision.decide(plan, observed, resolved.fingerprint, options.force, differing)
+        timer.lap("decide")
         outcome = Outcome(plan.volume, plan.volume_name, plan.source.declared, decision.action, decision.reason,
                           dry_run=options.dry_run)
         if decision.action == seed_decision.REFUSE and not options.dry_run:
@@ -167,10 +175,10 @@ class Seeder:
                                                    self.settings.get("method", "auto"), self.volumes.local, plan.source)
         except PlanError as error:
             raise SeedError(str(error)) from None
-        self._copy(plan, resolved, decision, observed, outcome, helper())
+        self._copy(plan, resolved, decision, observed, outcome, helper(), timer)
         return outcome
 
-    def _copy(self, plan, resolved, decision: Decision, observed, outcome: Outcome, helper: str) -> None:
+    def _copy(self, plan, resolved, decision: Decision, observed, outcome: Outcome, helper: str, timer) -> None:
         from mlstack.engine.helper_job import HelperJob
 
         seed_id = _new_id()
@@ -179,25 +187,27 @@ class Seeder:
         old = observed.marker.files if observed.marker else {}
         if plan.source.kind in (seeding.DIRECTORY, seeding.HF_MODEL):
             copy = ("tree" if full else "list") if outcome.method == "bind" else "streamed"
-            expect = sum(1 for entry in files.values() if entry[0] != "data") if full else None
+            probe = seed_marker.probe(files, resolved.subpath) if full else ""
             total = resolved.fingerprint.total_bytes if full else sum(
                 files[path][0] for path in decision.copy or [] if isinstance(files[path][0], int))
         else:
             copy = "archive" if outcome.method == "bind" else "streamed"
-            expect, total = None, resolved.fingerprint.total_bytes
+            probe, total = "", resolved.fingerprint.total_bytes
         marker = Marker(plan.volume_name, plan.source.declared, resolved.fingerprint.identity, resolved.fingerprint.digest,
                         files, resolved.fingerprint.total_bytes, plan.owner_text, plan.mode, resolved.subpath,
                         datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), seed_id)
         job = HelperJob(plan, helper, seed_id, copy=copy, method=outcome.method, resolved=resolved,
                         files=decision.copy, remove=seed_marker.removal_lines(old, decision.remove), marker=marker,
-                        force=self.options.force, expect_files=expect)
-        self.volumes.ensure(plan)
-        progress = TransferProgress(f"seeding {plan.volume}", total or None)
+                        force=self.options.force, probe=probe)
         started = time.monotonic()
+        self.volumes.ensure(plan)
+        timer.lap("volume")
+        progress = TransferProgress(f"seeding {plan.volume}", total or None)
         try:
-            self.volumes.run(job, progress)
+            self.volumes.run(job, progress, timer)
         finally:
             progress.close()
+        timer.lap("done")
         outcome.seconds = time.monotonic() - started
         outcome.bytes = max(total, job.streamed)
 
