@@ -21,6 +21,7 @@ def _ask(field: str, question: str, default: str) -> str:
     try:
         return typer.prompt(question, default=default, err=True, value_proc=check)
     except typer.Abort:   # end of input: nobody is there to answer
+        typer.echo("", err=True)   # end the prompt's line
         raise UsageError("init: no answer on standard input (it ended)",
                          hint="pass --yes to take the defaults, with --services, --name and --gpu to choose") from None
 

@@ -86,8 +86,12 @@ def check_target(directory: FsPath, plan: Plan, force: bool) -> None:
 
 def write(directory: FsPath, plan: Plan) -> list[str]:
     """Stage every file in a temporary directory inside `directory`, then rename each into place."""
-    directory.mkdir(parents=True, exist_ok=True)
-    staging = FsPath(tempfile.mkdtemp(prefix=".mlstack-init-", dir=directory))
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        staging = FsPath(tempfile.mkdtemp(prefix=".mlstack-init-", dir=directory))
+    except OSError as error:   # root passes os.access, not a read-only or virtual file system
+        raise FileSystemError(f"{error.filename or directory}: {error.strerror}; nothing was written",
+                              hint="choose a directory you can write to, or fix its permissions") from None
     try:
         for path, text in plan.files.items():
             staged = staging / path
