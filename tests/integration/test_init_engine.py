@@ -28,7 +28,7 @@ services:
       args: {PYTHON_IMAGE: "mlstack-test/debian:1", OFFLINE: "1"}
     healthcheck: {interval: 2s}
   jupyter: {healthcheck: {interval: 2s, start_period: 240s}}
-  mlflow: {healthcheck: {interval: 2s, start_period: 240s}}   # its first start migrates the database: slow on a busy machine
+  mlflow: {healthcheck: {interval: 2s, start_period: 480s}}   # its first start migrates the database: slow on a busy machine
   postgres: {healthcheck: {interval: 2s, start_period: 120s}}
   qdrant: {healthcheck: {interval: 2s, start_period: 120s}}
   redis: {healthcheck: {interval: 2s, start_period: 120s}}
@@ -53,7 +53,7 @@ def project(tmp_path_factory):
     ports = {"API_PORT": base, "MLFLOW_PORT": base + 1, "JUPYTER_PORT": base + 2, "QDRANT_PORT": base + 3,
              "QDRANT_GRPC_PORT": base + 4, "REDIS_PORT": base + 5, "POSTGRES_PORT": base + 6}
     env = {key: str(value) for key, value in ports.items()}
-    up = mlstack(directory, "up", "--profile", "dev", "--timeout", "300", env=env, timeout=600)
+    up = mlstack(directory, "up", "--profile", "dev", "--timeout", "540", env=env, timeout=600)
     yield {"dir": directory, "name": name, "env": env, "ports": ports, "up": up}
     mlstack(directory, "down", "--volumes", "--yes", env=env, timeout=180)
     try:
