@@ -64,9 +64,15 @@ def project(tmp_path_factory):
 
 def test_up_builds_the_api_and_every_service_turns_healthy(project):
     assert project["up"].returncode == 0, project["up"].stderr
-    rows = [line.split() for line in project["up"].stdout.splitlines()[1:]]
-    assert sorted((row[0], row[1], row[2]) for row in rows) == [
+    lines = project["up"].stdout.splitlines()   # the image build's output, then the service table
+    header = next(number for number, line in enumerate(lines) if line.split()[:4] == ["SERVICE", "STATE", "HEALTH", "PORTS"])
+    rows = {line.split()[0]: line.split() for line in lines[header + 1:] if line.strip()}
+    assert sorted((name, row[1], row[2]) for name, row in rows.items()) == [
         (service, "running", "healthy") for service in sorted(["api", "jupyter", "mlflow", "postgres", "qdrant", "redis"])]
+    # the Jupyter token init generated is the one up uses (no second generator)
+    generated = (project["dir"] / ".mlstack" / "dev-secrets.env").read_text()
+    token = rows["jupyter"][-1].split("token=")[1]
+    assert f"JUPYTER_TOKEN={token}\n" in generated
 
 
 def test_status_lists_every_published_port(project):
