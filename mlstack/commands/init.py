@@ -40,10 +40,8 @@ def run(directory: str, name: str, services: str, gpu: str, force: bool, *, env:
     answers = Answers(check_name(name), parse_services(services, catalog), check_gpu(gpu))
     requires = {fragment_name: fragment.requires for fragment_name, fragment in catalog.items()}
     fragments, _ = with_requirements(answers.services, requires)
-    gitignore = target / ".gitignore"
-    existing = gitignore.read_text(encoding="utf-8") if gitignore.is_file() else ("" if not gitignore.exists() else None)
     files = plan(answers, requires, init_project.stack_variables(fragments, catalog),
-                 init_project.api_template() if "api" in fragments else {}, existing)
+                 init_project.api_template() if "api" in fragments else {}, init_project.existing_gitignore(target))
     init_project.check_target(target, files, force)
     written = init_project.write(target, files)
     secrets = init_project.dev_secrets(target, env)

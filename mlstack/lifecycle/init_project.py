@@ -63,6 +63,17 @@ def api_template() -> dict[str, str]:
             if source.is_file() and "__pycache__" not in source.parts and source.suffix != ".pyc"}
 
 
+def existing_gitignore(directory: FsPath) -> str | None:
+    """The directory's .gitignore ("" when there is none); None when it is not a UTF-8 text file: left alone."""
+    path = directory / ".gitignore"
+    if not path.exists():
+        return ""
+    try:
+        return path.read_text(encoding="utf-8") if path.is_file() and not path.is_symlink() else None
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
 def check_target(directory: FsPath, plan: Plan, force: bool) -> None:
     """Before anything is written: the directory is writable and no file would be overwritten unasked."""
     existing = directory
