@@ -318,6 +318,7 @@ def doctor(stack_file: Optional[str] = StackFile, profile: str = Profile, as_jso
 
 # Commands defined in modules of their own (each has `register(app)`), in the order --help lists them.
 MORE_COMMANDS: tuple[str, ...] = (
+    "app_init",       # init
     "app_catalog",    # catalog fetch, catalog update
     "app_tools",      # devcontainer, graph
 )

@@ -108,6 +108,8 @@ def ensure_templates(stack_dir: FsPath) -> None:
     for source in sorted(source_root.rglob("*")):
         if source.is_dir() or "__pycache__" in source.parts or source.name == "__init__.py" and source.parent == source_root:
             continue
+        if source.relative_to(source_root).parts[0] == "init":   # what `mlstack init` writes, not a build context
+            continue
         target = target_root / source.relative_to(source_root)
         data = source.read_bytes()
         if target.is_file() and target.read_bytes() == data:
