@@ -72,12 +72,10 @@ def render(
                                   help="compose (docker compose), swarm (docker stack deploy) or k8s (kubectl apply -k)."),
 ) -> None:
     """Render one validated, deterministic deploy file (or, for k8s, directory) for a profile."""
-    from mlstack.cli.replay import parsed
     from mlstack.commands import render as command
 
-    call = (stack_file, profile, out, output_format.value, _value(gpu), target.value)
-    parsed(call)   # the same command line is then run without Typer (cli.replay)
-    _emit(command.run(*call, env=process_env()))
+    # most command lines never get here: cli.render_args reads them without Typer
+    _emit(command.run(stack_file, profile, out, output_format.value, _value(gpu), target.value, env=process_env()))
 
 
 @app.command()
