@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
@@ -77,6 +76,8 @@ def emit(result: Result, as_json: bool = False) -> None:
         payload = result.data if result.data is not None else {"text": result.text}
         if result.diagnostics:
             payload = {"result": payload, "diagnostics": [asdict(d) for d in result.diagnostics]}
+        import json
+
         sys.stdout.write(json.dumps(payload, indent=2, sort_keys=True, default=str) + "\n")
         return
     for diagnostic in result.diagnostics:

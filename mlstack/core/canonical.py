@@ -13,7 +13,7 @@ from typing import Callable
 
 from mlstack.core.fields import ip_problem
 from mlstack.core.go_values import port_range
-from mlstack.core.model import Node, Path, matches, path_str, pattern
+from mlstack.core.model import Node, Path, PatternTable, path_str, pattern
 from mlstack.errors import StackError
 from mlstack.report import Diagnostic
 
@@ -304,10 +304,12 @@ DEFAULTS: list[tuple[tuple[str, ...], Transform]] = [
 ]
 
 
+_DEFAULTS, _TRANSFORMS = PatternTable(DEFAULTS), PatternTable(TRANSFORMS)
+
+
 def fill_defaults(node: Node, path: Path = ()) -> None:
-    for want, transform in DEFAULTS:
-        if matches(path, want):
-            transform(node, path)
+    for transform in _DEFAULTS.lookup(path):
+        transform(node, path)
     if node.is_map:
         for key, child in node.value.items():
             fill_defaults(child, path + (key,))
@@ -323,7 +325,6 @@ def canonical(node: Node, path: Path = ()) -> Node:
     elif node.is_seq:
         node.value = [canonical(child, path + (index,)) for index, child in enumerate(node.value)]
     if len(path) >= 2 and path[0] in ("services", "networks", "volumes", "secrets", "configs"):
-        for want, transform in TRANSFORMS:
-            if matches(path, want):
-                return transform(node, path)
+        for transform in _TRANSFORMS.lookup(path):   # the first row that matches
+            return transform(node, path)
     return node
