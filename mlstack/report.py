@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import asdict, dataclass, field
+from mlstack.records import asdict, field, record
 from typing import Any, Protocol
 
 
@@ -26,7 +26,7 @@ def path_str(path: tuple[str | int, ...]) -> str:
     return text
 
 
-@dataclass(frozen=True, order=True)
+@record(frozen=True, order=True)
 class Diagnostic:
     """One problem, located: `file:line:col: path: message`."""
 
@@ -57,7 +57,7 @@ class Diagnostic:
         return f"{where}:{subject}{severity} {self.message}"
 
 
-@dataclass
+@record
 class Result:
     """What a command returns; `text` for humans, `data` for --json."""
 

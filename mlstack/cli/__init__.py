@@ -56,7 +56,7 @@ def _dispatch(args: list[str], debug: bool) -> None:
 
 def __getattr__(name: str):
     """The app and its option choices (`cli.GpuPolicy`, ...), imported when first asked for."""
-    if name.startswith("__") or name in ("typer_app", "replay", "environment", "outcome"):   # the submodule itself: imported below, not looked up here
+    if name.startswith("__") or name in ("typer_app", "replay", "environment", "outcome", "render_args"):   # the submodule itself: imported below, not looked up here
         raise AttributeError(name)
     from mlstack.cli import typer_app
 

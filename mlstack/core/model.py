@@ -7,7 +7,7 @@ A compose document is held as a tree of `Node`s. Each node knows where it came f
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from mlstack.records import field, record, replace
 from typing import Any, Iterator
 
 from mlstack.report import path_str  # noqa: F401 - the one way a path is written, shared with diagnostics
@@ -103,7 +103,7 @@ class PatternTable:
         return self.values(branches)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Origin:
     """Where a value was set and how the merge treated it."""
 

@@ -6,7 +6,7 @@ directory the file is written to), and the header's hash covers the body.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from mlstack.records import field, record
 from pathlib import Path as FsPath
 from typing import Any
 
@@ -24,7 +24,7 @@ except ImportError:  # pragma: no cover - another Python
 TOP_LEVEL_ORDER = ("name", "services", "networks", "volumes", "secrets", "configs", "models")
 
 
-@dataclass
+@record
 class Header:
     stack: str
     profile: str

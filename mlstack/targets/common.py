@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from mlstack.records import field, record
 
 from mlstack.core.model import Node, Origin, path_str
 from mlstack.report import Diagnostic
 
 
-@dataclass
+@record
 class Conversion:
     """What a target made: file name -> text (one entry for single-file targets), warnings, needs."""
 
@@ -65,7 +65,7 @@ def non_gpu_devices(devices: list) -> list:
     return [device for device in devices if not (isinstance(device, dict) and is_gpu_device(device))]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class GpuNeed:
     count: int            # GPUs to ask the scheduler for
     all_gpus: bool        # the service asked for `count: all`
@@ -85,7 +85,7 @@ def gpu_need(name: str, service: Node) -> GpuNeed | None:
     return GpuNeed(max(count, 1), all_gpus, ids)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class SecretSource:
     """Where a deploy host reads a secret's value: an environment variable or a file."""
 
