@@ -91,7 +91,7 @@ def _init(self, *args, **kwargs) -> None:
     if len(args) > len(fields):
         raise TypeError(f"{type(self).__qualname__}.__init__() takes {len(fields) + 1} positional arguments but "
                         f"{len(args) + 1} were given")
-    for unknown in kwargs.keys() - {each.name for each in fields}:
+    for unknown in kwargs.keys() - type(self).__record_names__ if kwargs else ():
         raise TypeError(f"{type(self).__qualname__}.__init__() got an unexpected keyword argument {unknown!r}")
     for position, each in enumerate(fields):
         if position < len(args):
