@@ -39,6 +39,7 @@ _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 _CHANGES = ("mkdir", "makedirs", "replace", "rename", "renames", "remove", "unlink", "rmdir", "removedirs",
             "chmod", "chown", "utime", "symlink", "link", "truncate", "mkfifo", "mknod")
 _recording: Recording | None = None
+_last_key: tuple[tuple, str] | None = None   # ((args, env, working directory), key): invocation_key's last answer
 
 
 def cache_dir(env: dict[str, str]) -> str | None:
@@ -52,10 +53,18 @@ def cache_dir(env: dict[str, str]) -> str | None:
 
 
 def invocation_key(args: list[str], env: dict[str, str]) -> str:
-    """What the invocation is, apart from the files it reads: a change to any of it is another entry."""
+    """What the invocation is, apart from the files it reads: a change to any of it is another entry.
+    A lookup that misses and then its recording ask in turn (~1.5 ms each): the second gets the first's
+    answer, once, for the same arguments, environment and directory (microseconds apart)."""
+    global _last_key
+    last, _last_key = _last_key, None
+    if last is not None and last[0] == (args, env, os.getcwd()):
+        return last[1]
     parts = (FORMAT, sys.version, sys.executable, os.getcwd(), sys.argv[0], tuple(args), tuple(sorted(env.items())),
              _terminal(), _code_fingerprint(), tuple(_stat_or_none(entry) for entry in sys.path[1:] if entry))
-    return blake2b(repr(parts).encode("utf-8", "surrogateescape"), digest_size=20).hexdigest()
+    key = blake2b(repr(parts).encode("utf-8", "surrogateescape"), digest_size=20).hexdigest()
+    _last_key = ((list(args), dict(env), os.getcwd()), key)
+    return key
 
 
 # sys.path[1:]: the directories the libraries come from (one installed or removed changes its directory);
