@@ -83,10 +83,23 @@ def _make(cls, frozen: bool, order: bool):
                 raise TypeError(f"cannot overwrite attribute {name} in class {cls.__name__}. Consider using functools.total_ordering")
             setattr(cls, name, method)
     cls.__record_names__, cls.__record_compared__ = names, compared
+    # per number of positional arguments: the defaults of the fields after them, or None where one has none
+    cls.__record_tails__ = [None if any(each.default is _MISSING and each.default_factory is _MISSING for each in fields[given:])
+                            else tuple((each.name, each.default, None if each.default_factory is _MISSING else each.default_factory)
+                                       for each in fields[given:]) for given in range(len(fields) + 1)]
     return cls
 
 
 def _init(self, *args, **kwargs) -> None:
+    names = type(self).__record_names__
+    if not kwargs and len(args) <= len(names):   # the common case: the first fields in order, defaults for the rest
+        tail = type(self).__record_tails__[len(args)]
+        if tail is not None:
+            state = self.__dict__
+            state.update(zip(names, args))
+            for name, default, factory in tail:
+                state[name] = default if factory is None else factory()
+            return
     fields = type(self).__record_fields__
     if len(args) > len(fields):
         raise TypeError(f"{type(self).__qualname__}.__init__() takes {len(fields) + 1} positional arguments but "

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 from enum import Enum
 
+import click
 import pytest
+import typer.main
 
-pytest.importorskip("typer")
-import click  # noqa: E402
-import typer.main  # noqa: E402
-
-from mlstack.cli import render_args  # noqa: E402
-from mlstack.cli.typer_app import app  # noqa: E402
+from mlstack.cli import render_args
+from mlstack.cli.typer_app import app
 
 GROUP = typer.main.get_command(app)
 RENDER = GROUP.commands["render"]
