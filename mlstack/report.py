@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import sys
-from dataclasses import asdict, dataclass, field
+from mlstack.records import asdict, field, record
 from typing import Any, Protocol
 
 
@@ -27,7 +26,7 @@ def path_str(path: tuple[str | int, ...]) -> str:
     return text
 
 
-@dataclass(frozen=True, order=True)
+@record(frozen=True, order=True)
 class Diagnostic:
     """One problem, located: `file:line:col: path: message`."""
 
@@ -58,7 +57,7 @@ class Diagnostic:
         return f"{where}:{subject}{severity} {self.message}"
 
 
-@dataclass
+@record
 class Output:
     """How much mlstack tells the person at the terminal, set once by the CLI from its options and environment:
     --quiet keeps only errors and the result; NO_COLOR (present and not empty, no-color.org) turns colour off."""
@@ -77,7 +76,7 @@ def say(line: str) -> None:
         sys.stderr.flush()
 
 
-@dataclass
+@record
 class Result:
     """What a command returns; `text` for humans, `data` for --json."""
 
@@ -96,6 +95,8 @@ def emit(result: Result, as_json: bool = False) -> None:
         payload = result.data if result.data is not None else {"text": result.text}
         if result.diagnostics:
             payload = {"result": payload, "diagnostics": [asdict(d) for d in result.diagnostics]}
+        import json
+
         sys.stdout.write(json.dumps(payload, indent=2, sort_keys=True, default=str) + "\n")
         return
     for diagnostic in result.diagnostics:

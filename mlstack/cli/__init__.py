@@ -1,9 +1,10 @@
 """The command line's entry point: the one reader of the process environment, `--debug`, and dispatch.
 
 The Typer app (`cli.typer_app`) holds the options and their commands. Importing it costs more than
-a whole replayed render (Typer and click, ~75 ms), so an invocation whose output was stored and
+a whole replayed render (Typer and click, ~45 ms), so an invocation whose output was stored and
 whose inputs are all as they were then (`cli.replay`: a render to standard output, a help text) is
-replayed before it is imported; anything else goes through the app.
+replayed before it is imported, and a render whose arguments `cli.render_args` reads exactly as Typer
+would runs without it; anything else goes through the app.
 """
 
 from __future__ import annotations
@@ -44,9 +45,11 @@ def main(argv: list[str] | None = None) -> None:
 
         if replay.replay(key, env):
             sys.exit(0)
-        call = replay.parsed_call(key, env) if args[:1] == ["render"] else None
+        from mlstack.cli.render_args import parse
+
+        call = parse(args)
         with replay.Recording(key, env, replayable=asks_help):
-            if call is not None:   # parsed by Typer before: the render runs without importing it
+            if call is not None:   # read as Typer would read it: the render runs without importing Typer
                 from mlstack.cli import outcome
 
                 _configure_output(quiet, env)
@@ -72,7 +75,7 @@ def _dispatch(args: list[str], debug: bool, quiet: bool, env: dict[str, str]) ->
 
 def __getattr__(name: str):
     """The app and its option choices (`cli.GpuPolicy`, ...), imported when first asked for."""
-    if name.startswith("__") or name in ("typer_app", "replay", "environment", "outcome", "completion"):   # the submodule itself: imported below, not looked up here
+    if name.startswith("__") or name in ("typer_app", "replay", "environment", "outcome", "completion", "render_args"):   # the submodule itself: imported below, not looked up here
         raise AttributeError(name)
     from mlstack.cli import typer_app
 

@@ -1,4 +1,4 @@
-"""How a command run ends, whether Typer parsed its arguments just now or `cli.replay` replays that parse:
+"""How a command run ends, whether Typer parsed its arguments or `cli.render_args` read them without it:
 its result printed, or its error as one message, and the exit code (`sys.exit` always)."""
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def failed(error: BaseException, debug: bool, as_json: bool = False) -> None:
 
 
 def render(call: tuple, env: dict[str, str], debug: bool) -> None:
-    """`mlstack render` with the arguments Typer parsed from the same command line before (cli.replay)."""
+    """`mlstack render` with the arguments `cli.render_args` read, exactly as Typer would have."""
     from mlstack.commands import render as command
 
     try:

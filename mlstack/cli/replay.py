@@ -32,14 +32,14 @@ except ImportError:  # pragma: no cover - another Python
     from hashlib import blake2b
 
 FORMAT = 1          # of an entry; part of the key
-CALL = ".call"      # suffix of a stored parse (`parsed`), next to the entry of the same key
-ENTRIES = 128       # files kept (stored outputs and parses); the oldest go first
+ENTRIES = 128       # stored outputs kept; the oldest go first
 _WRITE_MODES = frozenset("wax+")
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 # os functions that change the file system: a render that calls one is not replayable
 _CHANGES = ("mkdir", "makedirs", "replace", "rename", "renames", "remove", "unlink", "rmdir", "removedirs",
             "chmod", "chown", "utime", "symlink", "link", "truncate", "mkfifo", "mknod")
 _recording: Recording | None = None
+_last_key: tuple[tuple, str] | None = None   # ((args, env, working directory), key): invocation_key's last answer
 
 
 def cache_dir(env: dict[str, str]) -> str | None:
@@ -53,10 +53,18 @@ def cache_dir(env: dict[str, str]) -> str | None:
 
 
 def invocation_key(args: list[str], env: dict[str, str]) -> str:
-    """What the invocation is, apart from the files it reads: a change to any of it is another entry."""
+    """What the invocation is, apart from the files it reads: a change to any of it is another entry.
+    A lookup that misses and then its recording ask in turn (~1.5 ms each): the second gets the first's
+    answer, once, for the same arguments, environment and directory (microseconds apart)."""
+    global _last_key
+    last, _last_key = _last_key, None
+    if last is not None and last[0] == (args, env, os.getcwd()):
+        return last[1]
     parts = (FORMAT, sys.version, sys.executable, os.getcwd(), sys.argv[0], tuple(args), tuple(sorted(env.items())),
              _terminal(), _code_fingerprint(), tuple(_stat_or_none(entry) for entry in sys.path[1:] if entry))
-    return blake2b(repr(parts).encode("utf-8", "surrogateescape"), digest_size=20).hexdigest()
+    key = blake2b(repr(parts).encode("utf-8", "surrogateescape"), digest_size=20).hexdigest()
+    _last_key = ((list(args), dict(env), os.getcwd()), key)
+    return key
 
 
 # sys.path[1:]: the directories the libraries come from (one installed or removed changes its directory);
@@ -141,25 +149,6 @@ def replay(args: list[str], env: dict[str, str]) -> bool:
     return True
 
 
-def parsed_call(args: list[str], env: dict[str, str]) -> tuple | None:
-    """The arguments Typer parsed from this same invocation before (`parsed`), if it did: a render whose
-    inputs changed runs again without importing Typer. Parsing reads no file: the key is all it depends on."""
-    directory = cache_dir(env)
-    if directory is None:
-        return None
-    try:
-        with _open(os.path.join(directory, invocation_key(args, env) + CALL), "rb") as stream:
-            return marshal.load(stream)
-    except (OSError, EOFError, ValueError, TypeError):
-        return None
-
-
-def parsed(call: tuple) -> None:
-    """Said by the render command with what Typer parsed (plain values): stored for `parsed_call`."""
-    if _recording is not None:
-        _recording.call = call
-
-
 def replayable() -> None:
     """Said of a command's output that is a function of its invocation and the files it read (a render to
     standard output, `Result.replayable`): if it is being recorded, it may be stored."""
@@ -178,7 +167,6 @@ class Recording:
         self.stderr: list[str | bytes] = []
         self.replayable = replayable
         self.changed_files = False
-        self.call: tuple | None = None
         self._saved: list[tuple[object, str, object]] = []
 
     def __enter__(self) -> Recording:
@@ -209,11 +197,8 @@ class Recording:
         _recording = None
         succeeded = kind is None or (kind is SystemExit and error.code in (0, None))
         try:
-            if self.call is not None:   # Typer parsed the command line, whatever the command then did
-                self._write(self.key + CALL, self.call)
             if succeeded and self.replayable and not self.changed_files:
                 self._store()
-            if self.call is not None or self.replayable:
                 _prune(self.directory)
         except Exception:  # noqa: BLE001 - a cache that cannot be written is no cache, never an error
             pass

@@ -13,7 +13,7 @@ from typing import Callable
 
 from mlstack.core.fields import ip_problem
 from mlstack.core.go_values import port_range
-from mlstack.core.model import Node, Path, matches, path_str, pattern
+from mlstack.core.model import Node, Path, PatternTable, path_str, pattern
 from mlstack.errors import StackError
 from mlstack.report import Diagnostic
 
@@ -304,26 +304,49 @@ DEFAULTS: list[tuple[tuple[str, ...], Transform]] = [
 ]
 
 
+_DEFAULTS, _TRANSFORMS = PatternTable(DEFAULTS), PatternTable(TRANSFORMS)
+
+
 def fill_defaults(node: Node, path: Path = ()) -> None:
-    for want, transform in DEFAULTS:
-        if matches(path, want):
-            transform(node, path)
+    _fill_defaults(node, path, _reached(_DEFAULTS, path))
+
+
+def _fill_defaults(node: Node, path: Path, branches: tuple) -> None:
+    """Down the tree only as far as some pattern of DEFAULTS goes."""
+    for transform in PatternTable.values(branches):
+        transform(node, path)
     if node.is_map:
         for key, child in node.value.items():
-            fill_defaults(child, path + (key,))
+            below = PatternTable.step(branches, key)
+            if below:
+                _fill_defaults(child, path + (key,), below)
 
 
 def canonical(node: Node, path: Path = ()) -> Node:
     """Return the tree with every short form in its long form (children first)."""
+    return _canonical(node, path, _reached(_TRANSFORMS, path))
+
+
+def _canonical(node: Node, path: Path, branches: tuple) -> Node:
+    """Down the tree only as far as some pattern of TRANSFORMS goes: below, nothing changes."""
     if node.tag == "!reset":
         return node  # never read: Compose drops it before anything else
     if node.is_map:
         for key in list(node.value):
-            node.value[key] = canonical(node.value[key], path + (key,))
+            below = PatternTable.step(branches, key)
+            if below:
+                node.value[key] = _canonical(node.value[key], path + (key,), below)
     elif node.is_seq:
-        node.value = [canonical(child, path + (index,)) for index, child in enumerate(node.value)]
+        node.value = [_canonical(child, path + (index,), below) if (below := PatternTable.step(branches, index)) else child
+                      for index, child in enumerate(node.value)]
     if len(path) >= 2 and path[0] in ("services", "networks", "volumes", "secrets", "configs"):
-        for want, transform in TRANSFORMS:
-            if matches(path, want):
-                return transform(node, path)
+        for transform in PatternTable.values(branches):   # the first row that matches
+            return transform(node, path)
     return node
+
+
+def _reached(table: PatternTable, path: Path) -> tuple:
+    branches = table.start()
+    for part in path:
+        branches = table.step(branches, part)
+    return branches

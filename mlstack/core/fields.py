@@ -21,7 +21,7 @@ from typing import Callable
 
 from mlstack.core.go_values import (INT64_MAX, duration_problem, go_float, go_int, size_in_bytes,
                                     size_problem)
-from mlstack.core.model import Node, Path, matches, path_str, pattern
+from mlstack.core.model import Node, Path, PatternTable, path_str, pattern
 from mlstack.report import Diagnostic
 
 Decoder = Callable[[Node], "str | None"]
@@ -244,25 +244,26 @@ TYPED_FIELDS: list[tuple[tuple[str, ...], Decoder]] = [
 ]
 
 
+_TYPED_FIELDS = PatternTable(TYPED_FIELDS)
+
+
 def typed_fields(root: Node) -> list[Diagnostic]:
     """Every value of the merged model that Compose would fail to decode, located."""
     found: list[Diagnostic] = []
     services = root.get("services")
     if services is not None and services.is_map:
-        _walk(services, ("services",), found)
+        _walk(services, ("services",), _TYPED_FIELDS.step(_TYPED_FIELDS.start(), "services"), found)
     return found
 
 
-def _walk(node: Node, path: Path, found: list[Diagnostic]) -> None:
-    for want, decoder in TYPED_FIELDS:
-        if matches(path, want):
-            problem = decoder(node)
-            if problem:
-                origin = node.origin
-                found.append(Diagnostic.at(origin, path_str(path), problem, "typed-field"))
-    if node.is_map:
-        for key, child in node.value.items():
-            _walk(child, path + (key,), found)
-    elif node.is_seq:
-        for index, child in enumerate(node.value):
-            _walk(child, path + (index,), found)
+def _walk(node: Node, path: Path, branches: tuple, found: list[Diagnostic]) -> None:
+    """Down the tree only as far as some pattern of TYPED_FIELDS goes."""
+    for decoder in PatternTable.values(branches):
+        problem = decoder(node)
+        if problem:
+            found.append(Diagnostic.at(node.origin, path_str(path), problem, "typed-field"))
+    children = node.value.items() if node.is_map else enumerate(node.value) if node.is_seq else ()
+    for key, child in children:
+        below = PatternTable.step(branches, key)
+        if below:
+            _walk(child, path + (key,), below, found)

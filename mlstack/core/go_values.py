@@ -7,10 +7,6 @@ from __future__ import annotations
 
 import math
 import re
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:  # imported where durations are read: `status` reads ports from here and never pays for it
-    from fractions import Fraction
 
 INT64_MAX = 2**63 - 1
 FLOAT32_MAX = 3.4028234663852886e38
@@ -114,35 +110,40 @@ def duration_seconds(value) -> float | None:
         return float(value)
     if not isinstance(value, str):
         return None
-    total, problem = _parse_duration(value)
-    return None if problem else float(total) / 10**9
+    (numerator, scale), problem = _parse_duration(value)
+    return None if problem else numerator / 10**scale / 10**9
 
 
-def _parse_duration(text: str) -> tuple[Fraction, str | None]:
-    """(nanoseconds, None), or (0, why Compose refuses the text)."""
-    from fractions import Fraction
-
+def _parse_duration(text: str) -> tuple[tuple[int, int], str | None]:
+    """((N, S), None): exactly N / 10**S nanoseconds; or ((0, 0), why Compose refuses the text).
+    Exact decimal arithmetic in integers (`1.5h` is 15 * 3600e9 / 10), as fractions.Fraction would do it
+    without importing it (~4 ms, decimal with it)."""
+    zero = (0, 0)
     body = text[1:] if text[:1] in "+-" else text
     if body == "0":
-        return Fraction(0), None
+        return zero, None
     if not body:
-        return Fraction(0), f"invalid duration {text!r}: expected a number and a unit, as in 1m30s"
-    total = Fraction(0)
+        return zero, f"invalid duration {text!r}: expected a number and a unit, as in 1m30s"
+    total, scale = 0, 0
     position = 0
     while position < len(body):
         match = _DURATION_PART.match(body, position)
         number, unit = match[1], match[2]
         if number in ("", "."):
-            return Fraction(0), f"invalid duration {text!r}: expected a number and a unit, as in 1m30s"
+            return zero, f"invalid duration {text!r}: expected a number and a unit, as in 1m30s"
         if not unit:
-            return Fraction(0), f"invalid duration {text!r}: {number} has no unit (ns, us, ms, s, m, h, d or w)"
+            return zero, f"invalid duration {text!r}: {number} has no unit (ns, us, ms, s, m, h, d or w)"
         if unit not in _DURATION_UNITS:
-            return Fraction(0), f"invalid duration {text!r}: unknown unit {unit!r} (ns, us, ms, s, m, h, d or w)"
-        total += Fraction(number if not number.endswith(".") else number[:-1] or "0") * _DURATION_UNITS[unit]
+            return zero, f"invalid duration {text!r}: unknown unit {unit!r} (ns, us, ms, s, m, h, d or w)"
+        whole, _, fraction = number.partition(".")
+        part, digits = int(whole + fraction or "0") * _DURATION_UNITS[unit], len(fraction)
+        if digits > scale:
+            total, scale = total * 10**(digits - scale), digits
+        total += part * 10**(scale - digits)
         position = match.end()
-    if total > INT64_MAX + (text[:1] == "-"):
-        return Fraction(0), f"invalid duration {text!r}: too long"
-    return (-total if text[:1] == "-" else total), None
+    if total > (INT64_MAX + (text[:1] == "-")) * 10**scale:
+        return zero, f"invalid duration {text!r}: too long"
+    return ((-total if text[:1] == "-" else total), scale), None
 
 
 # --- ports: `80`, `8000-8010` ------------------------------------------------------------------

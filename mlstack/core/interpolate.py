@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Callable, Mapping
 
 from mlstack.core.go_values import go_float, go_int
-from mlstack.core.model import Node, Path, matches, path_str, pattern
+from mlstack.core.model import Node, Path, PatternTable, path_str, pattern
 from mlstack.errors import StackError
 from mlstack.report import Diagnostic
 
@@ -182,11 +182,12 @@ CASTS: list[tuple[tuple[str, ...], Callable[[str], object]]] = [
 ]
 
 
+_CASTS = PatternTable(CASTS)
+
+
 def _cast_for(path: Path):
-    for want, cast in CASTS:
-        if matches(path, want):
-            return cast
-    return None
+    found = _CASTS.lookup(path)
+    return found[0] if found else None
 
 
 def interpolate(root: Node, env: Mapping[str, str], unset: set[str] | None = None) -> None:

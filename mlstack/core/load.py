@@ -7,7 +7,6 @@ plus Go's integer syntax), not PyYAML's YAML 1.1 rules: `yes` and `on` stay stri
 
 from __future__ import annotations
 
-import datetime
 import errno
 import math
 import os
@@ -69,6 +68,8 @@ def _timestamp(text: str) -> Timestamp | None:
     year, month, day = (int(part) for part in match["date"].split("-"))
     clock = (match["clock"] or match["spaced"] or "0:0:0").split(".")[0]
     hour, minute, second = (int(part) for part in clock.split(":"))
+    import datetime   # only for a scalar that looks like a timestamp
+
     try:
         datetime.datetime(year, month, day, hour, minute, second)
     except ValueError:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Callable
 
 from mlstack.core.canonical import AS_LIST
-from mlstack.core.model import Node, Path, matches, path_str, pattern
+from mlstack.core.model import Node, Path, PatternTable, matches, path_str, pattern
 from mlstack.errors import StackError
 from mlstack.report import Diagnostic
 
@@ -33,9 +33,8 @@ def merge_nodes(base: Node | None, over: Node | None, path: Path) -> Node | None
         return base
     if base is None:
         return over
-    for want, merger in MERGE_RULES:
-        if matches(path, want):
-            return merger(base, over, path)
+    for merger in _MERGE_RULES.lookup(path):   # the first rule that matches
+        return merger(base, over, path)
     return default_merge(base, over, path)
 
 
@@ -224,6 +223,7 @@ MERGE_RULES: list[tuple[tuple[str, ...], Merger]] = [
         "services.*.deploy.labels", "networks.*.labels", "volumes.*.labels", "secrets.*.labels", "configs.*.labels",
     )],
 ]
+_MERGE_RULES = PatternTable(MERGE_RULES)
 
 
 # --- de-duplication of sequences ----------------------------------------------------------
@@ -302,6 +302,8 @@ UNIQUE_KEYS: list[tuple[tuple[str, ...], Callable[[Node], str]]] = [
 ]
 
 
+_UNIQUE_KEYS = PatternTable(UNIQUE_KEYS)
+
 # Compose de-duplicates twice: before expanding the file just merged (its short ports keyed by
 # their text, "8080:80") and after (every port by host_ip:published:target/protocol).
 KEYED_BY_TEXT_FIRST = [pattern("services.*.ports")]
@@ -318,12 +320,11 @@ def enforce_unicity(node: Node, path: Path = ()) -> None:
         return
     if not node.is_seq or len(path) < 3:
         return
-    for want, key_of in UNIQUE_KEYS:
-        if matches(path, want):
-            if any(matches(path, first) for first in KEYED_BY_TEXT_FIRST):
-                node.value = _unique(node.value, lambda entry: entry.raw if entry.is_map and entry.raw else key_of(entry))
-            node.value = _unique(node.value, key_of)
-            break
+    for key_of in _UNIQUE_KEYS.lookup(path):   # the first row that matches
+        if any(matches(path, first) for first in KEYED_BY_TEXT_FIRST):
+            node.value = _unique(node.value, lambda entry: entry.raw if entry.is_map and entry.raw else key_of(entry))
+        node.value = _unique(node.value, key_of)
+        break
     node.raw = None  # `gpus: all`, as merged, is the list it stands for
     for entry in node.value:
         if entry.is_map:

@@ -7,7 +7,7 @@ A compose document is held as a tree of `Node`s. Each node knows where it came f
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from mlstack.records import field, record, replace
 from typing import Any, Iterator
 
 from mlstack.report import path_str  # noqa: F401 - the one way a path is written, shared with diagnostics
@@ -53,7 +53,57 @@ def pattern(text: str) -> tuple[str, ...]:
     return tuple(text.split("."))
 
 
-@dataclass(frozen=True)
+class PatternTable:
+    """Rows of (pattern, value), looked up by path: the values of the rows whose pattern `matches` the
+    path, in row order. One walk down a tree of the patterns' parts instead of a test per row; a walk
+    over a document carries the branches reached (`start`, `step`) and stops where none is left."""
+
+    def __init__(self, rows: list[tuple[tuple[str, ...], Any]]) -> None:
+        root: list = [{}, []]   # a branch: [{part: branch}, [(row, value) of the patterns that end here]]
+        for row, (want, value) in enumerate(rows):
+            branch = root
+            for part in want:
+                branch = branch[0].setdefault(part, [{}, []])
+            branch[1].append((row, value))
+        self._start = (root,)
+
+    def start(self) -> tuple:
+        return self._start
+
+    @staticmethod
+    def step(branches: tuple, part: PathPart) -> tuple:
+        """The branches one part further down; empty when no pattern goes on with this part."""
+        found = []
+        for children, _ in branches:
+            if not children:
+                continue
+            if isinstance(part, str) and part != "*" and part != "[]":
+                exact = children.get(part)
+                if exact is not None:
+                    found.append(exact)
+            elif isinstance(part, int) and "[]" in children:
+                found.append(children["[]"])
+            if "*" in children:
+                found.append(children["*"])
+        return tuple(found)
+
+    @staticmethod
+    def values(branches: tuple) -> list:
+        rows = [row for _, here in branches for row in here]
+        if len(rows) > 1:
+            rows.sort(key=lambda row: row[0])
+        return [value for _, value in rows]
+
+    def lookup(self, path: Path) -> list:
+        branches = self._start
+        for part in path:
+            branches = self.step(branches, part)
+            if not branches:
+                return []
+        return self.values(branches)
+
+
+@record(frozen=True)
 class Origin:
     """Where a value was set and how the merge treated it."""
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from mlstack.records import record
 from pathlib import Path as FsPath
 from typing import Callable
 
@@ -31,7 +31,7 @@ def _local_bind_volume(root: Node, path: Path) -> bool:
     return driver is not None and driver.value == "local" and bind is not None and bind.value == "bind"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class PathField:
     pattern: tuple[str, ...]
     windows_aware: bool = False  # Compose keeps `C:\x` and `\\server\share` here; elsewhere it joins them

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from mlstack.records import field, record
 from pathlib import Path as FsPath
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from mlstack.core.gpu import GpuPlan
 
 
-@dataclass
+@record
 class Rendered:
     stack: Stack
     profile: Profile

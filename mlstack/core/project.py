@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
+from mlstack.records import field, record
 from pathlib import Path as FsPath
 from typing import Mapping
 
@@ -28,7 +28,7 @@ from mlstack.report import Diagnostic
 RESOURCES = ("services", "networks", "volumes", "secrets", "configs")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ComposeFile:
     path: FsPath                       # absolute
     display: str                       # how messages name it
@@ -36,14 +36,14 @@ class ComposeFile:
     scoped: bool = False               # built-in overrides apply only to services already present
 
 
-@dataclass
+@record
 class Layer:
     """One file (or YAML document) ready to merge, and the paths its `!reset`/`!override` tags name."""
     node: Node
     tagged: list[tuple[Path, Node]] = field(default_factory=list)
 
 
-@dataclass
+@record
 class Model:
     root: Node
     files: list[ComposeFile]

@@ -77,7 +77,15 @@ def _key_test(text: str) -> Callable[[str], Any]:
 
 # --- keywords: (keywords, the value classes they apply to (None: all), builder) ---------------------
 def _members(compiler: Compiler, schema: dict) -> Check:
-    properties = {name: compiler.compile(sub) for name, sub in schema.get("properties", {}).items()}
+    declared = schema.get("properties", {})
+    properties: dict[str, Check] = {}   # compiled when a document first has the key: most never do
+
+    def property_check(key: str) -> Check | None:
+        sub = properties.get(key)
+        if sub is None and key in declared:
+            sub = properties[key] = compiler.compile(declared[key])
+        return sub
+
     additional = schema.get("additionalProperties", True)
     checking: list[tuple[Callable[[str], Any], Check]] = []
     accepting: list[Callable[[str], Any]] = []  # only decide whether a key is known
@@ -87,13 +95,13 @@ def _members(compiler: Compiler, schema: dict) -> Check:
             checking.append((_key_test(text), check_pattern))
         elif additional is not True:
             accepting.append(_key_test(text))
-    names = list(properties)
+    names = list(declared)
     shown_patterns = [text for text in schema.get("patternProperties", {}) if text != "^x-"]
     extra = compiler.compile(additional) if not isinstance(additional, bool) else None
 
     def check(node: Node, path: Path, problems: list) -> None:
         for key, child in node.value.items():
-            sub = properties.get(key)
+            sub = property_check(key)
             matched = sub is not None
             if matched and sub is not accept:
                 sub(child, path + (key,), problems)

@@ -20,7 +20,7 @@ value kept in .mlstack/ (never in git) when nothing else sets it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from mlstack.records import field, record
 from pathlib import Path as FsPath
 
 from mlstack.core.model import Node, Origin
@@ -31,7 +31,7 @@ RUN_SECRETS = "/run/secrets"
 KEYS = ("description", "environment", "file", "required", "services")
 
 
-@dataclass
+@record
 class Secret:
     name: str
     description: str = ""

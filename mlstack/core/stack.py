@@ -7,7 +7,7 @@ fragments, built-in dev and prod profiles) so `mlstack render --profile dev` wor
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from mlstack.records import field, record
 from pathlib import Path as FsPath
 
 from mlstack.core.catalogs import Catalog, CatalogEntry, CatalogEnvironment, parse_entries, qualified, resolve, verify_fragment
@@ -32,7 +32,7 @@ def builtin_dir(name: str) -> FsPath:
     return packaged if packaged.is_dir() else PACKAGE_DIR.parent / name
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class SourceRef:
     """A fragment or override file and how messages and headers name it."""
 
@@ -42,14 +42,14 @@ class SourceRef:
     origin: Origin    # where the stack definition names it
 
 
-@dataclass
+@record
 class Profile:
     name: str
     overrides: list[SourceRef]
     gpu: str
 
 
-@dataclass
+@record
 class Stack:
     name: str
     directory: FsPath

@@ -9,7 +9,6 @@ environment or an env file wins. Profiles that require a secret never see these 
 from __future__ import annotations
 
 import os
-import secrets as random_source
 from pathlib import Path as FsPath
 
 from mlstack.core.dotenv import read_env_file
@@ -34,7 +33,7 @@ def values(directory: FsPath, variables: list[str], create: bool) -> dict[str, s
         return {}
     path = directory / DEV_SECRETS_FILE
     known = generated(directory)
-    new = {variable: random_source.token_urlsafe(24) for variable in variables if variable not in known} if create else {}
+    new = {variable: _token() for variable in variables if variable not in known} if create else {}
     if new:
         path.parent.mkdir(parents=True, exist_ok=True)
         ignore = directory / GITIGNORE
@@ -48,3 +47,9 @@ def values(directory: FsPath, variables: list[str], create: bool) -> dict[str, s
         os.replace(temporary, path)
         known.update(new)
     return {variable: known[variable] for variable in variables if variable in known}
+
+
+def _token() -> str:
+    import secrets   # only where a value is generated (a render never does: ~4 ms of imports)
+
+    return secrets.token_urlsafe(24)

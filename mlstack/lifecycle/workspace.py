@@ -7,7 +7,6 @@ profile's rendered file (`<profile>/compose.yaml`), always atomically.
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path as FsPath
 from typing import TYPE_CHECKING, Any, Mapping
 
@@ -101,8 +100,6 @@ def ensure_templates(stack_dir: FsPath) -> None:
     Renders name them by that relative path, so a render is the same on every machine; files
     are rewritten only when the installed mlstack ships different ones.
     """
-    import shutil
-
     source_root = PACKAGE_DIR / "templates"
     target_root = stack_dir / TEMPLATES_DIR
     for source in sorted(source_root.rglob("*")):
@@ -116,6 +113,8 @@ def ensure_templates(stack_dir: FsPath) -> None:
             continue
         target.parent.mkdir(parents=True, exist_ok=True)
         temporary = target.with_name(f".{target.name}.tmp")
+        import shutil   # only when a template changes (~3 ms)
+
         temporary.write_bytes(data)
         shutil.copymode(source, temporary)
         os.replace(temporary, target)
@@ -124,6 +123,8 @@ def ensure_templates(stack_dir: FsPath) -> None:
 def write_atomically(target: FsPath, text: str | bytes) -> None:
     """Temp file in the same directory, fsync, rename: an existing file is replaced whole or not at all.
     `text` as bytes is written as it is (an image), as str in UTF-8."""
+    import tempfile   # not on a render to standard output's path (~5 ms)
+
     target.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:

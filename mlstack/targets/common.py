@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from mlstack.records import field, record
 
-from mlstack.core.gpu_devices import is_gpu_device, requests
-from mlstack.core.go_values import decoded_size, duration_seconds
 from mlstack.core.model import Node, Origin, path_str
 from mlstack.report import Diagnostic
 
 
-@dataclass
+@record
 class Conversion:
     """What a target made: file name -> text (one entry for single-file targets), warnings, needs."""
 
@@ -44,6 +42,8 @@ class Warnings:
 
 def seconds(value) -> float | None:
     """A Compose duration (`1m30s`, `500ms`, `2d`) in seconds, decoded as Compose decodes it."""
+    from mlstack.core.go_values import duration_seconds
+
     return duration_seconds(value)
 
 
@@ -53,15 +53,19 @@ def whole_seconds(value, minimum: int = 1) -> int | None:
 
 
 def bytes_of(value) -> int | None:
+    from mlstack.core.go_values import decoded_size
+
     return decoded_size(value)
 
 
 def non_gpu_devices(devices: list) -> list:
     """Device reservations that are not GPUs (a target maps only GPUs)."""
+    from mlstack.core.gpu_devices import is_gpu_device   # swarm and k8s only: compose keeps devices as they are
+
     return [device for device in devices if not (isinstance(device, dict) and is_gpu_device(device))]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class GpuNeed:
     count: int            # GPUs to ask the scheduler for
     all_gpus: bool        # the service asked for `count: all`
@@ -70,6 +74,8 @@ class GpuNeed:
 
 def gpu_need(name: str, service: Node) -> GpuNeed | None:
     """The service's GPU reservation as a count a scheduler can place; None without one."""
+    from mlstack.core.gpu_devices import requests
+
     wanted = requests(name, service)
     if not wanted:
         return None
@@ -79,7 +85,7 @@ def gpu_need(name: str, service: Node) -> GpuNeed | None:
     return GpuNeed(max(count, 1), all_gpus, ids)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class SecretSource:
     """Where a deploy host reads a secret's value: an environment variable or a file."""
 

@@ -25,7 +25,7 @@ PACKAGE = Path(mlstack.__file__).parent
 MAX_LINES = 400
 
 # What each layer may import from mlstack (lower layers, never higher ones).
-SHARED = {"errors", "report", "mlstack"}
+SHARED = {"errors", "report", "records", "mlstack"}
 MAY_IMPORT = {
     "cli": {"commands"} | SHARED,
     "schemas": set(),             # data: the Compose JSON schema
@@ -36,6 +36,7 @@ MAY_IMPORT = {
     "core": {"schemas"} | SHARED,
     "errors": SHARED,
     "report": SHARED,
+    "records": set(),             # dataclass-like records (mlstack/records.py): the standard library only
     "mlstack": SHARED,
 }
 # Third-party and standard modules reserved to one part of the package.

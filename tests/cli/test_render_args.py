@@ -1,0 +1,101 @@
+"""`cli.render_args` reads a render's command line without Typer: it must read it exactly as Typer does,
+or not at all (None: Typer parses it, with its usage errors). Typer's own parse is the oracle."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+import click
+import pytest
+import typer.main
+
+from mlstack.cli import render_args
+from mlstack.cli.typer_app import app
+
+GROUP = typer.main.get_command(app)
+RENDER = GROUP.commands["render"]
+
+
+def typer_parse(args: list[str]) -> tuple | str:
+    """The call Typer's render makes for ARGS (in `commands.render.run`'s order), or the usage error's text."""
+    try:
+        context = GROUP.make_context("mlstack", list(args))
+        name, command, rest = GROUP.resolve_command(context, list(args))
+        values = command.make_context(name, rest, parent=context).params
+    except click.exceptions.Exit:
+        return "exit"   # --help
+    except click.ClickException as error:
+        return f"usage error: {error.format_message()}"
+    if name != "render":
+        return f"the {name} command"
+    return tuple(plain(values[row[2]]) for row in render_args.OPTIONS)
+
+
+def plain(value):
+    return value.value if isinstance(value, Enum) else value
+
+
+def test_the_table_is_the_typer_commands_options():
+    declared = [(parameter.opts, parameter.secondary_opts, parameter.name, plain(parameter.default),
+                 tuple(getattr(parameter.type, "choices", ())), getattr(parameter.type, "case_sensitive", False),
+                 parameter.multiple, parameter.nargs, parameter.is_flag, parameter.envvar)
+                for parameter in RENDER.params]
+    table = [([flag for flag in row[:2] if flag], [], row[2], row[3], row[4], False, False, 1, False, None)
+             for row in render_args.OPTIONS]
+    assert sorted(declared, key=repr) == sorted(table, key=repr)
+    assert not RENDER.context_settings and not GROUP.context_settings.get("token_normalize_func")
+
+
+READ = [   # command lines read without Typer: the same call as Typer's
+    ["render"],
+    ["render", "--profile", "dev"],
+    ["render", "-p", "prod", "-f", "stack.yaml", "-o", "out.yaml", "-t", "swarm"],
+    ["render", "--profile=prod", "--file=a b.yaml", "--out=", "--format=JSON", "--gpu=Off", "--target=K8S"],
+    ["render", "--format", "json", "--format", "yaml"],           # the last one counts
+    ["render", "-p", "dev", "--profile", "prod", "-p", "staging"],
+    ["render", "--gpu", "REQUIRED", "--target", "compose"],
+    ["render", "--file", "", "--profile", ""],
+    ["render", "--file", "x=y.yaml", "--out", "dir/with=sign"],
+    ["render", "-p", "render", "-f", "render"],
+]
+REFUSED_OR_TYPERS = [   # anything else: Typer decides (its usage error, its help, or a parse this does not try)
+    ["render", "--help"],
+    ["render", "-p"],
+    ["render", "--profile"],
+    ["render", "--prof", "dev"],
+    ["render", "--format", "toml"],
+    ["render", "--gpu", "yes"],
+    ["render", "--target", "helm"],
+    ["render", "extra"],
+    ["render", "--", "-p"],
+    ["render", "-pdev"],
+    ["render", "-p=dev"],
+    ["render", "-o", "-"],
+    ["render", "--out=-"],
+    ["render", "--profile", "--json"],
+    ["render", "--json"],
+    ["render", "-x"],
+    ["render", "--format=ＹＡＭＬ"],
+    ["render", "--gpu", "auto", "--debug"],
+    ["validate"],
+    ["--help"],
+    [],
+]
+
+
+@pytest.mark.parametrize("args", READ, ids=[" ".join(args) for args in READ])
+def test_a_line_read_without_typer_is_the_call_typer_makes(args):
+    call = render_args.parse(args)
+    assert call is not None
+    assert call == typer_parse(args)
+
+
+@pytest.mark.parametrize("args", REFUSED_OR_TYPERS, ids=[" ".join(args) or "(none)" for args in REFUSED_OR_TYPERS])
+def test_anything_else_is_left_to_typer(args):
+    assert render_args.parse(args) is None
+
+
+@pytest.mark.parametrize("args", READ + REFUSED_OR_TYPERS, ids=[" ".join(args) or "(none)" for args in READ + REFUSED_OR_TYPERS])
+def test_never_accepts_what_typer_refuses_nor_reads_it_otherwise(args):
+    call, typers = render_args.parse(args), typer_parse(args)
+    assert call is None or call == typers
