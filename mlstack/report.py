@@ -120,6 +120,8 @@ def emit_error(lines: list[str], hint: str = "", error: Any = None) -> None:
 
 def emit_error_document(error: Any) -> None:
     """An MlstackError as one JSON object on stdout, where a script reading --json output looks (docs/cli.md#json)."""
+    import json
+
     document = {"error": {"exit_code": int(error.exit_code), "name": error.exit_code.name, "message": error.message,
                           "hint": error.hint, "diagnostics": [asdict(d) for d in error.diagnostics]}}
     sys.stdout.write(json.dumps(document, indent=2, sort_keys=True) + "\n")

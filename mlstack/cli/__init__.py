@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> None:
             sys.exit(0)
         from mlstack.cli.render_args import parse
 
-        call = parse(args)
+        call = parse(args, env)
         with replay.Recording(key, env, replayable=asks_help):
             if call is not None:   # read as Typer would read it: the render runs without importing Typer
                 from mlstack.cli import outcome

@@ -10,24 +10,26 @@ with its usage errors.
 
 from __future__ import annotations
 
-# (long flag, short flag or "", parameter, default, choices or () for free text); in the order of
-# `commands.render.run`'s parameters, which is the order of the parsed call
+# (long flag, short flag or "", parameter, default, choices or () for free text, environment variable that
+# sets the default or None); in the order of `commands.render.run`'s parameters, the order of the parsed call
 OPTIONS = (
-    ("--file", "-f", "stack_file", None, ()),
-    ("--profile", "-p", "profile", "dev", ()),
-    ("--out", "-o", "out", None, ()),
-    ("--format", "", "output_format", "yaml", ("yaml", "json")),
-    ("--gpu", "", "gpu", None, ("auto", "required", "off")),
-    ("--target", "-t", "target", "compose", ("compose", "swarm", "k8s")),
+    ("--file", "-f", "stack_file", None, (), "MLSTACK_FILE"),
+    ("--profile", "-p", "profile", "dev", (), "MLSTACK_PROFILE"),
+    ("--out", "-o", "out", None, (), None),
+    ("--format", "", "output_format", "yaml", ("yaml", "json"), None),
+    ("--gpu", "", "gpu", None, ("auto", "required", "off"), None),
+    ("--target", "-t", "target", "compose", ("compose", "swarm", "k8s"), None),
 )
 _BY_FLAG = {flag: index for index, row in enumerate(OPTIONS) for flag in row[:2] if flag}
 
 
-def parse(args: list[str]) -> tuple | None:
-    """The arguments of `commands.render.run` for `render ARGS...`, or None: Typer decides."""
+def parse(args: list[str], env: dict[str, str]) -> tuple | None:
+    """The arguments of `commands.render.run` for `render ARGS...`, or None: Typer decides.
+
+    An option's environment variable, when set and not empty (click's rule), replaces its default."""
     if args[:1] != ["render"]:
         return None
-    values = [row[3] for row in OPTIONS]
+    values = [env.get(row[5]) or row[3] if row[5] else row[3] for row in OPTIONS]
     rest = args[1:]
     position = 0
     while position < len(rest):

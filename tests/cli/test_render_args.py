@@ -16,8 +16,15 @@ GROUP = typer.main.get_command(app)
 RENDER = GROUP.commands["render"]
 
 
-def typer_parse(args: list[str]) -> tuple | str:
+def typer_parse(args: list[str], env: dict[str, str] | None = None) -> tuple | str:
     """The call Typer's render makes for ARGS (in `commands.render.run`'s order), or the usage error's text."""
+    if env is not None:   # click reads an option's envvar from the process environment
+        with pytest.MonkeyPatch.context() as patch:
+            for name in ("MLSTACK_FILE", "MLSTACK_PROFILE"):
+                patch.delenv(name, raising=False)
+            for name, value in env.items():
+                patch.setenv(name, value)
+            return typer_parse(args)
     try:
         context = GROUP.make_context("mlstack", list(args))
         name, command, rest = GROUP.resolve_command(context, list(args))
@@ -40,7 +47,7 @@ def test_the_table_is_the_typer_commands_options():
                  tuple(getattr(parameter.type, "choices", ())), getattr(parameter.type, "case_sensitive", False),
                  parameter.multiple, parameter.nargs, parameter.is_flag, parameter.envvar)
                 for parameter in RENDER.params]
-    table = [([flag for flag in row[:2] if flag], [], row[2], row[3], row[4], False, False, 1, False, None)
+    table = [([flag for flag in row[:2] if flag], [], row[2], row[3], row[4], False, False, 1, False, row[5])
              for row in render_args.OPTIONS]
     assert sorted(declared, key=repr) == sorted(table, key=repr)
     assert not RENDER.context_settings and not GROUP.context_settings.get("token_normalize_func")
@@ -85,17 +92,32 @@ REFUSED_OR_TYPERS = [   # anything else: Typer decides (its usage error, its hel
 
 @pytest.mark.parametrize("args", READ, ids=[" ".join(args) for args in READ])
 def test_a_line_read_without_typer_is_the_call_typer_makes(args):
-    call = render_args.parse(args)
+    call = render_args.parse(args, {})
     assert call is not None
     assert call == typer_parse(args)
 
 
 @pytest.mark.parametrize("args", REFUSED_OR_TYPERS, ids=[" ".join(args) or "(none)" for args in REFUSED_OR_TYPERS])
 def test_anything_else_is_left_to_typer(args):
-    assert render_args.parse(args) is None
+    assert render_args.parse(args, {}) is None
 
 
 @pytest.mark.parametrize("args", READ + REFUSED_OR_TYPERS, ids=[" ".join(args) or "(none)" for args in READ + REFUSED_OR_TYPERS])
 def test_never_accepts_what_typer_refuses_nor_reads_it_otherwise(args):
-    call, typers = render_args.parse(args), typer_parse(args)
+    call, typers = render_args.parse(args, {}), typer_parse(args, {})
     assert call is None or call == typers
+
+
+ENVIRONMENTS = [
+    {"MLSTACK_PROFILE": "prod"},
+    {"MLSTACK_FILE": "team.yaml", "MLSTACK_PROFILE": "staging"},
+    {"MLSTACK_PROFILE": ""},                      # set but empty: the default, as click has it
+    {"MLSTACK_FILE": "", "MLSTACK_PROFILE": "-p"},  # a value from the environment is never an option
+]
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS, ids=[repr(env) for env in ENVIRONMENTS])
+@pytest.mark.parametrize("args", [["render"], ["render", "-p", "dev"], ["render", "--file", "x.yaml"]],
+                         ids=["render", "render -p dev", "render --file x.yaml"])
+def test_mlstack_file_and_mlstack_profile_set_the_defaults_as_typer_reads_them(args, env):
+    assert render_args.parse(args, env) == typer_parse(args, env)
