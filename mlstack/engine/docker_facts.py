@@ -98,6 +98,17 @@ class Engine:
                     raise
         return found
 
+    def follow(self, project: str):
+        """The project's container events from now on (engine/events.py); a follower already closed
+        when the engine does not offer the stream, so the health wait polls instead."""
+        from mlstack.engine import events
+
+        try:
+            stream = self.api.events(events.filters(project))
+        except EngineError:
+            stream = None
+        return events.Follower(stream, project)
+
     def project_volumes(self, project: str) -> list[str]:
         answer = self.api.volumes(filters={"label": [f"com.docker.compose.project={project}"]})
         return sorted(volume["Name"] for volume in (answer.get("Volumes") or []))
