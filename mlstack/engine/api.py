@@ -16,6 +16,7 @@ from __future__ import annotations
 import http.client
 import json
 import socket
+import threading
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -53,7 +54,15 @@ class UnixSocketAPI:
     def __init__(self, url: str, timeout: float):
         self.path = url[len("unix://"):]
         self.timeout = timeout
-        self.connection: _UnixConnection | None = None
+        self.local = threading.local()   # a kept-alive connection per thread: preflight asks from several
+
+    @property
+    def connection(self) -> _UnixConnection | None:
+        return getattr(self.local, "connection", None)
+
+    @connection.setter
+    def connection(self, value: _UnixConnection | None) -> None:
+        self.local.connection = value
 
     def _get(self, path: str, query: dict | None = None) -> Any:
         target = path + (f"?{urlencode(query)}" if query else "")

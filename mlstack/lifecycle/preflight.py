@@ -20,6 +20,7 @@ from mlstack.engine import ports as host_ports
 from mlstack.engine.discovery import missing_file_features
 from mlstack.engine.docker_facts import Engine, PublishedPort
 from mlstack.errors import EngineError, PreflightError
+from mlstack.lifecycle import running
 from mlstack.lifecycle.running import Project
 
 GIB = 1024 ** 3
@@ -41,9 +42,10 @@ def run(project: Project, engine: Engine, port_offset: int = 0) -> list[str]:
     problems: list[str] = []
     for line in offset_ports(rendered.root, port_offset):
         rendered.notes.append(f"ports: {line} (--port-offset {port_offset})")
-    plan = gpu_plan(rendered, engine)
-    notices += apply_gpu(rendered, plan)
-    problems += [f"gpu: {d.line()}" for d in plan.fatal]
+    # The GPU facts (image inspects, nvidia-smi: 50-300 ms) are gathered while the other checks run;
+    # they only read the model, which the plan changes once every check is done.
+    planned = running.background(gpu_plan, rendered, engine) if gpu_services(rendered.root) else (
+        lambda: gpu_plan(rendered, engine))
     problems += [f"compose: {text}" for text in missing_file_features(project.cli, _service_keys(rendered))]
     model_ports = published_ports(rendered.root)
     engine_ports = engine.published_ports()
@@ -55,6 +57,9 @@ def run(project: Project, engine: Engine, port_offset: int = 0) -> list[str]:
     disk_problem, disk_notice = disk(engine)
     problems += [disk_problem] if disk_problem else []
     notices += [disk_notice] if disk_notice else []
+    plan = planned()
+    notices[:0] = apply_gpu(rendered, plan)
+    problems[:0] = [f"gpu: {d.line()}" for d in plan.fatal]
     if problems:
         raise PreflightError("preflight failed; nothing was started:\n  " + "\n  ".join(problems),
                              hint=_hint(bool(plan.fatal), problems))

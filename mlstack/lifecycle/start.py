@@ -50,12 +50,15 @@ BEFORE_START: list[Callable[[Project, UpOptions], None]] = [seed_volumes]
 def start(options: UpOptions, env: Mapping[str, str]) -> tuple[Project, list[dict[str, Any]]]:
     """Start the stack; returns it and its status table rows. PreflightError, UnhealthyError."""
     started = time.monotonic()
+    # Connecting (a ping and `docker info`, which engines answer slowly) overlaps with the render;
+    # a bad stack still fails first, as a render error, and nothing starts before both are done.
+    connected = running.background(Engine, env)
     project = running.render(options.stack_file, options.profile, env, options.gpu, options.compose_profiles,
                              create_dev_secrets=True)
     assert project.rendered is not None
-    require_secrets(project.rendered)      # before the engine is even asked: nothing starts without them
+    require_secrets(project.rendered)      # nothing starts without them
     running.check_services(project, options.services)
-    engine = Engine(env)
+    engine = connected()
     for line in preflight.run(project, engine, options.port_offset):
         say(line)
     running.write(project)
