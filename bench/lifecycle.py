@@ -151,6 +151,9 @@ def main() -> None:
             "mlstack status": mlstack + ["status"],
             "compose ps --all --format json (one call)": compose + ["-f", str(rendered), "-p", project, "ps", "--all",
                                                                     "--format", "json"],
+            "python: import docker + containers.list(label filter), the SDK alternative": [
+                sys.executable, "-c", "import docker; docker.from_env().containers.list(all=True, "
+                f"filters={{'label': 'com.docker.compose.project={project}'}})"],
             "python -c 'import mlstack.cli' (startup only)": [sys.executable, "-c", "import mlstack.cli"],
             "python -c pass (interpreter start only)": [sys.executable, "-c", "pass"],
         }
