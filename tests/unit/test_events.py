@@ -187,3 +187,26 @@ def test_an_engine_refusing_the_stream_is_an_engine_error(tmp_path):
     serve_once(path, b"HTTP/1.1 500 X\r\nContent-Length: 14\r\n\r\n{\"message\":\"\"}")
     with pytest.raises(EngineError, match=r"failed GET /events: HTTP 500"):
         UnixSocketAPI(f"unix://{path}", timeout=5).events({})
+
+
+def test_a_remote_engine_s_stream_comes_from_the_sdk_and_its_failure_is_an_engine_error():
+    from mlstack.engine.api import SdkAPI
+
+    class Client:
+        def __init__(self, fails: bool):
+            self.fails, self.asked = fails, []
+
+        def events(self, **options):
+            self.asked.append(options)
+            if self.fails:
+                raise OSError("ssh: connection closed")
+            return ListStream([raw("start")], then="end")
+
+    api = SdkAPI.__new__(SdkAPI)
+    api.client = Client(fails=False)
+    follower = Follower(api.events(events.filters("team-dev")), "team-dev")
+    assert [e.action for e in take_until(follower, 1)] == ["start"]
+    assert api.client.asked == [{"filters": events.filters("team-dev"), "decode": True}]
+    api.client = Client(fails=True)
+    with pytest.raises(EngineError, match="failed GET /events: ssh: connection closed"):
+        api.events({})
