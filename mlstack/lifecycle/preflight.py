@@ -9,9 +9,8 @@ report it instead of raising.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Mapping
+from typing import TYPE_CHECKING, Callable, Mapping
 
-from mlstack.core.gpu import GpuPlan, plan_gpu
 from mlstack.core.gpu_devices import gpu_services
 from mlstack.core.model import Origin
 from mlstack.core.pipeline import Rendered, apply_gpu
@@ -22,6 +21,9 @@ from mlstack.engine.docker_facts import Engine, PublishedPort
 from mlstack.errors import EngineError, PreflightError
 from mlstack.lifecycle import running
 from mlstack.lifecycle.running import Project
+
+if TYPE_CHECKING:  # the GPU decision is imported only for stacks that reserve a GPU
+    from mlstack.core.gpu import GpuPlan
 
 GIB = 1024 ** 3
 MIN_FREE_DISK = 2 * GIB     # below: refuse (containers and volumes would fail mid-write)
@@ -104,6 +106,8 @@ def gpu_plan(rendered: Rendered, engine: Engine | None) -> GpuPlan:
 
     Only services with a GPU reservation cost anything; under `off` render has already applied the
     plan. `engine` None: the engine could not be reached (explain), the reservations stay as written."""
+    from mlstack.core.gpu import GpuPlan, plan_gpu
+
     wanted = gpu_services(rendered.root)
     policy = rendered.profile.gpu
     if not wanted or policy == "off":
