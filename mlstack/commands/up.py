@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Mapping
 
-from mlstack.core.gpu import POLICIES
 from mlstack.errors import UsageError
 from mlstack.lifecycle.start import UpOptions, start
 from mlstack.lifecycle.status_table import format_table
@@ -14,6 +13,8 @@ __all__ = ["UpOptions", "run"]
 
 
 def run(options: UpOptions, env: Mapping[str, str]) -> Result:
+    from mlstack.core.gpu import POLICIES
+
     if options.gpu is not None and options.gpu not in POLICIES:
         raise UsageError(f"unknown --gpu {options.gpu!r}: use auto, required or off")
     project, rows = start(options, env)

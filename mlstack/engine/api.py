@@ -16,6 +16,7 @@ from __future__ import annotations
 import http.client
 import json
 import socket
+import threading
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -53,7 +54,15 @@ class UnixSocketAPI:
     def __init__(self, url: str, timeout: float):
         self.path = url[len("unix://"):]
         self.timeout = timeout
-        self.connection: _UnixConnection | None = None
+        self.local = threading.local()   # a kept-alive connection per thread: preflight asks from several
+
+    @property
+    def connection(self) -> _UnixConnection | None:
+        return getattr(self.local, "connection", None)
+
+    @connection.setter
+    def connection(self, value: _UnixConnection | None) -> None:
+        self.local.connection = value
 
     def _get(self, path: str, query: dict | None = None) -> Any:
         target = path + (f"?{urlencode(query)}" if query else "")
@@ -117,6 +126,57 @@ class UnixSocketAPI:
     def volumes(self, filters: dict | None = None) -> dict:
         return _expect(dict, "GET /volumes", self._get("/volumes", {"filters": json.dumps(filters)} if filters else None))
 
+    def events(self, filters: dict) -> "EventStream":
+        """The engine's events from now on (the answer's headers have arrived when this returns), on a
+        connection of their own; iterating blocks until the next event or the end of the stream."""
+        connection = _UnixConnection(self.path, self.timeout)
+        try:
+            connection.request("GET", "/events?" + urlencode({"filters": json.dumps(filters)}))
+            response = connection.getresponse()
+        except (FileNotFoundError, ConnectionRefusedError, PermissionError) as error:
+            connection.close()
+            raise Unreachable(error.strerror or str(error)) from None
+        except (OSError, http.client.HTTPException) as error:
+            connection.close()
+            raise failure("GET /events", error) from None
+        if response.status != 200:
+            connection.close()
+            raise failure("GET /events", f"HTTP {response.status} {response.read().decode(errors='replace').strip()[:300]}")
+        assert connection.sock is not None
+        connection.sock.settimeout(None)   # an event may be minutes away; close() ends the wait
+        return EventStream(connection, response)
+
+
+class EventStream:
+    """One JSON object per line (the engine's stream encoder), until the engine or `close()` ends it."""
+
+    def __init__(self, connection: http.client.HTTPConnection, response: http.client.HTTPResponse):
+        self.connection = connection
+        self.response = response
+
+    def __iter__(self):
+        while True:
+            try:
+                line = self.response.readline()
+            except (OSError, ValueError, http.client.HTTPException):   # closed under us, or cut mid-chunk
+                return
+            if not line:
+                return
+            if line.strip():
+                try:
+                    yield json.loads(line)
+                except ValueError:
+                    continue   # not an event: the follower skips it as it skips unknown ones
+
+    def close(self) -> None:
+        sock = self.connection.sock
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)   # wakes the reading thread
+            except OSError:
+                pass
+        self.connection.close()
+
 
 def _expect(kind: type, what: str, answer: Any) -> Any:
     if not isinstance(answer, kind):
@@ -134,6 +194,13 @@ class SdkAPI:
             self.client = docker.APIClient(base_url=url, timeout=timeout)
         except Exception as error:  # noqa: BLE001 - DockerException, TLS and ssh errors, bad URLs
             raise failure(f"to connect to {url}", error) from None
+
+    def events(self, filters: dict):
+        """The SDK's event stream: decoded objects, `close()` ends it (as EventStream does)."""
+        try:
+            return self.client.events(filters=filters, decode=True)
+        except Exception as error:  # noqa: BLE001 - as in __getattr__
+            raise failure("GET /events", error) from None
 
     def __getattr__(self, name: str):
         method = getattr(self.client, name)

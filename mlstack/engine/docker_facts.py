@@ -12,14 +12,15 @@ import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path as FsPath
-from typing import Mapping
+from typing import TYPE_CHECKING, Mapping
 
-from mlstack.core.gpu import ImageFacts
-from mlstack.core.gpu_host import Gpu, HostGpu, MigDevice
-from mlstack.core.gpu_tables import brand_word
 from mlstack.engine import compose
 from mlstack.engine.address import engine_address, unreachable_message
 from mlstack.errors import EngineError
+
+if TYPE_CHECKING:  # the GPU model is imported where a stack reserves a GPU, not on every `up` (~15 ms)
+    from mlstack.core.gpu import ImageFacts
+    from mlstack.core.gpu_host import HostGpu, MigDevice
 
 CONNECT_TIMEOUT_S = 5
 NVIDIA_HOOK = "nvidia-container-runtime-hook"
@@ -98,6 +99,17 @@ class Engine:
                     raise
         return found
 
+    def follow(self, project: str):
+        """The project's container events from now on (engine/events.py); a follower already closed
+        when the engine does not offer the stream, so the health wait polls instead."""
+        from mlstack.engine import events
+
+        try:
+            stream = self.api.events(events.filters(project))
+        except EngineError:
+            stream = None
+        return events.Follower(stream, project)
+
     def project_volumes(self, project: str) -> list[str]:
         answer = self.api.volumes(filters={"label": [f"com.docker.compose.project={project}"]})
         return sorted(volume["Name"] for volume in (answer.get("Volumes") or []))
@@ -130,6 +142,8 @@ class Engine:
 
 def image_facts(inspected: dict) -> ImageFacts:
     """`docker image inspect` -> Config.Env (as a dict: NVIDIA_REQUIRE_CUDA, CUDA_VERSION ...) and Config.Labels."""
+    from mlstack.core.gpu import ImageFacts
+
     config = inspected.get("Config") or {}
     env = dict(item.split("=", 1) for item in config.get("Env") or [] if "=" in item)
     return ImageFacts(env, dict(config.get("Labels") or {}))
@@ -175,6 +189,9 @@ def host_gpu(info: dict, smi: dict[str, str] | None = None, hook: bool = False,
              cdi_from_specs: list[str] | None = None) -> HostGpu:
     """HostGpu from `docker info` JSON and nvidia-smi's answers ({"query", "list", "details"}; {} when
     nvidia-smi was not asked)."""
+    from mlstack.core.gpu_host import Gpu, HostGpu
+    from mlstack.core.gpu_tables import brand_word
+
     runtimes = info.get("Runtimes") or {}
     discovered = [device.get("ID", "") for device in info.get("DiscoveredDevices") or [] if device.get("Source") == "cdi"]
     host = HostGpu(nvidia_runtime="nvidia" in runtimes or hook,
@@ -220,6 +237,8 @@ _GPU_LINE = re.compile(r"^GPU\s+(\d+):")
 
 def parse_smi_list(text: str) -> dict[int, list[MigDevice]]:
     """MIG devices per GPU index from `nvidia-smi -L` (`  MIG 3g.40gb     Device  0: (UUID: MIG-...)`)."""
+    from mlstack.core.gpu_host import MigDevice
+
     found: dict[int, list[MigDevice]] = {}
     gpu = None
     for line in text.splitlines():

@@ -1,9 +1,10 @@
 """Waiting until the started services are healthy: the rules as a table, the poll loop, the progress.
 
 mlstack does not use `compose up --wait`: it exits 1 as soon as a one-shot init container exits,
-even with code 0 (docker/compose#10596). It polls the containers' state instead (Docker's own
-healthcheck status: nothing connects to the containers from here): `up` through the Docker SDK it
-has loaded anyway (`from_inspect`), `status` through one `compose ps --format json` (`parse_ps`).
+even with code 0 (docker/compose#10596). It follows the containers' state instead (Docker's own
+healthcheck status: nothing connects to the containers from here): `up` through the engine's event
+stream (engine/events.py, applied by `apply`) and the engine API (`from_inspect`), polling when
+there is no stream; `status` through one `compose ps --format json` (`parse_ps`).
 """
 
 from __future__ import annotations
@@ -11,11 +12,12 @@ from __future__ import annotations
 import json
 import sys
 import time
-from dataclasses import dataclass, field
-from typing import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Callable, Mapping, Protocol
 
 from mlstack.core.ports import Binding, bindings_from_inspect, bindings_from_publishers
 from mlstack.engine import compose
+from mlstack.engine.events import Event
 from mlstack.errors import UnhealthyError
 from mlstack.report import OUTPUT
 
@@ -24,6 +26,7 @@ LOG_LINES = 30
 # Poll often while services typically become ready, then back off (a poll through the SDK costs a
 # few ms; through `compose ps` about 60 ms of CPU).
 FAST_POLL_S, FAST_POLL_FOR_S, SLOW_POLL_S = 0.25, 10.0, 1.0
+SAFETY_POLL_S = 2.0   # following events: ask the engine anyway when none came for this long
 
 
 @dataclass(frozen=True)
@@ -94,27 +97,74 @@ def compose_snapshot(target: compose.Target, env: Mapping[str, str] | None) -> C
     return lambda: parse_ps(compose.run(compose.ps(target), env=env).stdout)
 
 
+class Changes(Protocol):
+    """What `wait` needs of engine/events.py's Follower: the events since the last call."""
+    open: bool
+
+    def take(self, timeout: float) -> list[Event]: ...
+
+
+def apply(containers: list[Container], events: list[Event]) -> tuple[list[Container], bool]:
+    """The containers as these events leave them; False when one is about a container not in the
+    list or says too little, so the caller asks the engine instead."""
+    by_name = {container.name: container for container in containers}
+    complete = True
+    for event in events:
+        known = by_name.get(event.name)
+        if known is None or (event.action == "health_status" and not event.health):
+            complete = False
+        elif event.action == "start":   # a (re)start begins the health check anew where there is one
+            by_name[event.name] = replace(known, state="running", exit_code=0, health="starting" if known.health else "")
+        elif event.action == "die":
+            by_name[event.name] = replace(known, state="exited", exit_code=event.exit_code)
+        elif event.action == "health_status":
+            by_name[event.name] = replace(known, health=event.health)
+    return list(by_name.values()), complete
+
+
 def wait(target: compose.Target, services: list[str], timeout: float, show: Callable[[dict], None],
          snapshot: Callable[[], list[Container]] | None = None,
          clock: Callable[[], float] = time.monotonic,
          sleep: Callable[[float], None] = time.sleep,
-         env: Mapping[str, str] | None = None) -> dict[str, tuple[str, str, Container]]:
-    """Poll until every service is ready; UnhealthyError (with the failing services' logs) otherwise."""
+         env: Mapping[str, str] | None = None,
+         changes: Changes | None = None) -> dict[str, tuple[str, str, Container]]:
+    """Wait until every service is ready; UnhealthyError (with the failing services' logs) otherwise.
+
+    With `changes` (the engine's events, opened before the containers started) it wakes on each
+    transition and applies it; without them, or once their stream ends, it polls. Either way the
+    engine's own answer (`snapshot`) decides: at the start, before any verdict of ready, failed or
+    timed out, and when events say too little or nothing came for SAFETY_POLL_S."""
     snapshot = snapshot or compose_snapshot(target, env)
     started = clock()
     deadline = started + timeout
+    if changes is not None:
+        changes.take(0)   # what the snapshot below already shows
+    containers, confirmed = snapshot(), True
     while True:
-        states = by_service(snapshot(), services)
+        states = by_service(containers, services)
+        outcomes = {outcome for outcome, _, _ in states.values()}
+        decided = FAILED in outcomes or outcomes == {READY} or clock() >= deadline
+        if decided and not confirmed:   # events are hints: the engine's answer decides
+            containers, confirmed = snapshot(), True
+            continue
         show(states)
         failed = [name for name, (outcome, _, _) in states.items() if outcome == FAILED]
         if failed:
             raise UnhealthyError(failure_report(target, states, failed, env=env))
-        if all(outcome == READY for outcome, _, _ in states.values()):
+        if outcomes == {READY}:
             return states
         if clock() >= deadline:
             waiting = [name for name, (outcome, _, _) in states.items() if outcome == WAITING]
             raise UnhealthyError(failure_report(target, states, waiting, f"not ready within {timeout:g} s", env))
-        sleep(FAST_POLL_S if clock() - started < FAST_POLL_FOR_S else SLOW_POLL_S)
+        if changes is not None and changes.open:
+            events = changes.take(min(SAFETY_POLL_S, max(0.0, deadline - clock())))
+            containers, complete = apply(containers, events)
+            if events and complete:
+                confirmed = False
+                continue
+        else:
+            sleep(FAST_POLL_S if clock() - started < FAST_POLL_FOR_S else SLOW_POLL_S)
+        containers, confirmed = snapshot(), True
 
 
 def failure_report(target: compose.Target, states: dict, services: list[str], why: str = "",

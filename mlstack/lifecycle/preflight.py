@@ -9,9 +9,8 @@ report it instead of raising.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Mapping
+from typing import TYPE_CHECKING, Callable, Mapping
 
-from mlstack.core.gpu import GpuPlan, plan_gpu
 from mlstack.core.gpu_devices import gpu_services
 from mlstack.core.model import Origin
 from mlstack.core.pipeline import Rendered, apply_gpu
@@ -20,7 +19,11 @@ from mlstack.engine import ports as host_ports
 from mlstack.engine.discovery import missing_file_features
 from mlstack.engine.docker_facts import Engine, PublishedPort
 from mlstack.errors import EngineError, PreflightError
+from mlstack.lifecycle import running
 from mlstack.lifecycle.running import Project
+
+if TYPE_CHECKING:  # the GPU decision is imported only for stacks that reserve a GPU
+    from mlstack.core.gpu import GpuPlan
 
 GIB = 1024 ** 3
 MIN_FREE_DISK = 2 * GIB     # below: refuse (containers and volumes would fail mid-write)
@@ -41,9 +44,10 @@ def run(project: Project, engine: Engine, port_offset: int = 0) -> list[str]:
     problems: list[str] = []
     for line in offset_ports(rendered.root, port_offset):
         rendered.notes.append(f"ports: {line} (--port-offset {port_offset})")
-    plan = gpu_plan(rendered, engine)
-    notices += apply_gpu(rendered, plan)
-    problems += [f"gpu: {d.line()}" for d in plan.fatal]
+    # The GPU facts (image inspects, nvidia-smi: 50-300 ms) are gathered while the other checks run;
+    # they only read the model, which the plan changes once every check is done.
+    planned = running.background(gpu_plan, rendered, engine) if gpu_services(rendered.root) else (
+        lambda: gpu_plan(rendered, engine))
     problems += [f"compose: {text}" for text in missing_file_features(project.cli, _service_keys(rendered))]
     model_ports = published_ports(rendered.root)
     engine_ports = engine.published_ports()
@@ -55,6 +59,9 @@ def run(project: Project, engine: Engine, port_offset: int = 0) -> list[str]:
     disk_problem, disk_notice = disk(engine)
     problems += [disk_problem] if disk_problem else []
     notices += [disk_notice] if disk_notice else []
+    plan = planned()
+    notices[:0] = apply_gpu(rendered, plan)
+    problems[:0] = [f"gpu: {d.line()}" for d in plan.fatal]
     if problems:
         raise PreflightError("preflight failed; nothing was started:\n  " + "\n  ".join(problems),
                              hint=_hint(bool(plan.fatal), problems))
@@ -99,6 +106,8 @@ def gpu_plan(rendered: Rendered, engine: Engine | None) -> GpuPlan:
 
     Only services with a GPU reservation cost anything; under `off` render has already applied the
     plan. `engine` None: the engine could not be reached (explain), the reservations stay as written."""
+    from mlstack.core.gpu import GpuPlan, plan_gpu
+
     wanted = gpu_services(rendered.root)
     policy = rendered.profile.gpu
     if not wanted or policy == "off":

@@ -9,9 +9,10 @@ file as it is, and render it only when it does not exist yet.
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path as FsPath
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping, TypeVar
 
 from mlstack.core.profiles import enabled_profiles
 from mlstack.core.stack import STACK_FILE, find_stack_file
@@ -23,6 +24,9 @@ from mlstack.lifecycle.workspace import RENDER_DIR, build_profile, ensure_templa
 
 if TYPE_CHECKING:  # the render pipeline costs ~100 ms to import; `status` never needs it
     from mlstack.core.pipeline import Rendered
+
+
+T = TypeVar("T")
 
 
 def rendered_path(stack_directory: FsPath, profile: str) -> FsPath:
@@ -69,10 +73,41 @@ def render(stack_file: str | None, profile: str, env: Mapping[str, str], gpu: st
 
 
 def write(project: Project) -> None:
+    """Write the rendered file, unless it already holds exactly this text (an `up` of an unchanged
+    stack: the atomic write's fsync is the slowest part of it on a busy disk)."""
     assert project.rendered is not None
     ensure_templates(project.rendered.stack.directory)
-    write_atomically(project.path, project.rendered.text(project.path.parent))
+    text = project.rendered.text(project.path.parent)
+    try:
+        unchanged = project.path.read_text(encoding="utf-8") == text
+    except (OSError, UnicodeDecodeError):
+        unchanged = False
+    if not unchanged:
+        write_atomically(project.path, text)
     project.document = project.rendered.document(project.path.parent)
+
+
+def background(function: Callable[..., T], *args: Any) -> Callable[[], T]:
+    """Start `function(*args)` on a thread now; the callable returned waits for it and returns its
+    result or raises its error. For waits on the engine (or nvidia-smi) that overlap with work here."""
+    outcome: dict[str, Any] = {}
+
+    def call() -> None:
+        try:
+            outcome["result"] = function(*args)
+        except BaseException as error:  # noqa: BLE001 - handed to the caller, raised where it waits
+            outcome["error"] = error
+
+    thread = threading.Thread(target=call, name=f"mlstack-{getattr(function, '__name__', 'task')}", daemon=True)
+    thread.start()
+
+    def result() -> T:
+        thread.join()
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome["result"]
+
+    return result
 
 
 # Commands acting on what runs enable every Compose service profile: `down` must also stop a

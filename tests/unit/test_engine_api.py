@@ -65,3 +65,17 @@ def test_requests_and_answers(fake_engine):
         "GET /containers/json?all=1&filters=%7B%22label%22%3A+%5B%22com.docker.compose.project%3Dp%22%5D%7D HTTP/1.1",
         "GET /images/nope%3A1/json HTTP/1.1",
     ]
+
+
+def test_threads_asking_at_once_each_get_their_own_answer(fake_engine):
+    url, seen = fake_engine
+    api = UnixSocketAPI(url, timeout=5)
+    answers: list = []
+    threads = [threading.Thread(target=lambda: answers.append((api.ping(), api.info()["ServerVersion"])))
+               for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert answers == [(True, "20.10")] * 4
+    assert sorted(seen) == ["GET /_ping HTTP/1.1"] * 4 + ["GET /info HTTP/1.1"] * 4
