@@ -98,11 +98,29 @@ def stacks(tmp_path):
     yield make
     for stack in made:
         for container in client().containers.list(all=True, filters={"label": f"org.mlstack.seed.volume={stack.volume}"}):
-            container.remove(force=True)
+            remove_container(container)
         try:
             client().volumes.get(stack.volume).remove(force=True)
         except docker.errors.NotFound:
             pass
+
+
+def remove_container(container) -> None:
+    """Remove a helper left behind; one the engine is already removing (auto-remove) is waited for, not an error."""
+    try:
+        container.remove(force=True)
+    except docker.errors.NotFound:
+        return
+    except docker.errors.APIError as error:
+        if error.status_code != 409:   # "removal of container ... is already in progress"
+            raise
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            container.reload()
+        except docker.errors.NotFound:
+            return
+        time.sleep(0.2)
 
 
 def in_volume(volume: str, script: str, user: str = "0:0") -> str:
@@ -250,7 +268,8 @@ def test_a_second_seed_is_a_fast_no_op_that_touches_nothing(stacks, tmp_path):
     assert again.stdout.startswith("hf-cache: up to date (source unchanged since ")
     assert elapsed < 2.5, f"no-op seed took {elapsed:.2f} s (Python start and render included)"
     created = client().api.events(since=f"{since:.6f}", until=f"{time.time():.6f}", decode=True,
-                                filters={"type": "container", "event": "create", "label": "org.mlstack.seed"})
+                                filters={"type": "container", "event": "create",
+                                         "label": f"org.mlstack.seed.volume={stack.volume}"})   # this stack's helpers only: the engine is shared
     assert [event for event in created] == []                 # no helper container, not even a look
     assert marker(stack.volume) == before
 
