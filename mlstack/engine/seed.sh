@@ -24,6 +24,9 @@
 # Shipped as package data; engine/seed_script.py names its exit codes and mount points.
 
 set -eu
+# One stream: the engine keeps stdout and stderr apart, and a message on stderr could reach mlstack after
+# the exit line on stdout, which ends its listening (the reason would be lost). In one pipe, order holds.
+exec 2>&1
 trap 'printf "mlstack-seed-exit %s\n" "$?"' EXIT   # mlstack stops listening here, not at teardown
 C=${0%/*}
 # shellcheck source=/dev/null  # the settings, written for each run (engine/helper_job.py)
