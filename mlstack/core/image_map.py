@@ -17,10 +17,10 @@ Which rule maps a reference, first that applies wins:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from mlstack.core.model import Node, Origin
 from mlstack.errors import StackError
+from mlstack.records import record
 from mlstack.report import Diagnostic
 
 DOCKER_HUB = "docker.io"
@@ -64,7 +64,7 @@ def _normalize_prefix(key: str) -> str | None:
     return key if PREFIX.fullmatch(key) else None
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Rule:
     key: str            # as written in mlstack.yaml
     replacement: str
@@ -76,7 +76,7 @@ class Rule:
         return self.key.endswith("/")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Mapped:
     reference: str
     rule: Rule
