@@ -7,7 +7,7 @@ its location, in well under a second instead of exhausting memory or time.
 
 from __future__ import annotations
 
-import yaml
+from mlstack.core.pyyaml import yaml
 
 TYPE_CHECKING = False   # typing.TYPE_CHECKING, without importing typing (~3 ms) on a render's path
 if TYPE_CHECKING:
