@@ -341,9 +341,15 @@ def run(args: list[str], debug: bool) -> None:
         from click import ClickException
 
     as_json = "--json" in (args[:args.index("exec")] if "exec" in args else args)
+    command = app
+    # the listing reads each command's name and docstring, not its options (a shell's completion asks for them)
+    if args in ([], ["--help"]) and not process_env().get(COMPLETION_VARIABLE):
+        from mlstack.cli.listing import listing_app
+
+        command = listing_app(app)
     try:
         # the name completion scripts and usage lines give, also when run as `python -m mlstack`
-        code = app(args=args, prog_name="mlstack", complete_var=COMPLETION_VARIABLE, standalone_mode=False)
+        code = command(args=args, prog_name="mlstack", complete_var=COMPLETION_VARIABLE, standalone_mode=False)
     except typer.Exit as done:
         sys.exit(done.exit_code)
     except typer.Abort:

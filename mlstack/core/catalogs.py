@@ -12,20 +12,24 @@ loading the stack never fetches, and every fragment it takes from such a catalog
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from pathlib import Path as FsPath
-from typing import Callable
 
 from mlstack.core.load import resolve_path
-from mlstack.core.lockfile import LockedCatalog, digest
 from mlstack.core.model import Node, Origin
 from mlstack.errors import CatalogError
+from mlstack.records import field, record
 from mlstack.report import Diagnostic
+
+TYPE_CHECKING = False   # typing.TYPE_CHECKING without importing typing on a render's path
+if TYPE_CHECKING:
+    from typing import Callable
+
+    from mlstack.core.lockfile import LockedCatalog
 
 FETCH = "run `mlstack catalog fetch`"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class CatalogEntry:
     name: str
     kind: str                # "directory" | "git" | "package"
@@ -37,7 +41,7 @@ class CatalogEntry:
     rev_origin: Origin = field(default_factory=Origin)   # where `rev:` is written (`catalog update` rewrites it)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class PackageCatalog:
     """An installed `mlstack.catalogs` entry point: the distribution declaring it and its directory."""
 
@@ -46,7 +50,7 @@ class PackageCatalog:
     directory: FsPath
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class CatalogEnvironment:
     """What loading a stack needs from outside the core: the fetch cache and the installed packages."""
 
@@ -58,7 +62,7 @@ class CatalogEnvironment:
         return None if self.cache_root is None else self.cache_root / "trees" / commit
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Catalog:
     """A catalog ready to search: its directory, how `mlstack services` names it, its pin (if versioned)."""
 
@@ -158,6 +162,8 @@ def verify_fragment(catalog: Catalog, path: FsPath, item: Node, display: str, wh
     locked = catalog.locked
     if locked is None:
         return
+    from mlstack.core.lockfile import digest   # hashlib: only where a versioned catalog is used
+
     expected = locked.fragments.get(path.name)
     actual = digest(path)
     if expected != actual:

@@ -7,16 +7,18 @@ its location, in well under a second instead of exhausting memory or time.
 
 from __future__ import annotations
 
-from typing import Callable
+from mlstack.core.pyyaml import yaml
 
-import yaml
+TYPE_CHECKING = False   # typing.TYPE_CHECKING, without importing typing (~3 ms) on a render's path
+if TYPE_CHECKING:
+    from typing import Callable
+
+    Fail = Callable[[yaml.Mark, str], Exception]
 
 MAX_FILE_BYTES = 1024 * 1024   # real compose files and .env files are a few kB, the largest tens of kB
 MAX_NODES = 100_000            # per file, an alias counted again at each use; real files have hundreds
 MAX_DEPTH = 64                 # Compose's own nesting goes about 8 levels deep (deploy.resources...)
 PRESCAN_BYTES = 64 * 1024      # above this, nodes are counted before composing (which costs ~4x more)
-
-Fail = Callable[[yaml.Mark, str], Exception]
 
 
 def count_nodes(text: str, loader, fail: Fail) -> None:

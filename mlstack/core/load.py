@@ -14,10 +14,9 @@ import re
 import stat
 from pathlib import Path as FsPath
 
-import yaml
-
 from mlstack.core.limits import MAX_DEPTH, MAX_FILE_BYTES, Budget, count_nodes
 from mlstack.core.model import Node, Origin
+from mlstack.core.pyyaml import yaml
 from mlstack.errors import StackError
 from mlstack.report import Diagnostic
 

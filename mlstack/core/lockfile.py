@@ -6,15 +6,14 @@ by every command that loads the stack. A directory catalog is never locked: it i
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
-from dataclasses import dataclass, field
 from pathlib import Path as FsPath
 
 from mlstack.core.load import load_yaml_file
 from mlstack.core.model import Node
 from mlstack.errors import CatalogError, StackError
+from mlstack.records import field, record
 from mlstack.report import Diagnostic
 
 LOCK_FILE = "mlstack.lock"
@@ -24,7 +23,7 @@ HEADER = ("# mlstack.lock: the catalogs' pinned versions and fragment hashes (do
 FRAGMENT_SUFFIXES = (".yaml", ".yml")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class LockedCatalog:
     """One catalog as pinned: git (url, rev, commit, path) or package (distribution, version)."""
 
@@ -53,6 +52,8 @@ class LockedCatalog:
 
 
 def digest(path: FsPath) -> str:
+    import hashlib   # not on the path of a stack without versioned catalogs (~3 ms)
+
     with open(path, "rb") as stream:
         return "sha256:" + hashlib.sha256(stream.read()).hexdigest()
 

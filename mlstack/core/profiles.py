@@ -8,9 +8,11 @@ only the services that run.
 
 from __future__ import annotations
 
-from typing import Collection, Mapping
-
 from mlstack.core.model import Node
+
+TYPE_CHECKING = False   # typing.TYPE_CHECKING, without importing typing (~3 ms) on a render's path
+if TYPE_CHECKING:
+    from typing import Collection, Mapping
 
 EVERY_PROFILE = "*"
 

@@ -16,12 +16,17 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any
 
 from mlstack.core.model import Node, Path
-from mlstack.core.schema_keywords import KEYWORDS, TABLE_POSITION, Check, Problem, accept, reject
+from mlstack.core.schema_keywords import KEYWORDS, TABLE_POSITION, Problem, accept, reject
 from mlstack.core.schema_words import CLASSES, VALUE_WORDS, expected, type_list, types_of_values
 from mlstack.report import Diagnostic
+
+TYPE_CHECKING = False   # typing.TYPE_CHECKING, without importing typing (~3 ms) on a render's path
+if TYPE_CHECKING:
+    from typing import Any
+
+    from mlstack.core.schema_keywords import Check
 
 SCHEMA_FILES = {"compose": "compose-spec.json", "mlstack": "mlstack.schema.json"}
 

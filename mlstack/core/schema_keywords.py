@@ -8,34 +8,32 @@ gets the compiler (schema.py) to compile the subschemas it holds.
 from __future__ import annotations
 
 import re
-from typing import Any, Callable, NamedTuple, Protocol
+from collections import namedtuple
 
 from mlstack.core.model import Node, Path
 from mlstack.core.schema_words import VALUE_WORDS, expected, join, matches_type, quoted, show, show_option, unknown_key
 
 
-class Problem(NamedTuple):
-    """A failed keyword before it becomes a Diagnostic; `keyword` helps pick among oneOf branches."""
+# A failed keyword before it becomes a Diagnostic (node: Node, path: Path, message, keyword: str);
+# `keyword` helps pick among oneOf branches
+Problem = namedtuple("Problem", ["node", "path", "message", "keyword"])
 
-    node: Node
-    path: Path
-    message: str
-    keyword: str
+TYPE_CHECKING = False   # typing.TYPE_CHECKING, without importing typing (~3 ms) on a render's path
+if TYPE_CHECKING:
+    from typing import Any, Callable, Protocol
 
+    Check = Callable[[Node, Path, list], None]
 
-Check = Callable[[Node, Path, list], None]
+    class Compiler(Protocol):
+        """What a keyword builder asks of the compiler (schema.Compiler)."""
 
+        def compile(self, schema: Any) -> Check: ...
 
-class Compiler(Protocol):
-    """What a keyword builder asks of the compiler (schema.Compiler)."""
+        def ref(self, ref: str) -> Check: ...
 
-    def compile(self, schema: Any) -> Check: ...
+        def accepted_types(self, schema: Any) -> tuple[str, ...] | None: ...
 
-    def ref(self, ref: str) -> Check: ...
-
-    def accepted_types(self, schema: Any) -> tuple[str, ...] | None: ...
-
-    def evaluated_keys(self, schema: Any) -> tuple[list[str], list[str]]: ...
+        def evaluated_keys(self, schema: Any) -> tuple[list[str], list[str]]: ...
 
 
 def accept(node: Node, path: Path, problems: list) -> None:
