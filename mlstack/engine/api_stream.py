@@ -92,9 +92,9 @@ class OutputStream:
     """A container's stdout and stderr, frame by frame (the engine's multiplexed stream, no TTY),
     until the container's end or `close()`."""
 
-    def __init__(self, sock: socket.socket, response: http.client.HTTPResponse):
+    def __init__(self, sock: socket.socket, reader):
         self.sock = sock
-        self.reader = response.fp   # after the 101 answer's headers: the raw stream, read ahead or not
+        self.reader = reader   # after the 101 answer's headers: the raw stream, read ahead or not
 
     def __iter__(self) -> Iterator[bytes]:
         while True:
@@ -124,18 +124,22 @@ def attach(open_socket: OpenSocket, container: str, stdout: bool, stderr: bool, 
     try:
         _send(sock, [_head("POST", f"/containers/{quote(container, safe='')}/attach?{query}",
                            "Upgrade: tcp\r\nConnection: Upgrade\r\nContent-Length: 0")])
-        response = http.client.HTTPResponse(sock, method="POST")
-        response.begin()
-        if response.status not in (101, 200):
-            check(what, response.status, response.read())
-            raise failure(what, f"HTTP {response.status}")
+        # http.client closes a 101 answer's stream: its status line and headers are read here
+        reader = sock.makefile("rb")
+        status_line = reader.readline(65537).decode("iso-8859-1").split(None, 2)
+        headers = http.client.parse_headers(reader)
+        status = int(status_line[1]) if len(status_line) > 1 and status_line[1].isdigit() else 0
+        if status not in (101, 200):
+            length = int(headers.get("Content-Length") or 0)
+            check(what, status, reader.read(length) if length else b"")
+            raise failure(what, f"HTTP {status or 'answer unreadable'}")
     except (OSError, http.client.HTTPException) as error:
         sock.close()
         raise failure(what, error) from None
     except BaseException:
         sock.close()
         raise
-    return OutputStream(sock, response)
+    return OutputStream(sock, reader)
 
 
 def _head(method: str, target: str, headers: str = "") -> bytes:

@@ -24,6 +24,9 @@
 # Shipped as package data; engine/seed_script.py names its exit codes and mount points.
 
 set -eu
+# One stream: the engine copies stdout and stderr through separate pipes, so a message on stderr
+# could arrive after the exit line, which mlstack stops reading at (and then reports "exit 19").
+exec 2>&1
 trap 'printf "mlstack-seed-exit %s\n" "$?"' EXIT   # mlstack stops listening here, not at teardown
 C=${0%/*}
 # shellcheck source=/dev/null  # the settings, written for each run (engine/helper_job.py)

@@ -177,7 +177,9 @@ class Volumes:
                 elif control is None:
                     tar_stream.put_control(self.api, container, job)
                     timer.lap("control files")
-                output_stream = self.api.attach(container, stdout=True, stderr=True, stream=True, logs=True)
+                # Attached before the start, the stream has all the output; `logs` would replay what the
+                # attachment already carries (the engine subscribes before it answers): lines twice.
+                output_stream = self.api.attach(container, stdout=True, stderr=True, stream=True, logs=False)
                 self.api.start(container)
                 staging = self._staging(job, progress)
                 code, output = helper_container.follow(self.api, container, output_stream, staging, progress,
