@@ -113,6 +113,7 @@ class OutputStream:
             self.sock.shutdown(socket.SHUT_RDWR)
         except OSError:
             pass
+        self.reader.close()   # it holds the socket's descriptor open too
         self.sock.close()
 
 
