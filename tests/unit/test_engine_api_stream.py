@@ -158,3 +158,31 @@ def test_attach_to_a_container_that_is_gone(engine):
     _, api = engine(lambda method, target, body: answer(404, b'{"message": "No such container: c1"}'))
     with pytest.raises(NotFound):
         api.attach("c1")
+
+
+def test_a_remote_engine_s_refusals_from_the_sdk_are_the_same_errors():
+    """ssh:// and tcp:// engines go through the SDK's client: its errors become NotFound and Refused."""
+    from mlstack.engine.api import SdkAPI
+
+    class APIError(Exception):   # the shape of docker.errors.APIError
+        def __init__(self, status_code: int, explanation: str):
+            super().__init__(f"{status_code} Client Error: {explanation}")
+            self.status_code, self.explanation = status_code, explanation
+
+    class SdkNotFound(APIError):
+        pass
+
+    SdkNotFound.__name__ = "NotFound"
+
+    class Client:
+        def remove_container(self, container, force=False):
+            raise {"gone": SdkNotFound(404, "No such container: gone"),
+                   "busy": APIError(409, "removal of container busy is already in progress")}[container]
+
+    api = SdkAPI.__new__(SdkAPI)
+    api.client = Client()
+    with pytest.raises(NotFound):
+        api.remove_container("gone", force=True)
+    with pytest.raises(Refused) as refused:
+        api.remove_container("busy", force=True)
+    assert (refused.value.status, refused.value.explanation) == (409, "removal of container busy is already in progress")
