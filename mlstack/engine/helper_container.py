@@ -88,10 +88,9 @@ def follow(api, container: str, stream, staging: str | None, progress: Progress 
     `staging` (a directory this process can read), when there is one. `started` is called when
     the helper's first output arrives (its script runs)."""
     stop = threading.Event()
-    watcher = None
+    reporting = threading.Lock()
     if progress is not None and staging is not None:
-        watcher = threading.Thread(target=_watch, args=(staging, progress, stop), daemon=True)
-        watcher.start()
+        threading.Thread(target=_watch, args=(staging, progress, stop, reporting), daemon=True).start()
     output = ""
     try:
         for chunk in stream:
@@ -103,9 +102,8 @@ def follow(api, container: str, stream, staging: str | None, progress: Progress 
                 stream.close()
                 return int(done[1]), output[:done.start()]
     finally:
-        stop.set()
-        if watcher is not None:
-            watcher.join(5)
+        with reporting:   # no report after this returns; a walk under way is not waited for (10,000 files: ~0.1 s)
+            stop.set()
     return exit_code(api, container), output   # the stream ended without the exit line: stopped
 
 
@@ -184,12 +182,17 @@ def wait_for(reads, container: str, timeout: float) -> None:
     raise SeedError(f"an earlier seed (container {container[:12]}) did not finish within {timeout:g} s")
 
 
-def _watch(staging: str, progress: Progress, stop: threading.Event) -> None:
-    """Every so often, the bytes copied so far (the walk's own cost keeps it under a tenth of the time)."""
+def _watch(staging: str, progress: Progress, stop: threading.Event, reporting: threading.Lock) -> None:
+    """Every so often, the bytes copied so far (the walk's own cost keeps it under a tenth of the time),
+    until `stop`: a walk that ends after it is not reported."""
     interval = PROGRESS_S
     while not stop.wait(interval):
         started = time.monotonic()
-        progress(sources.tree_size(staging))
+        size = sources.tree_size(staging)
+        with reporting:
+            if stop.is_set():
+                return
+            progress(size)
         interval = max(PROGRESS_S, 10 * (time.monotonic() - started))
 
 
