@@ -1,14 +1,17 @@
-"""The read-only Docker Engine API calls mlstack makes on every lifecycle command.
+"""The Docker Engine API calls mlstack makes: the lifecycle commands' reads, and every call of
+seeding (volumes, the helper container, tar streams in and out; the streaming ones are in
+engine/api_stream.py).
 
 Over a local unix socket they go through the standard library (http.client): importing the
 Docker SDK costs ~200 ms (requests, urllib3), more than `mlstack status`'s whole budget. Remote
 engines (tcp with TLS, ssh) go through the SDK's low-level client, which knows those transports.
-Both answer the same methods with the Engine API's JSON.
+Both answer the same methods (the SDK's names and arguments) with the Engine API's JSON.
 
-Every failure leaves this module as one of two errors: `NotFound` (a 404: callers decide what
-absence means) or `EngineError` (exit 3), whatever the transport raised: a refused or missing
-socket, an engine that answers 500, closes mid-response, never answers within the timeout, or
-answers with something that is not JSON.
+Every failure leaves this module as one of engine/api_errors.py's: `NotFound` (a 404: callers
+decide what absence means), `Refused` (another error status, with the engine's explanation) or
+another `EngineError` (exit 3), whatever the transport raised: a refused or missing socket, an
+engine that answers 500, closes mid-response, never answers within the timeout, or answers with
+something that is not JSON.
 """
 
 from __future__ import annotations
