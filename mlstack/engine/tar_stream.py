@@ -14,7 +14,7 @@ from typing import Callable, Iterator
 from mlstack.core import seed_marker, seeding
 from mlstack.engine import seed_script, sources
 from mlstack.engine.api import NotFound
-from mlstack.engine.helper_container import LABEL
+from mlstack.engine.helper_container import LABEL, discard
 from mlstack.engine.helper_job import HelperJob, control_files, control_place
 from mlstack.errors import SeedError
 
@@ -56,9 +56,12 @@ def stream(api, container: str, job: HelperJob, progress: Progress | None) -> No
 def _image_chunks(api, job: HelperJob, progress: Progress) -> Iterator[bytes]:
     """The image's directory as a tar stream, from a container created from it and never started."""
     source = job.plan.source
-    created = api.create_container_from_config({
-        "Image": source.image, "Cmd": ["/mlstack-never-started"],
-        "Labels": {LABEL: "1", f"{LABEL}.volume": job.plan.volume_name, f"{LABEL}.purpose": "image-source"}})
+    try:
+        created = api.create_container_from_config({
+            "Image": source.image, "Cmd": ["/mlstack-never-started"],
+            "Labels": {LABEL: "1", f"{LABEL}.volume": job.plan.volume_name, f"{LABEL}.purpose": "image-source"}})
+    except NotFound:   # removed since it was fingerprinted
+        raise sources.missing_image(job.plan) from None
     try:
         try:
             chunks, _ = api.get_archive(created["Id"], source.image_path + "/.")
@@ -70,7 +73,7 @@ def _image_chunks(api, job: HelperJob, progress: Progress) -> Iterator[bytes]:
             progress(sent)
             yield chunk
     finally:
-        api.remove_container(created["Id"], force=True)
+        discard(api, created["Id"])
 
 
 def get_file(api, container: str, path: str) -> bytes | None:

@@ -25,7 +25,7 @@ from mlstack.core.seed_marker import Marker
 from mlstack.core.seeding import SeedPlan
 from mlstack.engine import api as engine_api
 from mlstack.engine import helper_container, seed_script, sources, tar_stream
-from mlstack.engine.api import is_not_found
+from mlstack.engine.api import NotFound, is_not_found
 from mlstack.engine.docker_facts import Engine
 from mlstack.engine.helper_job import HelperJob, control_directory, control_files, control_place
 from mlstack.engine.seed_timing import SeedTimer
@@ -103,7 +103,7 @@ class Volumes:
             pending = tar_stream.get_file(self.api, container,
                                           f"{seed_script.VOLUME_MOUNT}/{seed_marker.READY}/marker.json") is not None
         finally:
-            self.api.remove_container(container, force=True)
+            helper_container.discard(self.api, container)
         return Observed(True, marker, None, pending)
 
     def image_id(self, reference: str) -> str | None:
@@ -186,6 +186,8 @@ class Volumes:
                                                        lambda: timer.lap("helper start"))
                 output = timer.helper_phases(output)
                 timer.skip()
+            except NotFound:   # the helper was removed under us (`docker rm -f`, an engine prune)
+                code, output = -1, ""
             finally:
                 if code is None:
                     helper_container.discard(self.api, container)
