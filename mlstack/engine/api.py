@@ -1,14 +1,17 @@
-"""The read-only Docker Engine API calls mlstack makes on every lifecycle command.
+"""The Docker Engine API calls mlstack makes: the lifecycle commands' reads, and every call of
+seeding (volumes, the helper container, tar streams in and out; the streaming ones are in
+engine/api_stream.py).
 
 Over a local unix socket they go through the standard library (http.client): importing the
 Docker SDK costs ~200 ms (requests, urllib3), more than `mlstack status`'s whole budget. Remote
 engines (tcp with TLS, ssh) go through the SDK's low-level client, which knows those transports.
-Both answer the same methods with the Engine API's JSON.
+Both answer the same methods (the SDK's names and arguments) with the Engine API's JSON.
 
-Every failure leaves this module as one of two errors: `NotFound` (a 404: callers decide what
-absence means) or `EngineError` (exit 3), whatever the transport raised: a refused or missing
-socket, an engine that answers 500, closes mid-response, never answers within the timeout, or
-answers with something that is not JSON.
+Every failure leaves this module as one of engine/api_errors.py's: `NotFound` (a 404: callers
+decide what absence means), `Refused` (another error status, with the engine's explanation) or
+another `EngineError` (exit 3), whatever the transport raised: a refused or missing socket, an
+engine that answers 500, closes mid-response, never answers within the timeout, or answers with
+something that is not JSON.
 """
 
 from __future__ import annotations
@@ -20,23 +23,7 @@ import threading
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from mlstack.errors import EngineError
-
-HINT = "check the engine with `docker info`; `mlstack doctor` says what mlstack sees"
-
-
-class NotFound(Exception):
-    pass
-
-
-class Unreachable(EngineError):
-    """Nothing answers at the address (no socket, refused, no permission): not a failing engine."""
-
-
-def failure(what: str, error: Exception | str) -> EngineError:
-    reason = error if isinstance(error, str) else (str(error).splitlines()[0][:300] if str(error) else type(error).__name__)
-    return EngineError(f"the Docker engine failed {what}: {reason}", hint=HINT)
-
+from mlstack.engine.api_errors import HINT, NotFound, Refused, Unreachable, check, failure  # noqa: F401 (re-exported)
 
 class _UnixConnection(http.client.HTTPConnection):
     def __init__(self, path: str, timeout: float):
@@ -51,7 +38,7 @@ class _UnixConnection(http.client.HTTPConnection):
 
 
 class UnixSocketAPI:
-    def __init__(self, url: str, timeout: float):
+    def __init__(self, url: str, timeout: float | None):
         self.path = url[len("unix://"):]
         self.timeout = timeout
         self.local = threading.local()   # a kept-alive connection per thread: preflight asks from several
@@ -65,38 +52,42 @@ class UnixSocketAPI:
         self.local.connection = value
 
     def _get(self, path: str, query: dict | None = None) -> Any:
+        return self._call("GET", path, query)
+
+    def _call(self, method: str, path: str, query: dict | None = None, document: dict | None = None) -> Any:
+        """One request with an optional JSON body on the kept-alive connection; its decoded answer."""
         target = path + (f"?{urlencode(query)}" if query else "")
+        what = f"{method} {path}"
+        body = json.dumps(document).encode() if document is not None else None
+        headers = {"Content-Type": "application/json"} if body is not None else {}
         for attempt in (1, 2):  # a kept-alive connection the engine closed is retried once
             if self.connection is None:
                 self.connection = _UnixConnection(self.path, self.timeout)
             try:
-                self.connection.request("GET", target)
+                self.connection.request(method, target, body=body, headers=headers)
                 response = self.connection.getresponse()
-                body = response.read()
+                answer = response.read()
                 break
             except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError) as error:
                 self._drop()
                 if attempt == 2:
-                    raise failure(f"GET {path}", f"the connection closed before the answer ({type(error).__name__})") from None
+                    raise failure(what, f"the connection closed before the answer ({type(error).__name__})") from None
             except (FileNotFoundError, ConnectionRefusedError, PermissionError) as error:
                 self._drop()
                 raise Unreachable(error.strerror or str(error)) from None
             except socket.timeout:
                 self._drop()
-                raise failure(f"GET {path}", f"no answer within {self.timeout:g} s") from None
+                raise failure(what, f"no answer within {self.timeout:g} s") from None
             except (OSError, http.client.HTTPException) as error:
                 self._drop()
-                raise failure(f"GET {path}", error) from None
-        if response.status == 404:
-            raise NotFound(path)
-        if response.status >= 400:
-            raise failure(f"GET {path}", f"HTTP {response.status} {body.decode(errors='replace').strip()[:300]}")
-        if body[:1] in (b"{", b"["):
+                raise failure(what, error) from None
+        check(what, response.status, answer)
+        if answer[:1] in (b"{", b"["):
             try:
-                return json.loads(body)
+                return json.loads(answer)
             except ValueError as error:
-                raise failure(f"GET {path}", f"the answer is not valid JSON ({error})") from None
-        return body.decode(errors="replace")
+                raise failure(what, f"the answer is not valid JSON ({error})") from None
+        return answer.decode(errors="replace")
 
     def _drop(self) -> None:
         if self.connection is not None:
@@ -125,6 +116,59 @@ class UnixSocketAPI:
 
     def volumes(self, filters: dict | None = None) -> dict:
         return _expect(dict, "GET /volumes", self._get("/volumes", {"filters": json.dumps(filters)} if filters else None))
+
+    # --- the seeding helper's calls: the SDK's names and arguments, so SdkAPI answers them too ---
+
+    def images(self) -> list[dict]:
+        return _expect(list, "GET /images/json", self._get("/images/json"))
+
+    def create_volume(self, name: str, driver: str = "local", driver_opts: dict | None = None,
+                      labels: dict | None = None) -> dict:
+        document = {"Name": name, "Driver": driver, "DriverOpts": driver_opts or {}, "Labels": labels or {}}
+        return _expect(dict, "POST /volumes/create", self._call("POST", "/volumes/create", document=document))
+
+    def create_container_from_config(self, config: dict) -> dict:
+        return _expect(dict, "POST /containers/create", self._call("POST", "/containers/create", document=config))
+
+    def start(self, container: str) -> None:
+        self._call("POST", f"/containers/{quote(container, safe='')}/start")
+
+    def remove_container(self, container: str, force: bool = False) -> None:
+        self._call("DELETE", f"/containers/{quote(container, safe='')}", {"force": "1" if force else "0"})
+
+    def put_archive(self, container: str, path: str, data) -> bool:
+        """A tar into a (created) container: bytes, a body with a length, or chunks of unknown total."""
+        from mlstack.engine import api_stream
+
+        api_stream.put_archive(self._open, container, path, data)
+        return True
+
+    def get_archive(self, container: str, path: str):
+        """(the tar's chunks, as they arrive on a connection of their own; the path's stat)."""
+        from mlstack.engine import api_stream
+
+        return api_stream.get_archive(self._open, container, path)
+
+    def attach(self, container: str, stdout: bool = True, stderr: bool = True, stream: bool = True,
+               logs: bool = False):
+        """The container's output (stdout and stderr as they come), from its start or now (`logs`)."""
+        from mlstack.engine import api_stream
+
+        return api_stream.attach(self._open, container, stdout, stderr, logs)
+
+    def _open(self) -> socket.socket:
+        """A fresh socket to the engine, for one streaming request."""
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(self.timeout)
+        try:
+            sock.connect(self.path)
+        except (FileNotFoundError, ConnectionRefusedError, PermissionError) as error:
+            sock.close()
+            raise Unreachable(error.strerror or str(error)) from None
+        except OSError as error:
+            sock.close()
+            raise failure(f"to connect to {self.path}", error) from None
+        return sock
 
     def events(self, filters: dict) -> "EventStream":
         """The engine's events from now on (the answer's headers have arrived when this returns), on a
@@ -187,7 +231,7 @@ def _expect(kind: type, what: str, answer: Any) -> Any:
 class SdkAPI:
     """The SDK's low-level client for remote engines, its errors translated as the stdlib path's are."""
 
-    def __init__(self, url: str, timeout: float):
+    def __init__(self, url: str, timeout: float | None):
         import docker
 
         try:
@@ -213,14 +257,22 @@ class SdkAPI:
                     raise NotFound(str(error)) from None
                 if type(error).__name__ == "ConnectionError":  # requests': nothing listens there
                     raise Unreachable(str(error)) from None
+                status = getattr(error, "status_code", None)
+                if isinstance(status, int) and status >= 400:   # docker.errors.APIError: the engine said no
+                    raise Refused(name, status, str(getattr(error, "explanation", "") or error)[:300]) from None
                 raise failure(name, error) from None
 
         return call
 
 
-def connect(url: str, timeout: float):
+def needs_sdk(url: str) -> bool:
+    """Only unix sockets are spoken to with the stdlib; tcp (TLS) and ssh engines need the SDK's transports."""
+    return not url.startswith("unix://")
+
+
+def connect(url: str, timeout: float | None):
     """An API object for `url`: the stdlib for unix sockets, the SDK's APIClient otherwise."""
-    if url.startswith("unix://"):
+    if not needs_sdk(url):
         return UnixSocketAPI(url, timeout)
     return SdkAPI(url, timeout)
 

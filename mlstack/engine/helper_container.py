@@ -1,8 +1,9 @@
 """The seeding helper container: create it with the volume (and the source) mounted, follow its
 output to the exit line, remove it; wait for, or clean up after, the helpers of an earlier seed.
 
-Every call goes through the Docker SDK's low-level client (`api`), or the cheap read-only API
-(`reads`, engine/api.py) where reading is enough.
+Every call goes through engine/api.py: `api` without a timeout (a copy is silent for as long as it
+takes), `reads` with the short one for looking. Both are the stdlib's client over a local socket
+(no Docker SDK import, ~0.2 s); only ssh and tcp engines get the SDK's (docs/seeding.md).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Callable
 from mlstack.core import seeding
 from mlstack.core.seeding import SeedPlan
 from mlstack.engine import seed_script, sources
-from mlstack.engine.api import is_not_found
+from mlstack.engine.api import NotFound, Refused, is_not_found
 from mlstack.engine.helper_job import CONTROL_PREFIX, HelperJob
 from mlstack.engine.sources import Resolved
 from mlstack.errors import SeedError
@@ -41,44 +42,42 @@ Progress = Callable[[int], None]
 
 def create(api, image: str, mounts: list, labels: dict[str, str], script: str = "/none", remove: bool = False) -> str:
     """A helper that runs `script` as root, without a network; labelled with its volume and owner."""
-    import docker.errors
-
     labels = {LABEL: "1", **{f"{LABEL}.{key}": value for key, value in labels.items()},
               f"{LABEL}.volume": mounts[0]["Source"], f"{LABEL}.owner": f"{socket.gethostname()}:{os.getpid()}"}
+    config = {"Image": image, "Entrypoint": ["/bin/sh", script], "User": "0:0", "Labels": labels,
+              "NetworkDisabled": True, "AttachStdout": True, "AttachStderr": True, "Tty": False,
+              "HostConfig": {"Mounts": mounts, "NetworkMode": "none", "AutoRemove": remove, "CpuShares": CPU_SHARES}}
     try:
-        created = api.create_container(
-            image, entrypoint=["/bin/sh", script], user="0:0", labels=labels,
-            network_disabled=True,
-            host_config=api.create_host_config(mounts=mounts, network_mode="none", auto_remove=remove,
-                                               cpu_shares=CPU_SHARES))
-    except docker.errors.ImageNotFound:
+        created = api.create_container_from_config(config)
+    except NotFound:
         raise SeedError(f"helper image {image} is not on the engine; mlstack never pulls implicitly: pull it "
                         "or name a local image with --helper-image") from None
-    except docker.errors.APIError as error:
-        raise SeedError(f"cannot create the seeding helper from {image}: {error.explanation or error}") from None
+    except Refused as error:
+        raise SeedError(f"cannot create the seeding helper from {image}: {error.explanation}") from None
     return created["Id"]
 
 
-def volume_mount(plan: SeedPlan):
-    from docker.types import Mount
+def mount(target: str, source: str, kind: str, read_only: bool = False) -> dict:
+    """One entry of HostConfig.Mounts; a volume's content is never copied in from the image."""
+    entry = {"Target": target, "Source": source, "Type": kind, "ReadOnly": read_only}
+    if kind == "volume":
+        entry["VolumeOptions"] = {"NoCopy": True}
+    return entry
 
-    return Mount(seed_script.VOLUME_MOUNT, plan.volume_name, type="volume", no_copy=True)
+
+def volume_mount(plan: SeedPlan) -> dict:
+    return mount(seed_script.VOLUME_MOUNT, plan.volume_name, "volume")
 
 
-def source_mount(resolved: Resolved):
+def source_mount(resolved: Resolved) -> dict:
     """The source, read-only: a directory as the source mount, an archive file inside it."""
-    from docker.types import Mount
-
     if resolved.plan.source.kind == seeding.ARCHIVE:
-        target = f"{seed_script.SOURCE_MOUNT}/{os.path.basename(resolved.root)}"
-        return Mount(target, resolved.root, type="bind", read_only=True)
-    return Mount(seed_script.SOURCE_MOUNT, resolved.root, type="bind", read_only=True)
+        return mount(f"{seed_script.SOURCE_MOUNT}/{os.path.basename(resolved.root)}", resolved.root, "bind", True)
+    return mount(seed_script.SOURCE_MOUNT, resolved.root, "bind", True)
 
 
-def control_mount(directory: str):
-    from docker.types import Mount
-
-    return Mount(seed_script.CONTROL_DIR, directory, type="bind", read_only=True)
+def control_mount(directory: str) -> dict:
+    return mount(seed_script.CONTROL_DIR, directory, "bind", True)
 
 
 def follow(api, container: str, stream, staging: str | None, progress: Progress | None,
@@ -89,10 +88,9 @@ def follow(api, container: str, stream, staging: str | None, progress: Progress 
     `staging` (a directory this process can read), when there is one. `started` is called when
     the helper's first output arrives (its script runs)."""
     stop = threading.Event()
-    watcher = None
+    reporting = threading.Lock()
     if progress is not None and staging is not None:
-        watcher = threading.Thread(target=_watch, args=(staging, progress, stop), daemon=True)
-        watcher.start()
+        threading.Thread(target=_watch, args=(staging, progress, stop, reporting), daemon=True).start()
     output = ""
     try:
         for chunk in stream:
@@ -104,39 +102,34 @@ def follow(api, container: str, stream, staging: str | None, progress: Progress 
                 stream.close()
                 return int(done[1]), output[:done.start()]
     finally:
-        stop.set()
-        if watcher is not None:
-            watcher.join(5)
+        with reporting:   # no report after this returns; a walk under way is not waited for (10,000 files: ~0.1 s)
+            stop.set()
     return exit_code(api, container), output   # the stream ended without the exit line: stopped
 
 
 def exit_code(api, container: str) -> int:
-    import docker.errors
-
     try:
         state = api.inspect_container(container)["State"]
-    except docker.errors.NotFound:
+    except NotFound:
         return -1
     return int(state.get("ExitCode", -1)) if state.get("Status") in ("exited", "dead") else -1
 
 
 def discard(api, container: str) -> None:
     """Kill and remove a helper, which may be gone already (the engine removes finished ones)."""
-    import docker.errors
-
     try:
         api.remove_container(container, force=True)
-    except docker.errors.NotFound:
+    except NotFound:
         pass
-    except docker.errors.APIError as error:
-        if error.status_code != 409:   # 409: its removal is under way
+    except Refused as error:
+        if error.status != 409:   # 409: its removal is under way
             raise
 
 
 def settle(api: Callable[[], object], reads, plan: SeedPlan, say: Callable[[str], None]) -> None:
     """Wait for a seed of this volume still running (an earlier mlstack that was killed, or another
     one now); remove the helpers that are done, and those whose mlstack is gone. `api` gives the
-    SDK's client, needed (and imported, ~0.2 s) only when there is a helper to remove."""
+    transfer client, made only when there is a helper to remove."""
     filters = {"label": [f"{LABEL}.volume={plan.volume_name}"]}
     for container in reads.containers(all=True, filters=filters):
         labels = container.get("Labels") or {}
@@ -189,12 +182,17 @@ def wait_for(reads, container: str, timeout: float) -> None:
     raise SeedError(f"an earlier seed (container {container[:12]}) did not finish within {timeout:g} s")
 
 
-def _watch(staging: str, progress: Progress, stop: threading.Event) -> None:
-    """Every so often, the bytes copied so far (the walk's own cost keeps it under a tenth of the time)."""
+def _watch(staging: str, progress: Progress, stop: threading.Event, reporting: threading.Lock) -> None:
+    """Every so often, the bytes copied so far (the walk's own cost keeps it under a tenth of the time),
+    until `stop`: a walk that ends after it is not reported."""
     interval = PROGRESS_S
     while not stop.wait(interval):
         started = time.monotonic()
-        progress(sources.tree_size(staging))
+        size = sources.tree_size(staging)
+        with reporting:
+            if stop.is_set():
+                return
+            progress(size)
         interval = max(PROGRESS_S, 10 * (time.monotonic() - started))
 
 

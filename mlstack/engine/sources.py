@@ -41,14 +41,19 @@ class Resolved:
         return os.path.join(self.root, self.inner) if self.inner else self.root
 
 
+def missing_image(plan: SeedPlan) -> SeedError:
+    image = plan.source.image
+    return SeedError(f"{plan.where}: image {image} is not on this engine; mlstack never pulls "
+                     f"implicitly: `docker pull {image}` (needs its registry) or build it first")
+
+
 def resolve(plan: SeedPlan, image_id: Callable[[str], str | None]) -> Resolved:
     """Find the source and fingerprint it; SeedError when it is not there."""
     source = plan.source
     if source.kind == seeding.IMAGE:
         found = image_id(source.image)
         if found is None:
-            raise SeedError(f"{plan.where}: image {source.image} is not on this engine; mlstack never pulls "
-                            f"implicitly: `docker pull {source.image}` (needs its registry) or build it first")
+            raise missing_image(plan)
         return Resolved(plan, Fingerprint(f"image {found} {source.image_path}", {}, 0), plan.subpath, image_id=found)
     if source.kind == seeding.HF_MODEL:
         return _resolve_hf(plan)

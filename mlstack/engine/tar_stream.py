@@ -13,7 +13,8 @@ from typing import Callable, Iterator
 
 from mlstack.core import seed_marker, seeding
 from mlstack.engine import seed_script, sources
-from mlstack.engine.helper_container import LABEL
+from mlstack.engine.api import NotFound
+from mlstack.engine.helper_container import LABEL, discard
 from mlstack.engine.helper_job import HelperJob, control_files, control_place
 from mlstack.errors import SeedError
 
@@ -54,16 +55,17 @@ def stream(api, container: str, job: HelperJob, progress: Progress | None) -> No
 
 def _image_chunks(api, job: HelperJob, progress: Progress) -> Iterator[bytes]:
     """The image's directory as a tar stream, from a container created from it and never started."""
-    import docker.errors
-
     source = job.plan.source
-    created = api.create_container(source.image, command=["/mlstack-never-started"],
-                                   labels={LABEL: "1", f"{LABEL}.volume": job.plan.volume_name,
-                                           f"{LABEL}.purpose": "image-source"})
+    try:
+        created = api.create_container_from_config({
+            "Image": source.image, "Cmd": ["/mlstack-never-started"],
+            "Labels": {LABEL: "1", f"{LABEL}.volume": job.plan.volume_name, f"{LABEL}.purpose": "image-source"}})
+    except NotFound:   # removed since it was fingerprinted
+        raise sources.missing_image(job.plan) from None
     try:
         try:
             chunks, _ = api.get_archive(created["Id"], source.image_path + "/.")
-        except docker.errors.NotFound:
+        except NotFound:
             raise SeedError(f"{job.plan.where}: {source.image_path} does not exist in image {source.image}") from None
         sent = 0
         for chunk in chunks:
@@ -71,16 +73,14 @@ def _image_chunks(api, job: HelperJob, progress: Progress) -> Iterator[bytes]:
             progress(sent)
             yield chunk
     finally:
-        api.remove_container(created["Id"], force=True)
+        discard(api, created["Id"])
 
 
 def get_file(api, container: str, path: str) -> bytes | None:
     """One file's content out of a (created) container; None when it does not exist."""
-    import docker.errors
-
     try:
         chunks, _ = api.get_archive(container, path)
-    except docker.errors.NotFound:
+    except NotFound:
         return None
     with tarfile.open(fileobj=io.BytesIO(b"".join(chunks))) as archive:
         member = archive.next()

@@ -5,6 +5,7 @@ Two ways to move the data (docs/seeding.md, "Methods"):
   `cp` inside the engine's machine at disk speed;
 - archive (any engine): a tar stream goes through the API (engine/tar_stream.py) into the helper
   while it is created but not started; it starts only once the stream is complete.
+Every call goes through engine/api.py (the standard library over a local socket, no Docker SDK).
 Either way the helper (engine/helper_container.py) then runs mlstack/engine/seed.sh, which makes
 the change atomic. The helper image is never pulled: it must be on the engine already.
 """
@@ -22,8 +23,9 @@ from mlstack.core import seed_marker
 from mlstack.core.seed_decision import Observed
 from mlstack.core.seed_marker import Marker
 from mlstack.core.seeding import SeedPlan
+from mlstack.engine import api as engine_api
 from mlstack.engine import helper_container, seed_script, sources, tar_stream
-from mlstack.engine.api import is_not_found
+from mlstack.engine.api import NotFound, is_not_found
 from mlstack.engine.docker_facts import Engine
 from mlstack.engine.helper_job import HelperJob, control_directory, control_files, control_place
 from mlstack.engine.seed_timing import SeedTimer
@@ -35,8 +37,10 @@ Progress = Callable[[int], None]
 
 
 class Volumes:
-    """Reads through the engine's cheap read-only API (no Docker SDK import, ~0.2 s, for a volume
-    that is up to date); containers and streams through the SDK, loaded on first use."""
+    """Looks through the engine's connection (`reads`, a short timeout); creates, streams and
+    follows through a second one without a timeout (`api`): a big copy is silent for as long as
+    it takes. Over a local socket both are the stdlib's (engine/api.py): the Docker SDK is never
+    imported. An ssh or tcp engine gets the SDK's client, imported in the background meanwhile."""
 
     def __init__(self, engine: Engine):
         self.engine = engine
@@ -47,18 +51,17 @@ class Volumes:
 
     @property
     def api(self):
-        """The SDK's low-level client, without a timeout: a big copy is silent for as long as it takes."""
         self._sdk_imported()
         if self._api is None:
-            import docker
-
-            self._api = docker.APIClient(base_url=self.engine.address.url, timeout=TRANSFER_TIMEOUT_S)
+            self._api = engine_api.connect(self.engine.address.url, TRANSFER_TIMEOUT_S)
         return self._api
 
     def prepare_to_copy(self) -> None:
-        """A copy is coming: import the SDK (~0.2 s, more from a cold disk) in the background while
-        the source is fingerprinted. Not a daemon: an error meanwhile waits for the import to end."""
-        if self._api is None and self._importing is None and "docker" not in sys.modules:
+        """A copy is coming: for an engine the SDK speaks to, import it (~0.2 s, more from a cold
+        disk) in the background while the source is fingerprinted. Not a daemon: an error meanwhile
+        waits for the import to end."""
+        if (engine_api.needs_sdk(self.engine.address.url) and self._api is None and self._importing is None
+                and "docker" not in sys.modules):
             self._importing = threading.Thread(target=importlib.import_module, args=("docker",),
                                                name="mlstack-sdk-import")
             self._importing.start()
@@ -100,7 +103,7 @@ class Volumes:
             pending = tar_stream.get_file(self.api, container,
                                           f"{seed_script.VOLUME_MOUNT}/{seed_marker.READY}/marker.json") is not None
         finally:
-            self.api.remove_container(container, force=True)
+            helper_container.discard(self.api, container)
         return Observed(True, marker, None, pending)
 
     def image_id(self, reference: str) -> str | None:
@@ -112,7 +115,7 @@ class Volumes:
             raise
 
     def local_images(self) -> list[str]:
-        return sorted(tag for image in self.api.images() for tag in image.get("RepoTags") or [] if tag != "<none>:<none>")
+        return sorted(tag for image in self.reads.images() for tag in image.get("RepoTags") or [] if tag != "<none>:<none>")
 
     def sha256_in_volume(self, plan: SeedPlan, helper: str, paths: list[str]) -> dict[str, str]:
         """Content hashes of the seeded files as they are in the volume (--checksum)."""
@@ -142,7 +145,7 @@ class Volumes:
 
     def settle(self, plan: SeedPlan, say: Callable[[str], None]) -> None:
         """Wait for an earlier seed of this volume to finish; remove helpers that are done or orphaned."""
-        helper_container.settle(lambda: self.api, self.reads, plan, say)   # the SDK only to remove one
+        helper_container.settle(lambda: self.api, self.reads, plan, say)   # the transfer client only to remove one
 
     def run(self, job: HelperJob, progress: Progress | None = None, timer: SeedTimer | None = None) -> str:
         """Create the helper, stream data into it when the job says so, start it, wait; its output
@@ -174,13 +177,17 @@ class Volumes:
                 elif control is None:
                     tar_stream.put_control(self.api, container, job)
                     timer.lap("control files")
-                output_stream = self.api.attach(container, stdout=True, stderr=True, stream=True, logs=True)
+                # Attached before the start, the stream has all the output; `logs` would replay what the
+                # attachment already carries (the engine subscribes before it answers): lines twice.
+                output_stream = self.api.attach(container, stdout=True, stderr=True, stream=True, logs=False)
                 self.api.start(container)
                 staging = self._staging(job, progress)
                 code, output = helper_container.follow(self.api, container, output_stream, staging, progress,
                                                        lambda: timer.lap("helper start"))
                 output = timer.helper_phases(output)
                 timer.skip()
+            except NotFound:   # the helper was removed under us (`docker rm -f`, an engine prune)
+                code, output = -1, ""
             finally:
                 if code is None:
                     helper_container.discard(self.api, container)

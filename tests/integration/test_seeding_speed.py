@@ -10,6 +10,7 @@ import sys
 import pytest
 
 from mlstack.errors import SeedError
+from tests.integration.engine import DOCKER_HOST
 from tests.integration.test_seeding import client, host_files, make_source, stacks, volume_files  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.engine
@@ -53,11 +54,25 @@ def test_a_no_op_seed_runs_no_helper_and_never_imports_the_docker_sdk(stacks, tm
     assert "docker" not in imported and "requests" not in imported
 
 
+@pytest.mark.parametrize("method", ["bind", "archive"])
+def test_a_fresh_seed_and_its_update_never_import_the_docker_sdk(stacks, tmp_path, method):
+    """Every engine call of a seed goes through the stdlib client over the local socket (engine/api.py)."""
+    source = make_source(tmp_path / "models", 3, 1_000)
+    stack = stacks(f"{{from: {source}, mode: sync}}")
+    for expected in ("hf-cache: seeded from", "hf-cache: updated from"):
+        done = subprocess.run([sys.executable, "-X", "importtime", "-m", "mlstack", "seed", "--method", method],
+                              cwd=stack.dir, env=stack.env(), capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0 and done.stdout.startswith(expected), done.stderr
+        imported = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines()
+                    if line.startswith("import time:")}
+        assert "docker" not in imported and "requests" not in imported
+        (source / "d0" / "new.bin").write_bytes(b"new")
+    assert volume_files(stack.volume) == host_files(source)
+
+
 def test_a_copy_without_the_sources_largest_file_is_refused_and_the_volume_stays_unseeded(stacks, tmp_path,
                                                                                           monkeypatch):
     """What an engine in a VM does with a host path it does not share: it mounts an empty directory."""
-    from docker.types import Mount
-
     from mlstack.engine import helper_container, seed_script
     from mlstack.lifecycle import running, seeder
 
@@ -67,7 +82,7 @@ def test_a_copy_without_the_sources_largest_file_is_refused_and_the_volume_stays
     empty = tmp_path / "what-the-vm-sees"
     empty.mkdir()
     monkeypatch.setattr(helper_container, "source_mount",
-                        lambda resolved: Mount(seed_script.SOURCE_MOUNT, str(empty), type="bind", read_only=True))
+                        lambda resolved: helper_container.mount(seed_script.SOURCE_MOUNT, str(empty), "bind", True))
     monkeypatch.chdir(stack.dir)
     project = running.render(None, "dev", stack.env())
     options = seeder.SeedOptions(method="bind", helper_image="mlstack-test/busybox:1")
@@ -84,14 +99,13 @@ def test_a_copy_without_the_sources_largest_file_is_refused_and_the_volume_stays
 
 
 def test_the_helper_gets_a_larger_cpu_weight_than_the_stacks_containers():
-    from mlstack.engine.helper_container import CPU_SHARES, create
+    from mlstack.engine.api import UnixSocketAPI
+    from mlstack.engine.helper_container import CPU_SHARES, create, mount
 
-    api = client().api
+    api = UnixSocketAPI(DOCKER_HOST, None)
     volume = client().volumes.create()
     try:
-        from docker.types import Mount
-
-        container = create(api, "mlstack-test/busybox:1", [Mount("/v", volume.name, type="volume")], {"purpose": "test"})
+        container = create(api, "mlstack-test/busybox:1", [mount("/v", volume.name, "volume")], {"purpose": "test"})
         try:
             assert api.inspect_container(container)["HostConfig"]["CpuShares"] == CPU_SHARES == 16 * 1024
         finally:

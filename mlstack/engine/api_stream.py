@@ -1,0 +1,169 @@
+"""The Engine API's streaming calls over the standard library: a tar into a container, a tar out of
+one, and a container's output. Each runs on a socket of its own (`open_socket`, from engine/api.py),
+so a tar can flow out of one container and into another at once.
+
+The request is written straight to the socket, each chunk in one gathered write with its framing
+(no copy of a 1 MiB chunk to prepend a header); the answer is parsed by http.client. A tar whose
+length is known (sources.TarBody) goes with a Content-Length, any other with chunked transfer
+encoding. Errors leave as engine/api.py's: NotFound, Refused, EngineError.
+"""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import json
+import socket
+from typing import Callable, Iterable, Iterator
+from urllib.parse import quote, urlencode
+
+from mlstack.engine.api_errors import check, failure
+
+CHUNK = 1 << 20
+OpenSocket = Callable[[], socket.socket]
+
+
+def put_archive(open_socket: OpenSocket, container: str, path: str, data: bytes | Iterable) -> None:
+    target = f"/containers/{quote(container, safe='')}/archive?{urlencode({'path': path})}"
+    what = f"PUT /containers/{container[:12]}/archive"
+    sized = isinstance(data, (bytes, bytearray)) or hasattr(data, "__len__")
+    framing = f"Content-Length: {len(data)}" if sized else "Transfer-Encoding: chunked"
+    sock = open_socket()
+    try:
+        try:
+            _send(sock, [_head("PUT", target, f"Content-Type: application/x-tar\r\n{framing}")])
+            for chunk in ([data] if isinstance(data, (bytes, bytearray)) else data):
+                if not len(chunk):
+                    continue
+                _send(sock, [chunk] if sized else [b"%X\r\n" % len(chunk), chunk, b"\r\n"])
+            if not sized:
+                _send(sock, [b"0\r\n\r\n"])
+        except (BrokenPipeError, ConnectionResetError):
+            pass   # the engine stopped reading: its answer says why
+        except OSError as error:
+            raise failure(what, error) from None
+        status, answer = _answer(sock, "PUT", what)
+        check(what, status, answer)
+    finally:
+        sock.close()
+
+
+def get_archive(open_socket: OpenSocket, container: str, path: str) -> tuple[Iterator[bytes], dict]:
+    """The tar of `path` in the container, read as it arrives; NotFound at once when it does not exist."""
+    target = f"/containers/{quote(container, safe='')}/archive?{urlencode({'path': path})}"
+    what = f"GET /containers/{container[:12]}/archive"
+    sock = open_socket()
+    try:
+        _send(sock, [_head("GET", target)])
+        response = http.client.HTTPResponse(sock, method="GET")
+        response.begin()
+        if response.status != 200:
+            check(what, response.status, response.read())
+    except (OSError, http.client.HTTPException) as error:
+        sock.close()
+        raise failure(what, error) from None
+    except BaseException:
+        sock.close()
+        raise
+    stat = response.getheader("X-Docker-Container-Path-Stat") or ""
+    try:
+        details = json.loads(base64.b64decode(stat)) if stat else {}
+    except ValueError:
+        details = {}
+    return _chunks(sock, response, what), details
+
+
+def _chunks(sock: socket.socket, response: http.client.HTTPResponse, what: str) -> Iterator[bytes]:
+    try:
+        while True:
+            try:
+                chunk = response.read(CHUNK)
+            except (OSError, http.client.HTTPException) as error:
+                raise failure(what, error) from None
+            if not chunk:
+                return
+            yield chunk
+    finally:
+        response.close()
+        sock.close()
+
+
+class OutputStream:
+    """A container's stdout and stderr, frame by frame (the engine's multiplexed stream, no TTY),
+    until the container's end or `close()`."""
+
+    def __init__(self, sock: socket.socket, reader):
+        self.sock = sock
+        self.reader = reader   # after the 101 answer's headers: the raw stream, read ahead or not
+
+    def __iter__(self) -> Iterator[bytes]:
+        while True:
+            try:
+                header = self.reader.read(8)
+                if len(header) < 8:
+                    return
+                payload = self.reader.read(int.from_bytes(header[4:8], "big"))
+            except (OSError, ValueError):   # closed under us
+                return
+            if payload:
+                yield payload
+
+    def close(self) -> None:
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.reader.close()   # it holds the socket's descriptor open too
+        self.sock.close()
+
+
+def attach(open_socket: OpenSocket, container: str, stdout: bool, stderr: bool, logs: bool) -> OutputStream:
+    """Attached when this returns (the engine has answered), so a start right after loses nothing."""
+    query = urlencode({"stream": "1", "stdout": int(stdout), "stderr": int(stderr), "logs": int(logs)})
+    what = f"POST /containers/{container[:12]}/attach"
+    sock = open_socket()
+    try:
+        _send(sock, [_head("POST", f"/containers/{quote(container, safe='')}/attach?{query}",
+                           "Upgrade: tcp\r\nConnection: Upgrade\r\nContent-Length: 0")])
+        # http.client closes a 101 answer's stream: its status line and headers are read here
+        reader = sock.makefile("rb")
+        status_line = reader.readline(65537).decode("iso-8859-1").split(None, 2)
+        headers = http.client.parse_headers(reader)
+        status = int(status_line[1]) if len(status_line) > 1 and status_line[1].isdigit() else 0
+        if status not in (101, 200):
+            length = int(headers.get("Content-Length") or 0)
+            check(what, status, reader.read(length) if length else b"")
+            raise failure(what, f"HTTP {status or 'answer unreadable'}")
+    except (OSError, http.client.HTTPException) as error:
+        sock.close()
+        raise failure(what, error) from None
+    except BaseException:
+        sock.close()
+        raise
+    return OutputStream(sock, reader)
+
+
+def _head(method: str, target: str, headers: str = "") -> bytes:
+    lines = f"{method} {target} HTTP/1.1\r\nHost: docker\r\n" + (f"{headers}\r\n" if headers else "")
+    return (lines + "\r\n").encode()
+
+
+def _answer(sock: socket.socket, method: str, what: str) -> tuple[int, bytes]:
+    try:
+        response = http.client.HTTPResponse(sock, method=method)
+        response.begin()
+        return response.status, response.read()
+    except (OSError, http.client.HTTPException) as error:
+        raise failure(what, error) from None
+
+
+def _send(sock: socket.socket, buffers: list) -> None:
+    """All of `buffers` in as few system calls as the socket takes (one, usually)."""
+    views = [memoryview(buffer).cast("B") for buffer in buffers]
+    while views:
+        sent = sock.sendmsg(views)
+        while views and sent >= len(views[0]):
+            sent -= len(views[0])
+            views.pop(0)
+        if views and sent:
+            views[0] = views[0][sent:]
