@@ -25,6 +25,7 @@ files, in every round. mlstack's `seed: <phase> <ms>` lines (--debug) give each 
 from __future__ import annotations
 
 import argparse
+import compileall
 import os
 import platform
 import re
@@ -271,6 +272,9 @@ def main() -> None:
     parser.add_argument("--write", help="replace the Seeding section of this markdown file with the report")
     options = parser.parse_args()
     os.environ.setdefault("DOCKER_HOST", "unix:///run/mlstack-ci/docker.sock")
+    # as `pip install` leaves it: byte-compiled (PYTHONDONTWRITEBYTECODE would otherwise make every
+    # command compile mlstack's modules again)
+    compileall.compile_dir(ROOT / "mlstack", quiet=1)
     docker("image", "inspect", HELPER)
     size = int(options.gb * 1e9)
     started = datetime.now(timezone.utc)
