@@ -23,6 +23,13 @@ CHUNK = 1 << 20
 OpenSocket = Callable[[], socket.socket]
 
 
+def _closed(sock: socket.socket, what: str, error: BaseException) -> BaseException:
+    """A stream that could not start: its socket closed; an I/O or HTTP failure as the engine's error,
+    anything else (Ctrl-C, the engine's own refusal) as it was."""
+    sock.close()
+    return failure(what, error) if isinstance(error, (OSError, http.client.HTTPException)) else error
+
+
 def put_archive(open_socket: OpenSocket, container: str, path: str, data: bytes | Iterable) -> None:
     target = f"/containers/{quote(container, safe='')}/archive?{urlencode({'path': path})}"
     what = f"PUT /containers/{container[:12]}/archive"
@@ -59,12 +66,8 @@ def get_archive(open_socket: OpenSocket, container: str, path: str) -> tuple[Ite
         response.begin()
         if response.status != 200:
             check(what, response.status, response.read())
-    except (OSError, http.client.HTTPException) as error:
-        sock.close()
-        raise failure(what, error) from None
-    except BaseException:
-        sock.close()
-        raise
+    except BaseException as error:
+        raise _closed(sock, what, error) from None
     stat = response.getheader("X-Docker-Container-Path-Stat") or ""
     try:
         details = json.loads(base64.b64decode(stat)) if stat else {}
@@ -134,12 +137,8 @@ def attach(open_socket: OpenSocket, container: str, stdout: bool, stderr: bool, 
             length = int(headers.get("Content-Length") or 0)
             check(what, status, reader.read(length) if length else b"")
             raise failure(what, f"HTTP {status or 'answer unreadable'}")
-    except (OSError, http.client.HTTPException) as error:
-        sock.close()
-        raise failure(what, error) from None
-    except BaseException:
-        sock.close()
-        raise
+    except BaseException as error:
+        raise _closed(sock, what, error) from None
     return OutputStream(sock, reader)
 
 
