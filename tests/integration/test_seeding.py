@@ -97,18 +97,22 @@ def stacks(tmp_path):
 
     yield make
     for stack in made:
-        for container in client().containers.list(all=True, filters={"label": f"org.mlstack.seed.volume={stack.volume}"}):
-            remove_container(container)
+        # low-level list: the high-level one inspects each container, and a helper the engine auto-removes
+        # in between is a 404
+        for container in client().api.containers(all=True, filters={"label": f"org.mlstack.seed.volume={stack.volume}"}):
+            remove_container(container["Id"])
         try:
             client().volumes.get(stack.volume).remove(force=True)
         except docker.errors.NotFound:
             pass
 
 
-def remove_container(container) -> None:
-    """Remove a helper left behind; one the engine is already removing (auto-remove) is waited for, not an error."""
+def remove_container(container_id: str) -> None:
+    """Remove a helper left behind; one already gone, or one the engine is removing (auto-remove), is not an
+    error: the latter is waited for, so that its volume can be removed next."""
+    api = client().api
     try:
-        container.remove(force=True)
+        api.remove_container(container_id, force=True)
     except docker.errors.NotFound:
         return
     except docker.errors.APIError as error:
@@ -117,7 +121,7 @@ def remove_container(container) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
-            container.reload()
+            api.inspect_container(container_id)
         except docker.errors.NotFound:
             return
         time.sleep(0.2)
