@@ -171,8 +171,18 @@ def test_a_service_reaches_another_on_the_other_node_by_name(converged):
     done = in_task(api_elsewhere, "python3", "-c", probe)
     assert done.returncode == 0 and done.stdout.strip() == "200", done.stderr
     # and the API's own readiness, which needs redis, qdrant and mlflow by name, from both nodes
+    # /ready is probed as an orchestrator probes it: periodically (a dependency check that times out once on
+    # a loaded two-node swarm makes one answer 503), until it answers 200 or 60 s have passed
+    probe_ready = ("import urllib.request, urllib.error\n"
+                   "try:\n    urllib.request.urlopen('http://127.0.0.1:8000/ready', timeout=10)\n"
+                   "except urllib.error.HTTPError as e:\n    raise SystemExit(f'{e.code} {e.read().decode()}')")
     for task in tasks("api"):
-        ready = in_task(task, "python3", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/ready')")
+        deadline = time.monotonic() + 60
+        while True:
+            ready = in_task(task, "python3", "-c", probe_ready)
+            if ready.returncode == 0 or time.monotonic() > deadline:
+                break
+            time.sleep(2)
         assert ready.returncode == 0, ready.stderr
 
 
