@@ -11,7 +11,6 @@ loading the stack never fetches, and every fragment it takes from such a catalog
 
 from __future__ import annotations
 
-import re
 from pathlib import Path as FsPath
 
 from mlstack.core.load import resolve_path
@@ -19,6 +18,7 @@ from mlstack.core.model import Node, Origin
 from mlstack.errors import CatalogError
 from mlstack.records import field, record
 from mlstack.report import Diagnostic
+from mlstack.patterns import lazy
 
 TYPE_CHECKING = False   # typing.TYPE_CHECKING without importing typing on a render's path
 if TYPE_CHECKING:
@@ -174,7 +174,7 @@ def verify_fragment(catalog: Catalog, path: FsPath, item: Node, display: str, wh
               f"fragment {path.name} of catalog {catalog.label} does not match mlstack.lock ({reason}): {fix}")
 
 
-VERSION_TAG = re.compile(r"^v?(\d+(?:\.\d+)*)(?:[-.+]?(.*))?$")
+VERSION_TAG = lazy(r"^v?(\d+(?:\.\d+)*)(?:[-.+]?(.*))?$")
 
 
 def version_key(tag: str) -> tuple | None:

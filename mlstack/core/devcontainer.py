@@ -9,8 +9,8 @@ GPU access is in that file already, decided by mlstack's GPU plan; the configura
 
 from __future__ import annotations
 
-import re
 from typing import Any, Mapping
+from mlstack.patterns import lazy
 
 # Extensions VS Code installs in the container, by service; any other service gets the default.
 EXTENSIONS = {
@@ -21,11 +21,11 @@ DEFAULT_EXTENSIONS = ["ms-python.python"]
 
 # Images whose user is known by name while the compose file gives a uid: the user VS Code runs as.
 KNOWN_USERS = (
-    (re.compile(r"^(quay\.io/)?jupyter/"), "1000", "jovyan"),   # Jupyter Docker Stacks: NB_UID 1000 is jovyan
+    (lazy(r"^(quay\.io/)?jupyter/"), "1000", "jovyan"),   # Jupyter Docker Stacks: NB_UID 1000 is jovyan
 )
 
 # The Dev Container spec's form of a port of another service: `service:port`.
-SERVICE_PORT_NAME = re.compile(r"^[a-z0-9-]+$")
+SERVICE_PORT_NAME = lazy(r"^[a-z0-9-]+$")
 
 
 def run_services(document: Mapping[str, Any], service: str) -> list[str]:

@@ -10,6 +10,7 @@ from mlstack.core.load import read_text
 from mlstack.core.model import Origin
 from mlstack.errors import StackError
 from mlstack.report import Diagnostic
+from mlstack.patterns import lazy
 
 TYPE_CHECKING = False   # typing.TYPE_CHECKING, without importing typing (~3 ms) on a render's path
 if TYPE_CHECKING:
@@ -27,8 +28,8 @@ def read_env_file(path: FsPath, display: str, referenced_from: Origin | None,
     return parse_env(text, display, environ)
 
 
-_ENV_KEY = re.compile(r"[A-Za-z0-9_.]+")
-_ENV_ESCAPE = re.compile(r"\\(.)", re.DOTALL)
+_ENV_KEY = lazy(r"[A-Za-z0-9_.]+")
+_ENV_ESCAPE = lazy(r"\\(.)", re.DOTALL)
 
 
 def parse_env(text: str, display: str, environ: Mapping[str, str]) -> dict[str, str]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import re
+from mlstack.patterns import lazy
 
 INT64_MAX = 2**63 - 1
 FLOAT32_MAX = 3.4028234663852886e38
@@ -15,7 +16,7 @@ FLOAT32_MAX = 3.4028234663852886e38
 # --- numbers as Go's strconv reads them ----------------------------------------------------------
 _DIGITS = r"[0-9](?:_?[0-9])*"
 _HEX = r"[0-9a-fA-F](?:_?[0-9a-fA-F])*"
-_GO_FLOAT = re.compile(
+_GO_FLOAT = lazy(
     rf"[+-]?(?:(?:{_DIGITS}(?:\.(?:{_DIGITS})?)?|\.{_DIGITS})(?:[eE][+-]?{_DIGITS})?"
     rf"|0[xX]_?(?:{_HEX}(?:\.(?:{_HEX})?)?|\.{_HEX})[pP][+-]?{_DIGITS}"
     r"|(?i:inf|infinity|nan))"
@@ -97,7 +98,7 @@ def decoded_size(value) -> int | None:
 # --- durations: Go's time.ParseDuration plus days and weeks (`1m30s`, `1.5h`, `2d`) -------------
 _DURATION_UNITS = {"ns": 1, "us": 10**3, "µs": 10**3, "μs": 10**3, "ms": 10**6, "s": 10**9, "m": 60 * 10**9,
                    "h": 3600 * 10**9, "d": 86400 * 10**9, "w": 7 * 86400 * 10**9}
-_DURATION_PART = re.compile(r"([0-9]*(?:\.[0-9]*)?)([^0-9.]*)")
+_DURATION_PART = lazy(r"([0-9]*(?:\.[0-9]*)?)([^0-9.]*)")
 
 
 def duration_problem(text: str) -> str | None:

@@ -26,6 +26,7 @@ from mlstack.core.gpu_host import HostGpu
 from mlstack.core.gpu_tables import (MINOR_VERSION_MINIMUM, driver_for_cuda, driver_text, same_version, version_text,
                                      version_tuple)
 from mlstack.core.model import Node
+from mlstack.patterns import lazy
 
 POLICIES = ("auto", "required", "off")
 NO_RUNTIME = "the Docker engine has no NVIDIA runtime and no CDI GPU devices"
@@ -350,8 +351,8 @@ def _visible_devices(wanted: list[DeviceRequest], env: dict[str, str], sources: 
                            "devices: Docker sets it from the device request")
 
 
-_CUDA_TAG = re.compile(r"cuda[-_]?(\d+)(?:\.(\d+))?", re.IGNORECASE)
-_CU_TAG = re.compile(r"(?<![a-z])cu(\d{2})(\d)(?!\d)", re.IGNORECASE)   # pytorch's cu124, cu118
+_CUDA_TAG = lazy(r"cuda[-_]?(\d+)(?:\.(\d+))?", re.IGNORECASE)
+_CU_TAG = lazy(r"(?<![a-z])cu(\d{2})(\d)(?!\d)", re.IGNORECASE)   # pytorch's cu124, cu118
 
 
 def cuda_need(image: str, env: dict[str, str], sources: dict[str, str], facts: ImageFacts | None) -> CudaNeed | None:

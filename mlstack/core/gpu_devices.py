@@ -10,11 +10,11 @@ daemon/nvidia_linux.go): `count: N` becomes `0,...,N-1`, `count: all` or no coun
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from mlstack.core.gpu_host import Gpu, HostGpu
 from mlstack.core.model import Node
+from mlstack.patterns import lazy
 
 DEVICES_PATH = ("deploy", "resources", "reservations", "devices")
 
@@ -103,8 +103,8 @@ def select(request: DeviceRequest, host: HostGpu) -> tuple[list[Gpu], list[str]]
     return (gpus[: request.count] if request.count is not None else gpus), []
 
 
-_PCI = re.compile(r"([0-9a-fA-F]+):([0-9a-fA-F]{1,2}):([0-9a-fA-F]{1,2})\.0")
-_MIG_INDEX = re.compile(r"(\d+):(\d+)")
+_PCI = lazy(r"([0-9a-fA-F]+):([0-9a-fA-F]{1,2}):([0-9a-fA-F]{1,2})\.0")
+_MIG_INDEX = lazy(r"(\d+):(\d+)")
 
 
 def _find(device_id: str, gpus: list[Gpu]) -> Gpu | None:

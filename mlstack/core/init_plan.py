@@ -10,14 +10,15 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from mlstack.errors import ChoiceError
+from mlstack.patterns import lazy
 
 DEFAULT_SERVICES = ("api", "jupyter", "mlflow")
-NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]*$")   # mlstack.schema.json's `name`: a Compose project name
+NAME_PATTERN = lazy(r"^[a-z0-9][a-z0-9_-]*$")   # mlstack.schema.json's `name`: a Compose project name
 GPU_CHOICES = ("default", "auto", "required", "off")  # default: no `gpu:` key (dev auto, prod required)
 # What a project's .gitignore must hold: dev settings, generated secrets and renders stay out of git.
 GITIGNORE_ENTRIES = (".env", ".env.*", "!.env.example", ".mlstack/", "__pycache__/", ".venv/", ".ipynb_checkpoints/")
 # ${NAME}, ${NAME:-default}, ${NAME-default}, ${NAME:?message} (not $${NAME}, an escaped dollar): the variable and its default.
-VARIABLE = re.compile(r"(?<!\$)\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?-)([^${}]*))?")
+VARIABLE = lazy(r"(?<!\$)\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?-)([^${}]*))?")
 
 
 @dataclass(frozen=True)

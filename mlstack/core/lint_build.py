@@ -7,6 +7,7 @@ from typing import Iterator
 
 from mlstack.core.lint_model import Hit, LintInput
 from mlstack.core.validate import items, services_of
+from mlstack.patterns import lazy
 
 # What a .dockerignore must keep out of an ML project's build context, each checked with sample
 # paths: the context is sent to the engine whole, and a COPY . copies it into a layer for good.
@@ -76,7 +77,7 @@ def dockerignore(data: LintInput) -> Iterator[Hit]:
 
 
 # --- MLS017 cache-volume -------------------------------------------------------------------------
-CACHE_TARGETS = re.compile(r"/\.cache/(huggingface|torch)(/|$)|/huggingface(/|$)|/\.ollama(/|$)")
+CACHE_TARGETS = lazy(r"/\.cache/(huggingface|torch)(/|$)|/huggingface(/|$)|/\.ollama(/|$)")
 CACHE_VARIABLES = ("HF_HOME", "HF_HUB_CACHE", "TRANSFORMERS_CACHE", "TORCH_HOME", "SENTENCE_TRANSFORMERS_HOME")
 
 

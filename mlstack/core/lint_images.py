@@ -14,6 +14,7 @@ from typing import Iterator
 from mlstack.core.lint_model import Hit, LintInput
 from mlstack.core.model import Node
 from mlstack.core.validate import services_of
+from mlstack.patterns import lazy
 
 
 @dataclass(frozen=True)
@@ -140,7 +141,7 @@ def root_user(data: LintInput) -> Iterator[Hit]:
 
 
 # --- MLS018 healthcheck-tool ---------------------------------------------------------------------
-_WORD = re.compile(r"[A-Za-z0-9_./-]+")
+_WORD = lazy(r"[A-Za-z0-9_./-]+")
 
 
 def healthcheck_programs(test: Node | None) -> list[str]:

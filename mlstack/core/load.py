@@ -10,7 +10,6 @@ from __future__ import annotations
 import errno
 import math
 import os
-import re
 import stat
 from pathlib import Path as FsPath
 
@@ -19,6 +18,7 @@ from mlstack.core.model import Node, Origin
 from mlstack.core.pyyaml import yaml
 from mlstack.errors import StackError
 from mlstack.report import Diagnostic
+from mlstack.patterns import lazy
 
 try:  # the C parser is several times faster; fall back quietly when libyaml is absent
     from yaml import CSafeLoader as _Loader
@@ -34,7 +34,7 @@ _IMPLICIT = {
 }
 _NULLS = {"", "~", "null", "Null", "NULL"}
 _BOOLS = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
-_FLOAT = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")
+_FLOAT = lazy(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")
 _SPECIAL_FLOATS = {
     ".inf": math.inf, ".Inf": math.inf, ".INF": math.inf, "+.inf": math.inf, "+.Inf": math.inf,
     "+.INF": math.inf, "-.inf": -math.inf, "-.Inf": -math.inf, "-.INF": -math.inf,
@@ -52,7 +52,7 @@ class Timestamp(str):
     its node tagged TIMESTAMP_TAG) and renders it unquoted, so Compose reads the same time."""
 
 
-_TIMESTAMP = re.compile(
+_TIMESTAMP = lazy(
     r"(?P<date>[0-9]{4}-[0-9]{1,2}-[0-9]{1,2})"
     r"(?:(?:[Tt](?P<clock>[0-9]{1,2}:[0-9]{1,2}:[0-9]{1,2}(?:\.[0-9]+)?)(?:Z|[+-][0-9]{2}:[0-9]{2}))"
     r"|(?: (?P<spaced>[0-9]{1,2}:[0-9]{1,2}:[0-9]{1,2}(?:\.[0-9]+)?)))?"

@@ -7,7 +7,6 @@ by every command that loads the stack. A directory catalog is never locked: it i
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path as FsPath
 
 from mlstack.core.load import load_yaml_file
@@ -15,6 +14,7 @@ from mlstack.core.model import Node
 from mlstack.errors import CatalogError, StackError
 from mlstack.records import field, record
 from mlstack.report import Diagnostic
+from mlstack.patterns import lazy
 
 LOCK_FILE = "mlstack.lock"
 LOCK_VERSION = 1
@@ -74,7 +74,7 @@ def render_lock(catalogs: dict[str, LockedCatalog]) -> str:
     return HEADER + yaml.safe_dump(body, sort_keys=True, default_flow_style=False, width=1000)
 
 
-COMMIT = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+COMMIT = lazy(r"[0-9a-f]{40}|[0-9a-f]{64}")
 # The lock's shape, as a table: kind -> (its source key, its version key, further required keys).
 KINDS = {"git": ("git", "commit", ("rev", "path")), "package": ("package", "version", ())}
 

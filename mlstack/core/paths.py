@@ -8,11 +8,11 @@ paths relative (renders are byte-identical across machines), so it rebases them 
 from __future__ import annotations
 
 import os
-import re
 from mlstack.records import record
 from pathlib import Path as FsPath
 
 from mlstack.core.model import Node, Path, matches, pattern
+from mlstack.patterns import lazy
 
 TYPE_CHECKING = False   # typing.TYPE_CHECKING, without importing typing (~3 ms) on a render's path
 if TYPE_CHECKING:
@@ -61,7 +61,7 @@ PATH_FIELDS = [
     _field("volumes.*.driver_opts.device", windows_aware=True, when=_local_bind_volume),
 ]
 
-_WINDOWS_ABSOLUTE = re.compile(r"^(?:[A-Za-z]:[\\/]|\\\\)")
+_WINDOWS_ABSOLUTE = lazy(r"^(?:[A-Za-z]:[\\/]|\\\\)")
 
 
 def is_relative(text: str, windows_aware: bool = False) -> bool:

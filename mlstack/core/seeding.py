@@ -16,12 +16,13 @@ from typing import Any, Mapping
 
 from mlstack.core.interpolate import InterpolationError, substitute
 from mlstack.core.model import Node
+from mlstack.patterns import lazy
 
 MODES = ("once", "sync")
 ARCHIVE_SUFFIXES = {".tar": "tar", ".tar.gz": "gz", ".tgz": "gz", ".tar.bz2": "bz2", ".tar.xz": "xz",
                     ".tar.zst": "zst", ".tar.zstd": "zst"}
 HF_PREFIX = "hf-cache:"
-COMMIT = re.compile(r"[0-9a-f]{40}")
+COMMIT = lazy(r"[0-9a-f]{40}")
 
 # Source kinds
 DIRECTORY, ARCHIVE, IMAGE, HF_MODEL = "directory", "archive", "image", "hf-cache"

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Mapping
 from mlstack.engine import compose
 from mlstack.engine.address import engine_address, unreachable_message
 from mlstack.errors import EngineError
+from mlstack.patterns import lazy
 
 if TYPE_CHECKING:  # the GPU model is imported where a stack reserves a GPU, not on every `up` (~15 ms)
     from mlstack.core.gpu import ImageFacts
@@ -231,8 +232,8 @@ def parse_gpu_query(text: str) -> list[dict]:
     return rows
 
 
-_MIG_LINE = re.compile(r"^\s+MIG\s+(\S+)\s+Device\s+(\d+):\s+\(UUID:\s+(MIG-[^)\s]+)\)")
-_GPU_LINE = re.compile(r"^GPU\s+(\d+):")
+_MIG_LINE = lazy(r"^\s+MIG\s+(\S+)\s+Device\s+(\d+):\s+\(UUID:\s+(MIG-[^)\s]+)\)")
+_GPU_LINE = lazy(r"^GPU\s+(\d+):")
 
 
 def parse_smi_list(text: str) -> dict[int, list[MigDevice]]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import glob
 import os
-import re
 import shutil
 import socket
 import tempfile
@@ -25,10 +24,11 @@ from mlstack.engine.api import NotFound, Refused, is_not_found
 from mlstack.engine.helper_job import CONTROL_PREFIX, HelperJob
 from mlstack.engine.sources import Resolved
 from mlstack.errors import SeedError
+from mlstack.patterns import lazy
 
 LABEL = "org.mlstack.seed"
 POLL_S = 0.2
-EXIT_LINE = re.compile(r"mlstack-seed-exit (\d+)\n")
+EXIT_LINE = lazy(r"mlstack-seed-exit (\d+)\n")
 PROGRESS_S = 0.5
 SETTLE_WAIT_S = 3600
 # The user waits for the helper; the stack's containers do not. With the engine's default weight

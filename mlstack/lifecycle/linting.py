@@ -19,9 +19,10 @@ from mlstack.core.pipeline import Rendered, build
 from mlstack.core.sarif import to_sarif
 from mlstack.core.stack import PACKAGE_DIR, TEMPLATES_DIR, Stack, builtin_dir
 from mlstack.errors import StackError
+from mlstack.patterns import lazy
 
 PLACEHOLDER = "mlstack-lint-placeholder"
-_MISSING = re.compile(r"^required variable (\w+) is missing a value")   # core.interpolate's words for ${VAR:?}
+_MISSING = lazy(r"^required variable (\w+) is missing a value")   # core.interpolate's words for ${VAR:?}
 
 
 def build_for_lint(stack: Stack, profile: str, process_env: dict[str, str]) -> tuple[Rendered, set[str]]:

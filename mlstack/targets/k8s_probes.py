@@ -8,18 +8,18 @@ status (the patterns in HTTP_PROBES), else `exec`.
 from __future__ import annotations
 
 import copy
-import re
 
 from mlstack.targets.common import Warnings, dns_name, dollars, ports_of, whole_seconds
+from mlstack.patterns import lazy
 
 WAIT_IMAGE = "busybox:1.37"       # the init containers that wait for a dependency (nc, sh)
 
 # Plain HTTP probes: commands that only GET a local URL and fail on an error status -> httpGet.
 _URL = r"https?://(?:127\.0\.0\.1|localhost)(?::(?P<port>\d+))?(?P<path>/[^\s'\"]*)?"
 HTTP_PROBES = [
-    re.compile(r"^python3? -c import urllib\.request; urllib\.request\.urlopen\('" + _URL + r"'(?:, timeout=\d+)?\)$"),
-    re.compile(r"^curl (?:-(?:f|s|S|fs|fsS|sf|sfS|fsSL|fSs|sSf)\s+|--fail\s+|--silent\s+|--show-error\s+)+" + _URL + r"$"),
-    re.compile(r"^wget (?:-q\s+|--spider\s+|-O\s*-\s+|-qO-\s+|--quiet\s+)+" + _URL + r"$"),
+    lazy(r"^python3? -c import urllib\.request; urllib\.request\.urlopen\('" + _URL + r"'(?:, timeout=\d+)?\)$"),
+    lazy(r"^curl (?:-(?:f|s|S|fs|fsS|sf|sfS|fsSL|fSs|sSf)\s+|--fail\s+|--silent\s+|--show-error\s+)+" + _URL + r"$"),
+    lazy(r"^wget (?:-q\s+|--spider\s+|-O\s*-\s+|-qO-\s+|--quiet\s+)+" + _URL + r"$"),
 ]
 
 

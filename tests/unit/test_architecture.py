@@ -25,7 +25,7 @@ PACKAGE = Path(mlstack.__file__).parent
 MAX_LINES = 400
 
 # What each layer may import from mlstack (lower layers, never higher ones).
-SHARED = {"errors", "report", "records", "mlstack"}
+SHARED = {"errors", "report", "records", "patterns", "mlstack"}
 MAY_IMPORT = {
     "cli": {"commands"} | SHARED,
     "schemas": set(),             # data: the Compose JSON schema
@@ -37,6 +37,7 @@ MAY_IMPORT = {
     "errors": SHARED,
     "report": SHARED,
     "records": set(),             # dataclass-like records (mlstack/records.py): the standard library only
+    "patterns": set(),            # regular expressions compiled when first used: the standard library only
     "mlstack": SHARED,
 }
 # Third-party and standard modules reserved to one part of the package.
