@@ -100,26 +100,42 @@ def ensure_templates(stack_dir: FsPath) -> None:
     """Copy the shipped build contexts (API template, MLflow image) to `.mlstack/templates/`.
 
     Renders name them by that relative path, so a render is the same on every machine; files
-    are rewritten only when the installed mlstack ships different ones.
+    are rewritten only when the installed mlstack ships different ones (compared byte for byte).
     """
-    source_root = PACKAGE_DIR / "templates"
-    target_root = stack_dir / TEMPLATES_DIR
-    for source in sorted(source_root.rglob("*")):
-        if source.is_dir() or "__pycache__" in source.parts or source.name == "__init__.py" and source.parent == source_root:
-            continue
-        if source.relative_to(source_root).parts[0] == "init":   # what `mlstack init` writes, not a build context
-            continue
-        target = target_root / source.relative_to(source_root)
-        data = source.read_bytes()
-        if target.is_file() and target.read_bytes() == data:
-            continue
-        target.parent.mkdir(parents=True, exist_ok=True)
-        temporary = target.with_name(f".{target.name}.tmp")
+    source_root = str(PACKAGE_DIR / "templates")
+    target_root = str(stack_dir / TEMPLATES_DIR)
+    for relative in _shipped_templates(source_root):
+        source, target = os.path.join(source_root, relative), os.path.join(target_root, relative)
+        with open(source, "rb") as handle:
+            data = handle.read()
+        try:
+            with open(target, "rb") as handle:
+                if handle.read(len(data) + 1) == data:
+                    continue
+        except OSError:
+            pass
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        temporary = os.path.join(os.path.dirname(target), f".{os.path.basename(target)}.tmp")
         import shutil   # only when a template changes (~3 ms)
 
-        temporary.write_bytes(data)
+        with open(temporary, "wb") as handle:
+            handle.write(data)
         shutil.copymode(source, temporary)
         os.replace(temporary, target)
+
+
+def _shipped_templates(root: str) -> list[str]:
+    """The build contexts' files, relative to `root`, sorted: not `init/` (what `mlstack init` writes),
+    not the package's own `__init__.py`, no byte code."""
+    found = []
+    for directory, subdirectories, files in os.walk(root):
+        relative = os.path.relpath(directory, root)
+        if relative == ".":
+            subdirectories[:] = [name for name in subdirectories if name != "init"]
+            files = [name for name in files if name != "__init__.py"]
+        subdirectories[:] = sorted(name for name in subdirectories if name != "__pycache__")
+        found += [os.path.normpath(os.path.join(relative, name)) for name in sorted(files)]
+    return found
 
 
 def write_atomically(target: FsPath, text: str | bytes) -> None:
