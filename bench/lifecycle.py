@@ -103,6 +103,13 @@ def engine_version(env: dict[str, str]) -> str:
         return f"unknown ({type(error).__name__})"
 
 
+def mlstack_command() -> list[str]:
+    """What a user runs: the `mlstack` console script next to this Python (README's `pip install .`), which
+    imports this checkout (PYTHONPATH comes first); `python -m mlstack` where there is none."""
+    script = Path(sys.executable).with_name("mlstack")
+    return [str(script)] if script.is_file() else [sys.executable, "-m", "mlstack"]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=7)
@@ -123,7 +130,7 @@ def main() -> None:
     reachable = engine_reachable(docker_host)
     compose = list(discover(dict(os.environ)).argv)
     compose_version = subprocess.run(compose + ["version", "--short"], capture_output=True, text=True, env=env).stdout.strip()
-    mlstack = [sys.executable, "-m", "mlstack"]
+    mlstack = mlstack_command()
     name = f"bench{uuid.uuid4().hex[:6]}"
     project = f"{name}-dev"
     load_before, started = os.getloadavg(), datetime.datetime.now(datetime.timezone.utc)

@@ -121,6 +121,13 @@ def shown(command: list[str], cwd: str, env_changes: dict[str, str]) -> str:
     return f"(cd {cwd} && {prefix + ' ' if prefix else ''}{shlex.join(command)})"
 
 
+def mlstack_command() -> list[str]:
+    """What a user runs: the `mlstack` console script next to this Python (README's `pip install .`), which
+    imports this checkout (PYTHONPATH comes first); `python -m mlstack` where there is none."""
+    script = Path(sys.executable).with_name("mlstack")
+    return [str(script)] if script.is_file() else [sys.executable, "-m", "mlstack"]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=15)
@@ -138,7 +145,7 @@ def main() -> None:
     base["PYTHONPATH"] = str(ROOT)
     compose_vars = {"MLSTACK_TEMPLATES": "./.mlstack/templates", "MLSTACK_API_CONTEXT": "./.mlstack/templates/api",
                     "MLSTACK_STACK": "mlstack", "MLSTACK_PROJECT_DIR": "."}
-    mlstack = [sys.executable, "-m", "mlstack"]
+    mlstack = mlstack_command()
     hosts = options.docker_host or [None]
     load_before = os.getloadavg()
     started = datetime.datetime.now(datetime.timezone.utc)
