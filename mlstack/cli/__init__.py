@@ -42,18 +42,27 @@ def main(argv: list[str] | None = None) -> None:
     asks_help = "--help" in ours or not args
     if (args[:1] == ["render"] or asks_help) and not debug:   # --debug shows what a command runs: it always runs
         _short(key, args, env, quiet, asks_help, whole_process=argv is None)
+    code = 0
     with DebugLines(debug or bool(flags & set(VERBOSE))):
-        _dispatch(args, debug, quiet, env)
+        try:
+            if args[:1] == ["seed"] and not asks_help:
+                _without_typer(args, debug, quiet, env)
+            _dispatch(args, debug, quiet, env)
+        except SystemExit as done:
+            if argv is not None or not isinstance(done.code, (int, type(None))):
+                raise
+            code = done.code or 0
+    if argv is None:   # the process's own command line: it ends here (main(argv): the caller goes on)
+        _leave(code)
 
 
 def _short(key: list[str], args: list[str], env: dict[str, str], quiet: bool, asks_help: bool,
            whole_process: bool) -> None:
     """A render or a help text: replayed, or run without Typer where `cli.render_args` reads the arguments.
 
-    Both end in well under 100 ms, and they end without the interpreter's teardown and with the cyclic
-    garbage collector off: freeing ~100 modules' objects one by one at exit costs ~6 ms, and collections
-    of the young objects a render makes ~4 ms, each more than a tenth of what Compose takes for the same
-    file. A render keeps what it allocates until it ends anyway. Anything else goes to Typer as usual.
+    Both end in well under 100 ms, with the cyclic garbage collector off: its collections of the young
+    objects a render makes cost ~4 ms, a tenth of what Compose takes for the same file, and a render
+    keeps what it allocates until it ends anyway. Anything else goes to Typer as usual.
     Called with its own arguments (`main(argv)`: tests, embedding), it returns as any call would.
     """
     import gc
@@ -84,17 +93,36 @@ def _short(key: list[str], args: list[str], env: dict[str, str], quiet: bool, as
 
 
 def _leave(code: int) -> None:
-    """Exit now, the output written: no teardown (atexit handlers, module cleanup); none is registered here.
-
-    A failed flush (a closed pipe: `mlstack render | head -1`) exits as the interpreter would."""
+    """End the process now, its output written, without the interpreter's teardown: freeing every
+    module's objects one by one costs ~6 ms after a render and ~45 ms after `seed` or `up` (Typer, the
+    engine's client), more than some of those commands' own work. mlstack registers no exit handler and
+    cleans its temporary files itself. Where a thread other than this one still runs, or a flush fails
+    (a closed pipe: `mlstack render | head -1`), the interpreter exits as usual: it waits for the thread."""
     import os
 
+    threading = sys.modules.get("threading")
+    if threading is not None and any(thread.is_alive() and not thread.daemon and thread is not threading.main_thread()
+                                     for thread in threading.enumerate()):
+        raise SystemExit(code)
     try:
         sys.stdout.flush()
         sys.stderr.flush()
     except (OSError, ValueError):
         raise SystemExit(code) from None
     os._exit(code)
+
+
+def _without_typer(args: list[str], debug: bool, quiet: bool, env: dict[str, str]) -> None:
+    """A command `cli.render_args` reads exactly as Typer would runs without importing it (it exits);
+    any other line returns, for Typer."""
+    from mlstack.cli.render_args import parse_command
+
+    call = parse_command(args[0], args, env)
+    if call is not None:
+        from mlstack.cli import outcome
+
+        _configure_output(quiet, env)
+        outcome.WITHOUT_TYPER[args[0]](call, env, debug)
 
 
 def _configure_output(quiet: bool, env: dict[str, str]) -> None:

@@ -49,3 +49,22 @@ def render(call: tuple, env: dict[str, str], debug: bool) -> None:
     except KeyboardInterrupt as error:
         failed(error, debug)
     sys.exit(code)
+
+
+def seed(call: tuple, env: dict[str, str], debug: bool) -> None:
+    """`mlstack seed` with the arguments `cli.render_args` read, exactly as Typer would have."""
+    *options, as_json = call
+    try:
+        from mlstack.commands import seed as command
+
+        stack_file, profile, volumes, force, dry_run, checksum, method, helper_image = options
+        code = printed(command.run(command.SeedOptions(stack_file, profile, list(volumes), force, dry_run, checksum,
+                                                       method, helper_image), env=env), as_json)
+    except Exception as error:  # noqa: BLE001 - every error ends as one message and its exit code
+        failed(error, debug, as_json)
+    except KeyboardInterrupt as error:
+        failed(error, debug, as_json)
+    sys.exit(code)
+
+
+WITHOUT_TYPER = {"render": render, "seed": seed}

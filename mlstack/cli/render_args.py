@@ -1,11 +1,12 @@
-"""`mlstack render`'s arguments, read without importing Typer and click (~45 ms, more than the render).
+"""`mlstack render`'s and `mlstack seed`'s arguments, read without importing Typer and click (~45 ms, more
+than a render; a tenth of a small seed).
 
-The table is the render command's options as `cli.typer_app.render` declares them; a test keeps the two
-equal (names, flags, choices, defaults) and compares this parse with Typer's on a table of command lines.
-Only what is read here exactly as click reads it is accepted: anything else (`--help`, an unknown or
-abbreviated option, a positional argument, `--`, a short option with its value attached, a value that
-starts with `-`, a value outside an option's choices) returns None, and Typer parses the line as usual,
-with its usage errors.
+The tables are the commands' options as `cli.typer_app.render` and `cli.typer_app.seed` declare them; a test
+keeps each equal to its command (names, flags, choices, defaults) and compares this parse with Typer's on a
+table of command lines. Only what is read here exactly as click reads it is accepted: anything else
+(`--help`, an unknown or abbreviated option, a positional argument where the command takes none, `--`, a
+short option with its value attached, a value that starts with `-`, a value given to a flag, a value outside
+an option's choices) returns None, and Typer parses the line as usual, with its usage errors.
 """
 
 from __future__ import annotations
@@ -20,25 +21,60 @@ OPTIONS = (
     ("--gpu", "", "gpu", None, ("auto", "required", "off"), None),
     ("--target", "-t", "target", "compose", ("compose", "swarm", "k8s"), None),
 )
-_BY_FLAG = {flag: index for index, row in enumerate(OPTIONS) for flag in row[:2] if flag}
+FLAG = "flag"   # in the choices column: an option that takes no value (False, True when given)
+ARGUMENTS = "arguments"   # in the flag column: the command's positional arguments, any number
+
+# `seed`'s, in the order of `lifecycle.seeder.SeedOptions`, then --json
+SEED_OPTIONS = (
+    ("--file", "-f", "stack_file", None, (), "MLSTACK_FILE"),
+    ("--profile", "-p", "profile", "dev", (), "MLSTACK_PROFILE"),
+    (ARGUMENTS, "", "volumes", (), (), None),
+    ("--force", "", "force", False, FLAG, None),
+    ("--dry-run", "", "dry_run", False, FLAG, None),
+    ("--checksum", "", "checksum", False, FLAG, None),
+    ("--method", "", "method", "auto", ("auto", "bind", "archive"), None),
+    ("--helper-image", "", "helper_image", None, (), None),
+    ("--json", "", "as_json", False, FLAG, None),
+)
+COMMANDS = {"render": OPTIONS, "seed": SEED_OPTIONS}
 
 
 def parse(args: list[str], env: dict[str, str]) -> tuple | None:
     """The arguments of `commands.render.run` for `render ARGS...`, or None: Typer decides.
 
     An option's environment variable, when set and not empty (click's rule), replaces its default."""
-    if args[:1] != ["render"]:
+    return parse_command("render", args, env)
+
+
+def parse_command(name: str, args: list[str], env: dict[str, str]) -> tuple | None:
+    """Command `name`'s parameters for `name ARGS...`, in its table's order (positional arguments as a
+    tuple), or None: Typer decides."""
+    if args[:1] != [name]:
         return None
-    values = [env.get(row[5]) or row[3] if row[5] else row[3] for row in OPTIONS]
+    table = COMMANDS[name]
+    by_flag = {flag: index for index, row in enumerate(table) for flag in row[:2] if flag and flag != ARGUMENTS}
+    arguments = next((index for index, row in enumerate(table) if row[0] == ARGUMENTS), None)
+    values = [env.get(row[5]) or row[3] if row[5] else row[3] for row in table]
     rest = args[1:]
     position = 0
     while position < len(rest):
         flag, value = rest[position], None
+        if not flag.startswith("-") and arguments is not None:   # click takes them between options too
+            values[arguments] += (flag,)
+            position += 1
+            continue
         if flag.startswith("--") and "=" in flag:
             flag, value = flag.split("=", 1)
-        index = _BY_FLAG.get(flag)
+        index = by_flag.get(flag)
         if index is None:
             return None
+        choices = table[index][4]
+        if choices == FLAG:
+            if value is not None:
+                return None
+            values[index] = True
+            position += 1
+            continue
         if value is None:
             position += 1
             if position == len(rest):
@@ -46,7 +82,6 @@ def parse(args: list[str], env: dict[str, str]) -> tuple | None:
             value = rest[position]
         if value.startswith("-"):
             return None
-        choices = OPTIONS[index][4]
         if choices:   # case-insensitive, as click's Choice(case_sensitive=False): the choice as declared
             value = next((choice for choice in choices if choice.casefold() == value.casefold()), None)
             if value is None:

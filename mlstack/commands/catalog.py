@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from mlstack.records import asdict
 from typing import Mapping
 
 from mlstack.lifecycle.catalog_lock import repin

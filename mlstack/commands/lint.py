@@ -5,7 +5,7 @@ With -o the report is written atomically and a summary printed (lifecycle/lintin
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from mlstack.records import record
 from pathlib import Path as FsPath
 
 from mlstack.core.lint import failing
@@ -18,7 +18,7 @@ from mlstack.report import Result
 FORMATS = ("text", "json", "sarif")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class LintOptions:
     stack_file: str | None = None
     profile: str | None = None          # None: every profile

@@ -18,7 +18,7 @@ A problem removes the reservation under `auto` and refuses to start under `requi
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from mlstack.records import field, record
 
 from mlstack.core import gpu_require
 from mlstack.core.gpu_devices import DeviceRequest, gpu_services, requests, select, strip_gpu_reservations
@@ -36,7 +36,7 @@ ON_THE_CPU = "it runs on the CPU (CUDA code in it will not see a GPU)"
 NVIDIA_CAPABILITIES = {"compute", "utility", "graphics", "video", "display", "compat32", "all"}
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ImageFacts:
     """`Config.Env` and `Config.Labels` of an image present on the engine."""
 
@@ -44,7 +44,7 @@ class ImageFacts:
     labels: dict[str, str]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class CudaNeed:
     version: tuple[int, int]
     exact: bool          # False for a tag like `cuda12`: any 12.x
@@ -54,7 +54,7 @@ class CudaNeed:
         return version_text(self.version) if self.exact else f"{self.version[0]}.x"
 
 
-@dataclass
+@record
 class Decision:
     service: str
     keep: bool
@@ -68,7 +68,7 @@ class Decision:
         return "; ".join([f"{self.service}: {verdict}: {self.reason}"] + ([self.fix] if self.fix else []) + self.notes)
 
 
-@dataclass
+@record
 class GpuPlan:
     policy: str
     decisions: list[Decision]
@@ -85,7 +85,7 @@ class GpuPlan:
         return [f"gpu: {d.line()} (policy {self.policy})" for d in self.decisions]
 
 
-@dataclass
+@record
 class _Finding:
     problem: str | None = None
     fix: str = ""

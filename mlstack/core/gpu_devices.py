@@ -10,7 +10,7 @@ daemon/nvidia_linux.go): `count: N` becomes `0,...,N-1`, `count: all` or no coun
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from mlstack.records import record
 
 from mlstack.core.gpu_host import Gpu, HostGpu
 from mlstack.core.model import Node
@@ -19,7 +19,7 @@ from mlstack.patterns import lazy
 DEVICES_PATH = ("deploy", "resources", "reservations", "devices")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class DeviceRequest:
     driver: str                  # nvidia, cdi, or "" (Docker picks by capability: nvidia for gpu)
     count: int | None            # None: all

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from mlstack.records import field, record
 
 from mlstack.core.gpu_tables import cuda_for_driver
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class MigDevice:
     gpu: int          # the parent GPU's index
     index: int        # the MIG device's index on it (`0:1` names GPU 0, MIG device 1)
@@ -15,7 +15,7 @@ class MigDevice:
     profile: str = ""  # 3g.40gb
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Gpu:
     index: int
     uuid: str
@@ -26,7 +26,7 @@ class Gpu:
     mig: tuple[MigDevice, ...] = ()
 
 
-@dataclass
+@record
 class HostGpu:
     """GPU facts. `gpus` is None when nvidia-smi was not asked (not installed, or a remote engine)."""
 

@@ -18,7 +18,7 @@ nvidia-container-toolkit, internal/config/image/cuda_image.go):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from mlstack.records import field, record
 
 from mlstack.core.gpu_tables import Version, same_version, version_tuple
 
@@ -32,7 +32,7 @@ class InvalidExpression(ValueError):
     """The NVIDIA container CLI answers `requirement error: invalid expression` and nothing starts."""
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Facts:
     """What one evaluation compares against; None is a fact mlstack could not learn (never false)."""
 
@@ -42,7 +42,7 @@ class Facts:
     brand: str | None = None
 
 
-@dataclass
+@record
 class Outcome:
     holds: bool | None            # None: a fact was unknown and no alternative held for certain
     matched: str = ""             # the alternative that held

@@ -9,7 +9,7 @@ Graphviz's job (lifecycle/graphviz.py).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from mlstack.records import field, record
 from typing import Any, Mapping
 
 from mlstack.core.ports import port_text
@@ -22,7 +22,7 @@ CONDITIONS = {
 }
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ServiceBox:
     name: str
     image: str                  # the image, or `build <context>` for one built here without a tag
@@ -37,7 +37,7 @@ class ServiceBox:
         return lines + list(self.ports)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class VolumeBox:
     name: str
     cache: bool                 # a model cache (a fragment's `x-mlstack.caches`)
@@ -54,7 +54,7 @@ class VolumeBox:
         return lines
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Edge:
     source: str                 # a service
     target: str                 # a service (depends_on) or a volume (mount)
@@ -62,7 +62,7 @@ class Edge:
     kind: str                   # "depends" | "mount"
 
 
-@dataclass
+@record
 class StackGraph:
     title: str
     services: list[ServiceBox] = field(default_factory=list)

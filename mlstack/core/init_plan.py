@@ -6,7 +6,7 @@ Pure: the caller reads the fragments and the templates and writes the files (lif
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from mlstack.records import field, record
 from typing import Any, Mapping
 
 from mlstack.errors import ChoiceError
@@ -21,21 +21,21 @@ GITIGNORE_ENTRIES = (".env", ".env.*", "!.env.example", ".mlstack/", "__pycache_
 VARIABLE = lazy(r"(?<!\$)\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?-)([^${}]*))?")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Answers:
     name: str
     services: tuple[str, ...]
     gpu: str = "default"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Variable:
     name: str
     default: str
     secret: str = ""      # the secret's description when a fragment declares it (x-mlstack.secrets)
 
 
-@dataclass
+@record
 class Plan:
     fragments: list[str]
     added: list[tuple[str, str]]                      # (fragment, the chosen fragment that requires it)

@@ -14,7 +14,7 @@ the kind of the built-in profile its `extends` chain ends at, else prod, the str
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from mlstack.records import field, record
 
 from mlstack.core.lint_model import KINDS
 from mlstack.core.model import Node
@@ -22,7 +22,7 @@ from mlstack.errors import StackError
 from mlstack.report import Diagnostic
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class LintConfig:
     kind: str = "dev"
     severity: dict[str, str] = field(default_factory=dict)   # rule id -> severity

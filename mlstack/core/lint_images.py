@@ -7,7 +7,7 @@ does not know is judged by what the stack says, never guessed.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from mlstack.records import record
 from fnmatch import fnmatchcase
 from typing import Iterator
 
@@ -17,7 +17,7 @@ from mlstack.core.validate import services_of
 from mlstack.patterns import lazy
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ImageFacts:
     user: str                       # drops: starts as root, entrypoint drops to its own user; unprivileged: not root
                                     # by default; root: needs root as shipped

@@ -8,7 +8,7 @@ node's provenance gives (the fragment or override that set it, never the render)
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from mlstack.records import field, record
 from typing import Callable, Iterable, Mapping
 
 from mlstack.core.model import Node, Origin, Path, path_str
@@ -18,7 +18,7 @@ SEVERITIES = ("off", "info", "warning", "error")     # in rising order
 KINDS = ("dev", "prod")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class BuildContext:
     """What the command layer found on disk for a service's local build context (core reads no files)."""
 
@@ -28,7 +28,7 @@ class BuildContext:
     dockerfile_base: str = ""                    # the last FROM
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class LintInput:
     """The merged model of one profile and the facts around it that rules may use."""
 
@@ -39,7 +39,7 @@ class LintInput:
     contexts: Mapping[str, BuildContext] = field(default_factory=dict)  # by service name; local contexts only
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Hit:
     """What a check found: the node to change, its path in the model, and what is wrong."""
 
@@ -51,7 +51,7 @@ class Hit:
 Check = Callable[[LintInput], Iterable[Hit]]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Rule:
     id: str            # MLS001...; never reused or renumbered
     name: str          # a readable alias, the heading of its docs entry
@@ -67,7 +67,7 @@ class Rule:
         return self.prod if kind == "prod" else self.dev
 
 
-@dataclass(frozen=True, order=True)
+@record(frozen=True, order=True)
 class Finding:
     """One located finding of one rule in one profile; `silenced` holds the reason when it is."""
 

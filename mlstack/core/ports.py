@@ -13,7 +13,7 @@ Publishers or `docker inspect` `NetworkSettings.Ports`; `bindings_from_publisher
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from mlstack.records import record
 from typing import Any, Iterable, Mapping
 
 from mlstack.core.go_values import port_range as port_range_text
@@ -24,7 +24,7 @@ from mlstack.errors import ChoiceError
 ANY_IPV4, ANY_IPV6 = "0.0.0.0", "::"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ModelPort:
     service: str
     index: int
@@ -102,7 +102,7 @@ def overlaps(first: str, second: str) -> bool:
     return first in wildcard or second in wildcard or first == second
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Binding:
     """A host port the engine bound for a container port."""
 

@@ -6,7 +6,7 @@ docs/seeding.md); the method and the helper image are chosen here too.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from mlstack.records import field, record
 from typing import Any, Mapping
 
 from mlstack.core.seed_marker import Fingerprint, Marker, changed_paths
@@ -15,7 +15,7 @@ from mlstack.core.seeding import ARCHIVE, IMAGE, PlanError, SeedPlan, Source
 NOTHING, SEED, UPDATE, STALE, REFUSE = "up to date", "seed", "update", "stale", "refuse"
 
 
-@dataclass
+@record
 class Observed:
     """What the volume holds, as far as it could be seen cheaply."""
 
@@ -25,7 +25,7 @@ class Observed:
     pending: bool = False              # a complete copy waits to be moved into place (.mlstack-ready)
 
 
-@dataclass
+@record
 class Decision:
     action: str                        # NOTHING | SEED | UPDATE | STALE | REFUSE
     reason: str

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from mlstack.records import record
 
 MARKER = ".mlstack-seed.json"          # in the volume's root, written last
 STAGING_PREFIX = ".mlstack-staging-"   # a seed being copied; removed by the next run when interrupted
@@ -23,7 +23,7 @@ MARKER_VERSION = 1
 Listing = dict[str, list]
 
 
-@dataclass
+@record
 class Fingerprint:
     identity: str              # the resolved source: a path with its revision, an image id
     files: Listing             # empty for archive and image sources: they are compared whole
@@ -41,7 +41,7 @@ def fingerprint_digest(identity: str, files: Listing) -> str:
     return digest.hexdigest()
 
 
-@dataclass
+@record
 class Marker:
     """`/.mlstack-seed.json`: what the last complete seed put into the volume."""
 
@@ -66,7 +66,7 @@ class Marker:
         body = json.loads(data)
         if not isinstance(body, dict) or body.get("version") != MARKER_VERSION:
             raise ValueError(f"unknown marker version {body.get('version') if isinstance(body, dict) else body!r}")
-        return cls(**{key: body[key] for key in cls.__dataclass_fields__})
+        return cls(**{key: body[key] for key in cls.__record_names__})
 
 
 def changed_paths(old: Listing, new: Listing) -> tuple[list[str], list[str]]:

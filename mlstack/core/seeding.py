@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import posixpath
 import re
-from dataclasses import dataclass, field
+from mlstack.records import field, record
 from typing import Any, Mapping
 
 from mlstack.core.interpolate import InterpolationError, substitute
@@ -37,7 +37,7 @@ class PlanError(Exception):
         self.message = message
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Source:
     kind: str                 # directory | archive | image | hf-cache
     declared: str             # as written (for messages and status)
@@ -49,7 +49,7 @@ class Source:
     archive_format: str = ""  # tar | gz | bz2 | xz | zst
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class SeedPlan:
     volume: str                          # the key under `volumes:` in the compose model
     volume_name: str                     # the engine's name: `<project>_<volume>` unless `name:` is set

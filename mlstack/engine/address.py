@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from mlstack.records import record
 from pathlib import Path as FsPath
 from typing import Mapping
 
 from mlstack.errors import EngineError
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Address:
     url: str
     source: str   # "DOCKER_HOST", "docker context 'desktop-linux'", "the default socket"

@@ -11,7 +11,7 @@ import logging
 import os
 import shlex
 import subprocess
-from dataclasses import dataclass
+from mlstack.records import record
 from typing import Mapping, Sequence
 
 from mlstack.engine.address import engine_address, unreachable_message
@@ -26,7 +26,7 @@ INTERRUPT_GRACE_S = 3.0
 TERMINATE_GRACE_S = 10.0
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Target:
     """One rendered compose project: `<compose> -f FILE -p PROJECT [--profile NAME]...`."""
 
@@ -102,7 +102,7 @@ def version(compose: Sequence[str]) -> list[str]:
     return [*compose, "version", "--short"]
 
 
-@dataclass
+@record
 class Completed:
     command: list[str]
     returncode: int

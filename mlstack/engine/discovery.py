@@ -13,7 +13,7 @@ import re
 import shlex
 import shutil
 import sysconfig
-from dataclasses import dataclass
+from mlstack.records import record
 from pathlib import Path as FsPath
 from typing import Mapping
 
@@ -31,7 +31,7 @@ FEATURES: list[tuple[tuple[int, int, int], str]] = [
 FILE_FEATURES: dict[str, tuple[int, int, int]] = {"post_start": (2, 30, 0), "pre_stop": (2, 30, 0)}
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ComposeCli:
     argv: tuple[str, ...]
     version: tuple[int, ...]

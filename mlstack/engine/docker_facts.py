@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
-from dataclasses import dataclass
+from mlstack.records import record
 from pathlib import Path as FsPath
 from typing import TYPE_CHECKING, Mapping
 
@@ -27,7 +27,7 @@ CONNECT_TIMEOUT_S = 5
 NVIDIA_HOOK = "nvidia-container-runtime-hook"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class PublishedPort:
     host_ip: str
     port: int

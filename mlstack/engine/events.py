@@ -15,14 +15,14 @@ from __future__ import annotations
 
 import queue
 import threading
-from dataclasses import dataclass
+from mlstack.records import record
 from typing import Any, Iterable, Protocol
 
 PROJECT_LABEL = "com.docker.compose.project"
 FOLLOWED = ("start", "die", "health_status")   # the engine matches health_status as a prefix
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Event:
     name: str            # the container's name, as health.Container has it
     service: str

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import shlex
 import tempfile
-from dataclasses import dataclass
+from mlstack.records import record
 
 from mlstack.core import seed_marker, seeding
 from mlstack.core.seed_marker import Marker
@@ -22,7 +22,7 @@ from mlstack.engine.sources import Resolved
 CONTROL_PREFIX = "mlstack-seed-"   # + pid: the bind method's control directory on this machine
 
 
-@dataclass
+@record
 class HelperJob:
     """One run of the helper container."""
 

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import os
 import socket
-from dataclasses import dataclass
+from mlstack.records import record
 
 TCP_LISTEN = "0A"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Listener:
     port: int
     inode: int

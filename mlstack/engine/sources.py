@@ -11,7 +11,7 @@ import os
 import stat
 import tarfile
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from mlstack.records import field, record
 from typing import Callable, Iterator
 
 from mlstack.core import seeding
@@ -23,7 +23,7 @@ CHUNK = 1 << 20
 HASH_WORKERS = 4
 
 
-@dataclass
+@record
 class Resolved:
     """A plan's source as found now: what to copy, from where, to where, and its fingerprint."""
 

@@ -12,7 +12,7 @@ import shutil
 import stat
 import tarfile
 import tempfile
-from dataclasses import dataclass, field
+from mlstack.records import field, record
 from pathlib import Path as FsPath
 from typing import Mapping
 
@@ -22,7 +22,7 @@ from mlstack.engine import git
 from mlstack.lifecycle.catalog_cache import ENTRY_POINT_GROUP, cache_root, find_package
 from mlstack.errors import EngineError
 
-@dataclass
+@record
 class Change:
     """What fetching or updating did to one catalog's pin: `mlstack catalog` prints these."""
 

@@ -6,7 +6,7 @@ unreachable, PREFLIGHT (4) when another check fails, 0 otherwise.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from mlstack.records import field, record
 from typing import Any, Mapping
 
 from mlstack.core.gpu_host import HostGpu
@@ -19,7 +19,7 @@ from mlstack.errors import ExitCode, MlstackError
 from mlstack.lifecycle import preflight, running
 
 
-@dataclass
+@record
 class Findings:
     lines: list[str] = field(default_factory=list)
     data: dict[str, Any] = field(default_factory=dict)

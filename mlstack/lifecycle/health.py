@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import sys
 import time
-from dataclasses import dataclass, field, replace
+from mlstack.records import field, record, replace
 from typing import Callable, Mapping, Protocol
 
 from mlstack.core.ports import Binding, bindings_from_inspect, bindings_from_publishers
@@ -29,7 +29,7 @@ FAST_POLL_S, FAST_POLL_FOR_S, SLOW_POLL_S = 0.25, 10.0, 1.0
 SAFETY_POLL_S = 2.0   # following events: ask the engine anyway when none came for this long
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Container:
     service: str
     name: str = ""

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass
+from mlstack.records import record
 from pathlib import Path as FsPath
 from typing import Mapping
 
@@ -22,7 +22,7 @@ from mlstack.report import Diagnostic
 API_TEMPLATE = PACKAGE_DIR / "templates" / "init" / "api"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Fragment:
     name: str
     description: str

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import asdict, replace
+from mlstack.records import asdict, replace
 from pathlib import Path as FsPath
 
 from mlstack import __version__

@@ -8,7 +8,7 @@ report it instead of raising.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from mlstack.records import record
 from typing import TYPE_CHECKING, Callable, Mapping
 
 from mlstack.core.gpu_devices import gpu_services
@@ -30,7 +30,7 @@ MIN_FREE_DISK = 2 * GIB     # below: refuse (containers and volumes would fail m
 LOW_FREE_DISK = 10 * GIB    # below: warn (one CUDA image alone is 5-10 GiB)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Conflict:
     port: ModelPort
     holder: str

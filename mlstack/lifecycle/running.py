@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import threading
-from dataclasses import dataclass, field
+from mlstack.records import field, record
 from pathlib import Path as FsPath
 from typing import TYPE_CHECKING, Any, Callable, Mapping, TypeVar
 
@@ -39,7 +39,7 @@ def note_default_stack(stack_file: str | None) -> None:
         say(f"no {STACK_FILE} here; using the built-in default stack (`mlstack init` creates one)")
 
 
-@dataclass
+@record
 class Project:
     """A rendered profile (or the file written for it earlier) and how Compose reaches it."""
 

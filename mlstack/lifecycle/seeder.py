@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 import uuid
 from functools import partial
-from dataclasses import dataclass, field, replace
+from mlstack.records import field, record, replace
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Mapping
 
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from mlstack.core.stack import Stack
 
 
-@dataclass
+@record
 class SeedOptions:
     stack_file: str | None = None
     profile: str = "dev"
@@ -39,7 +39,7 @@ class SeedOptions:
     helper_image: str | None = None
 
 
-@dataclass
+@record
 class Outcome:
     volume: str
     volume_name: str

@@ -10,7 +10,7 @@ engine's events, opened before `compose up` (lifecycle/health.py `wait`).
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from mlstack.records import field, record
 from typing import Any, Callable, Mapping
 
 from mlstack.engine import compose
@@ -21,7 +21,7 @@ from mlstack.lifecycle.running import Project, say
 from mlstack.lifecycle.workspace import compose_environment, require_secrets
 
 
-@dataclass
+@record
 class UpOptions:
     stack_file: str | None = None
     profile: str = "dev"

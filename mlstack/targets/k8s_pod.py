@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import shlex
-from dataclasses import dataclass, field
+from mlstack.records import field, record
 
 from mlstack.core.model import Node
 from mlstack.targets.common import (Warnings, bytes_of, dns_name, dollars, gpu_need, non_gpu_devices, ports_of,
@@ -60,7 +60,7 @@ CONVERTED = {
 }
 
 
-@dataclass
+@record
 class Pod:
     template: dict
     claim_templates: list[str] = field(default_factory=list)   # state volumes owned by a StatefulSet

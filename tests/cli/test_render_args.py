@@ -121,3 +121,86 @@ ENVIRONMENTS = [
                          ids=["render", "render -p dev", "render --file x.yaml"])
 def test_mlstack_file_and_mlstack_profile_set_the_defaults_as_typer_reads_them(args, env):
     assert render_args.parse(args, env) == typer_parse(args, env)
+
+
+# --- seed: positional volumes and flags besides the options --------------------------------------
+
+SEED = GROUP.commands["seed"]
+
+
+def typer_seed(args: list[str], env: dict[str, str] | None = None) -> tuple | str:
+    """The parameters Typer's seed receives for ARGS (in render_args.SEED_OPTIONS' order), or the usage error."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name in ("MLSTACK_FILE", "MLSTACK_PROFILE"):
+            patch.delenv(name, raising=False)
+        for name, value in (env or {}).items():
+            patch.setenv(name, value)
+        try:
+            context = GROUP.make_context("mlstack", list(args))
+            name, command, rest = GROUP.resolve_command(context, list(args))
+            values = command.make_context(name, rest, parent=context).params
+        except click.exceptions.Exit:
+            return "exit"
+        except click.ClickException as error:
+            return f"usage error: {error.format_message()}"
+    if name != "seed":
+        return f"the {name} command"
+    return tuple(tuple(values[row[2]] or ()) if row[0] == render_args.ARGUMENTS else plain(values[row[2]])
+                 for row in render_args.SEED_OPTIONS)
+
+
+def test_the_seed_table_is_the_typer_commands_parameters():
+    declared = sorted((parameter.opts if parameter.param_type_name == "option" else [render_args.ARGUMENTS],
+                       parameter.name, plain(parameter.default) if parameter.default is not None else None,
+                       "flag" if getattr(parameter, "is_flag", False) else tuple(getattr(parameter.type, "choices", ())),
+                       parameter.envvar) for parameter in SEED.params)
+    table = sorted(([flag for flag in row[:2] if flag], row[2], None if row[0] == render_args.ARGUMENTS else row[3],
+                    row[4], row[5]) for row in render_args.SEED_OPTIONS)
+    assert declared == table
+    choice = next(parameter for parameter in SEED.params if parameter.name == "method")
+    assert getattr(choice.type, "case_sensitive", True) is False
+
+
+SEED_READ = [
+    ["seed"],
+    ["seed", "hf-cache"],
+    ["seed", "hf-cache", "torch-cache", "--force"],
+    ["seed", "--force", "hf-cache", "--dry-run", "torch-cache", "--checksum"],   # arguments between options
+    ["seed", "-p", "prod", "-f", "team.yaml", "--method", "ARCHIVE", "--helper-image", "busybox:1", "--json"],
+    ["seed", "--method=bind", "--profile=dev", "--file=a b.yaml", "--helper-image="],
+    ["seed", "--force", "--force", "--method", "auto", "--method", "bind"],
+    ["seed", "", "seed", "render"],
+]
+SEED_REFUSED_OR_TYPERS = [
+    ["seed", "--help"],
+    ["seed", "--force=true"],
+    ["seed", "--method", "copy"],
+    ["seed", "--method"],
+    ["seed", "--", "-x"],
+    ["seed", "-"],
+    ["seed", "--forc"],
+    ["seed", "-p", "--force"],
+    ["seed", "--debug"],
+    ["seed", "-x"],
+]
+
+
+@pytest.mark.parametrize("args", SEED_READ, ids=[" ".join(args) for args in SEED_READ])
+def test_a_seed_line_read_without_typer_is_the_call_typer_makes(args):
+    call = render_args.parse_command("seed", args, {})
+    assert call is not None
+    assert call == typer_seed(args)
+
+
+@pytest.mark.parametrize("args", SEED_READ + SEED_REFUSED_OR_TYPERS, ids=[" ".join(args) for args in SEED_READ + SEED_REFUSED_OR_TYPERS])
+def test_a_seed_line_is_read_as_typer_reads_it_or_left_to_typer(args):
+    call = render_args.parse_command("seed", args, {})
+    assert call is None or call == typer_seed(args)
+    if args in SEED_REFUSED_OR_TYPERS:
+        assert call is None
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS, ids=[repr(env) for env in ENVIRONMENTS])
+def test_seed_reads_mlstack_file_and_mlstack_profile_as_typer_does(env):
+    for args in (["seed"], ["seed", "-p", "dev", "vol"]):
+        assert render_args.parse_command("seed", args, env) == typer_seed(args, env)
