@@ -11,7 +11,6 @@ import json
 import os
 import re
 import shlex
-import shutil
 import sysconfig
 from mlstack.records import record
 from pathlib import Path as FsPath
@@ -49,6 +48,8 @@ def parse_version(text: str) -> tuple[int, ...] | None:
 
 
 def candidates(env: Mapping[str, str]) -> list[tuple[tuple[str, ...], str]]:
+    import shutil   # which(), here only: shutil imports bz2 and lzma (~3 ms)
+
     found: list[tuple[tuple[str, ...], str]] = []
     if env.get("MLSTACK_COMPOSE"):
         found.append((tuple(shlex.split(env["MLSTACK_COMPOSE"])), "chosen by MLSTACK_COMPOSE"))

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import time
-from decimal import Decimal, InvalidOperation
 from typing import Callable
 
 PHASE_PREFIX = "mlstack-seed-phase "
@@ -50,12 +49,19 @@ class SeedTimer:
                 kept.append(line)
                 continue
             name, _, uptime = line[len(PHASE_PREFIX):].strip().rpartition(" ")
-            try:
-                now = Decimal(uptime)
-            except InvalidOperation:
+            now = _centiseconds(uptime)
+            if now is None:
                 kept.append(line)
                 continue
             if previous is not None and name:
-                self.add(name, float(now - previous))
+                self.add(name, (now - previous) / 100)
             previous = now
         return "".join(kept)
+
+
+def _centiseconds(uptime: str) -> int | None:
+    """/proc/uptime's first field (`12345.67`) in hundredths of a second, exactly; None if it is not one."""
+    whole, _, fraction = uptime.partition(".")
+    if not whole or not (whole + fraction).isascii() or not (whole + fraction).isdigit():
+        return None
+    return int(whole) * 100 + int((fraction + "00")[:2])

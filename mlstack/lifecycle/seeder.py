@@ -7,8 +7,8 @@ pending commit; decide (core/seeding.py); copy through the helper (engine/volume
 
 from __future__ import annotations
 
+import os
 import time
-import uuid
 from functools import partial
 from mlstack.records import field, record, replace
 from datetime import datetime, timezone
@@ -280,4 +280,4 @@ def status_rows(stack_file: str | None, profile: str, project: Project) -> list[
 
 
 def _new_id() -> str:
-    return uuid.uuid4().hex[:12]
+    return os.urandom(6).hex()   # as uuid4().hex[:12] was, without uuid (and platform) at import
