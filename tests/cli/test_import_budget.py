@@ -32,17 +32,17 @@ NOT_ON_A_RENDER = {
 }
 
 
-def imported_by(args: list[str], cwd: Path) -> set[str]:
-    """The modules in sys.modules when `mlstack ARGS` exits (its output checked: the command worked)."""
+def imported_by(args: list[str], cwd: Path, code: int = 0, **env: str) -> set[str]:
+    """The modules in sys.modules when `mlstack ARGS` exits (its exit code checked: the command got that far)."""
     probe = ("import atexit, sys\n"
              "atexit.register(lambda: sys.stderr.write('\\nMODULES ' + ' '.join(sorted(sys.modules)) + '\\n'))\n"
              "from mlstack.cli import main\n"
              f"main({args!r})\n")
     environment = {key: value for key, value in os.environ.items() if not key.startswith("MLSTACK_")}
-    environment.update(PYTHONPATH=str(REPO), MLSTACK_CACHE_DIR="off")
+    environment.update(PYTHONPATH=str(REPO), MLSTACK_CACHE_DIR="off", **env)
     done = subprocess.run([sys.executable, "-c", probe], cwd=cwd, env=environment, capture_output=True, text=True,
                           timeout=120)
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == code, done.stderr
     marker = done.stderr.rindex("MODULES ")
     return set(done.stderr[marker + len("MODULES "):].split())
 
@@ -72,3 +72,16 @@ def test_help_imports_no_part_of_the_render_pipeline(tmp_path):
 
     assert "typer" in modules
     assert sorted(name for name in modules if name.startswith(("mlstack.core", "mlstack.lifecycle", "yaml"))) == []
+
+
+def test_seed_reads_its_line_without_typer_and_defines_no_dataclass(tmp_path):
+    """`seed` pays for the engine's client, not for Typer (its line is read as Typer reads it) nor dataclasses."""
+    (tmp_path / "weights").mkdir()
+    (tmp_path / "weights" / "model.bin").write_bytes(b"0" * 64)
+    (tmp_path / "mlstack.yaml").write_text("name: shop\nfragments: [jupyter]\n"
+                                           "volumes:\n  hf-cache:\n    seed: {from: ./weights}\n")
+
+    modules = imported_by(["seed", "--dry-run"], tmp_path, code=3, DOCKER_HOST="unix:///nonexistent/docker.sock")
+
+    assert "mlstack.lifecycle.seeder" in modules   # it got as far as asking the engine
+    assert {name for name in ("typer", "click", "dataclasses", "inspect", "decimal", "uuid") if name in modules} == set()
