@@ -1,11 +1,11 @@
 """Seeding against a host `cp -a` and `docker cp`, from cold caches, every round reported.
 
-    DOCKER_HOST=unix:///run/mlstack-ci/docker.sock python bench/seeding.py [--gb 0.5] [--rounds 3] [--write docs/benchmarks.md]
+    DOCKER_HOST=unix:///run/mlstack-ci/docker.sock python bench/seeding.py [--gb 1] [--rounds 3] [--write docs/benchmarks.md]
 
 Two sources, generated under /tmp and deleted at the end (one at a time: disk use peaks at about
 three times --gb):
-  mixed        the shape of issue #12: 8 large files and 2,000 files of 25 kB, --gb in all
-  many small   --gb in files of 50 kB (10,000 at 0.5 GB)
+  mixed        the shape and size of issue #12: 8 large files and 2,000 files of 25 kB, --gb GiB in all
+  many small   --gb GiB in files of 50 kB (21,474 at 1 GiB)
 Four sides copy each source, each into a fresh target, in every round; the order rotates from
 round to round. Before each copy (not timed): `sync`, then `echo 3 > /proc/sys/vm/drop_caches`
 when this process may write it (the report says whether it could), so every side reads the
@@ -41,6 +41,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
+# what a user runs: the `mlstack` console script next to this Python (README's install; PYTHONPATH puts this
+# checkout first), `python -m mlstack` where there is none
+MLSTACK = [str(Path(PYTHON).with_name("mlstack"))] if Path(PYTHON).with_name("mlstack").is_file() else [PYTHON, "-m", "mlstack"]
 HELPER = "mlstack-test/busybox:1"   # the container `docker cp` copies into
 STACK = ("name: {name}\nfragments: [jupyter]\nimages:\n  quay.io/jupyter/pytorch-notebook:cuda12-pytorch-2.5.1: "
          "mlstack-test/jupyter:1\nvolumes:\n  hf-cache:\n    seed: {{from: {source}}}\n")
@@ -138,7 +141,7 @@ class Bench:
 
     def _mlstack(self, method: str):
         self.drop()
-        command = [PYTHON, "-m", "mlstack", "--debug", "seed", "--method", method]
+        command = MLSTACK + ["--debug", "seed", "--method", method]
         self.commands[method] = (f"(cd {self.stack} && PYTHONPATH={ROOT} DOCKER_HOST={self.env.get('DOCKER_HOST', '')} "
                                  f"{shlex.join(command)})")
 
@@ -168,7 +171,7 @@ class Bench:
 
 def rounds_of(bench: Bench, rounds: int) -> dict[str, list[float]]:
     times: dict[str, list[float]] = {side: [] for side in SIDES}
-    subprocess.run([PYTHON, "-m", "mlstack", "render"], cwd=bench.stack, env=bench.env, capture_output=True)
+    subprocess.run(MLSTACK + ["render"], cwd=bench.stack, env=bench.env, capture_output=True)
     for round_index in range(rounds):
         for offset in range(len(SIDES)):
             side = SIDES[(round_index + offset) % len(SIDES)]
@@ -182,7 +185,7 @@ def no_op(bench: Bench, rounds: int) -> tuple[list[float], list[float]]:
     commands, own = [], []
     for _ in range(rounds):
         started = time.perf_counter()
-        done = subprocess.run([PYTHON, "-m", "mlstack", "--debug", "seed"], cwd=bench.stack, env=bench.env,
+        done = subprocess.run(MLSTACK + ["--debug", "seed"], cwd=bench.stack, env=bench.env,
                               capture_output=True, text=True)
         commands.append(time.perf_counter() - started)
         assert "up to date" in done.stdout, done.stdout + done.stderr
@@ -267,7 +270,7 @@ def replace_section(path: Path, heading: str, section: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--gb", type=float, default=0.5, help="size of each source in GB (default 0.5)")
+    parser.add_argument("--gb", type=float, default=1.0, help="size of each source in GiB (default 1: the issue's seed)")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--write", help="replace the Seeding section of this markdown file with the report")
     options = parser.parse_args()
@@ -276,7 +279,7 @@ def main() -> None:
     # command compile mlstack's modules again)
     compileall.compile_dir(ROOT / "mlstack", quiet=1)
     docker("image", "inspect", HELPER)
-    size = int(options.gb * 1e9)
+    size = int(options.gb * 2**30)
     started = datetime.now(timezone.utc)
     results, commands, dropped = [], {}, True
     for shape in ("mixed", "many small"):
@@ -284,8 +287,8 @@ def main() -> None:
         try:
             source = work / "source"
             files = generate(source, shape, size)
-            label = (f"{options.gb:g} GB, 8 large files and 2,000 of 25 kB" if shape == "mixed" else
-                     f"{options.gb:g} GB, many small files: {files:,} of 50 kB")
+            label = (f"{options.gb:g} GiB, 8 large files and 2,000 of 25 kB" if shape == "mixed" else
+                     f"{options.gb:g} GiB, many small files: {files:,} of 50 kB")
             print(label, flush=True)
             bench = Bench(work, source)
             load_before = "{:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
