@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> None:
     code = 0
     with DebugLines(debug or bool(flags & set(VERBOSE))):
         try:
-            if args[:1] == ["seed"] and not asks_help:
+            if args[:1] in (["seed"], ["status"], ["ps"], ["up"]) and not asks_help:
                 _without_typer(args, debug, quiet, env)
             _dispatch(args, debug, quiet, env)
         except SystemExit as done:

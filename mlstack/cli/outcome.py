@@ -51,15 +51,9 @@ def render(call: tuple, env: dict[str, str], debug: bool) -> None:
     sys.exit(code)
 
 
-def seed(call: tuple, env: dict[str, str], debug: bool) -> None:
-    """`mlstack seed` with the arguments `cli.render_args` read, exactly as Typer would have."""
-    *options, as_json = call
+def _run(command_run, as_json: bool, debug: bool) -> None:
     try:
-        from mlstack.commands import seed as command
-
-        stack_file, profile, volumes, force, dry_run, checksum, method, helper_image = options
-        code = printed(command.run(command.SeedOptions(stack_file, profile, list(volumes), force, dry_run, checksum,
-                                                       method, helper_image), env=env), as_json)
+        code = printed(command_run(), as_json)
     except Exception as error:  # noqa: BLE001 - every error ends as one message and its exit code
         failed(error, debug, as_json)
     except KeyboardInterrupt as error:
@@ -67,4 +61,43 @@ def seed(call: tuple, env: dict[str, str], debug: bool) -> None:
     sys.exit(code)
 
 
-WITHOUT_TYPER = {"render": render, "seed": seed}
+def seed(call: tuple, env: dict[str, str], debug: bool) -> None:
+    """`mlstack seed` with the arguments `cli.render_args` read, exactly as Typer would have."""
+    *options, as_json = call
+
+    def run():
+        from mlstack.commands import seed as command
+
+        stack_file, profile, volumes, force, dry_run, checksum, method, helper_image = options
+        return command.run(command.SeedOptions(stack_file, profile, list(volumes), force, dry_run, checksum, method,
+                                               helper_image), env=env)
+
+    _run(run, as_json, debug)
+
+
+def status(call: tuple, env: dict[str, str], debug: bool) -> None:
+    """`mlstack status` (`ps`) with the arguments `cli.render_args` read."""
+    stack_file, profile, as_json = call
+
+    def run():
+        from mlstack.commands import status as command
+
+        return command.run(stack_file, profile, env=env)
+
+    _run(run, as_json, debug)
+
+
+def up(call: tuple, env: dict[str, str], debug: bool) -> None:
+    """`mlstack up` with the arguments `cli.render_args` read."""
+    stack_file, profile, services, build, no_wait, gpu, port_offset, compose_profiles, timeout, no_seed, as_json = call
+
+    def run():
+        from mlstack.commands import up as command
+
+        return command.run(command.UpOptions(stack_file, profile, list(services), build, not no_wait, gpu, port_offset,
+                                             tuple(compose_profiles), timeout, not no_seed), env=env)
+
+    _run(run, as_json, debug)
+
+
+WITHOUT_TYPER = {"render": render, "seed": seed, "status": status, "ps": status, "up": up}

@@ -1,8 +1,7 @@
-"""`mlstack render`'s and `mlstack seed`'s arguments, read without importing Typer and click (~45 ms, more
-than a render; a tenth of a small seed).
+"""The arguments of `mlstack render`, `seed`, `status` (`ps`) and `up`, read without importing Typer and click
+(~45 ms: more than a render, a fifth of `status`).
 
-The tables are the commands' options as `cli.typer_app.render` and `cli.typer_app.seed` declare them; a test
-keeps each equal to its command (names, flags, choices, defaults) and compares this parse with Typer's on a
+The tables are the commands' options as `cli.typer_app` declares them; a test keeps each equal to its command (names, flags, choices, defaults) and compares this parse with Typer's on a
 table of command lines. Only what is read here exactly as click reads it is accepted: anything else
 (`--help`, an unknown or abbreviated option, a positional argument where the command takes none, `--`, a
 short option with its value attached, a value that starts with `-`, a value given to a flag, a value outside
@@ -21,7 +20,9 @@ OPTIONS = (
     ("--gpu", "", "gpu", None, ("auto", "required", "off"), None),
     ("--target", "-t", "target", "compose", ("compose", "swarm", "k8s"), None),
 )
-FLAG = "flag"   # in the choices column: an option that takes no value (False, True when given)
+# in the choices column: an option that takes no value (False, True when given); a number (digits, as
+# written here: anything else is Typer's to read); a value that may be given again (each one kept)
+FLAG, INTEGER, NUMBER, REPEATED = "flag", "integer", "number", "repeated"
 ARGUMENTS = "arguments"   # in the flag column: the command's positional arguments, any number
 
 # `seed`'s, in the order of `lifecycle.seeder.SeedOptions`, then --json
@@ -36,7 +37,27 @@ SEED_OPTIONS = (
     ("--helper-image", "", "helper_image", None, (), None),
     ("--json", "", "as_json", False, FLAG, None),
 )
-COMMANDS = {"render": OPTIONS, "seed": SEED_OPTIONS}
+# `status`'s and `ps`'s, then --json
+STATUS_OPTIONS = (
+    ("--file", "-f", "stack_file", None, (), "MLSTACK_FILE"),
+    ("--profile", "-p", "profile", "dev", (), "MLSTACK_PROFILE"),
+    ("--json", "", "as_json", False, FLAG, None),
+)
+# `up`'s, in the order of `lifecycle.start.UpOptions` (--no-wait and --no-seed as given), then --json
+UP_OPTIONS = (
+    ("--file", "-f", "stack_file", None, (), "MLSTACK_FILE"),
+    ("--profile", "-p", "profile", "dev", (), "MLSTACK_PROFILE"),
+    (ARGUMENTS, "", "services", (), (), None),
+    ("--build", "", "build", False, FLAG, None),
+    ("--no-wait", "", "no_wait", False, FLAG, None),
+    ("--gpu", "", "gpu", None, ("auto", "required", "off"), None),
+    ("--port-offset", "", "port_offset", 0, INTEGER, None),
+    ("--compose-profile", "", "compose_profiles", (), REPEATED, None),
+    ("--timeout", "", "timeout", 300.0, NUMBER, None),
+    ("--no-seed", "", "no_seed", False, FLAG, None),
+    ("--json", "", "as_json", False, FLAG, None),
+)
+COMMANDS = {"render": OPTIONS, "seed": SEED_OPTIONS, "status": STATUS_OPTIONS, "ps": STATUS_OPTIONS, "up": UP_OPTIONS}
 
 
 def parse(args: list[str], env: dict[str, str]) -> tuple | None:
@@ -82,7 +103,18 @@ def parse_command(name: str, args: list[str], env: dict[str, str]) -> tuple | No
             value = rest[position]
         if value.startswith("-"):
             return None
-        if choices:   # case-insensitive, as click's Choice(case_sensitive=False): the choice as declared
+        if choices == REPEATED:
+            value = values[index] + (value,)
+        elif choices == INTEGER:
+            if not (value.isascii() and value.isdigit()):
+                return None
+            value = int(value)
+        elif choices == NUMBER:
+            whole, dot, fraction = value.partition(".")
+            if not (value.isascii() and whole.isdigit() and (fraction.isdigit() or not dot)):
+                return None
+            value = float(value)
+        elif choices:   # case-insensitive, as click's Choice(case_sensitive=False): the choice as declared
             value = next((choice for choice in choices if choice.casefold() == value.casefold()), None)
             if value is None:
                 return None

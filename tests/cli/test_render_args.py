@@ -123,13 +123,10 @@ def test_mlstack_file_and_mlstack_profile_set_the_defaults_as_typer_reads_them(a
     assert render_args.parse(args, env) == typer_parse(args, env)
 
 
-# --- seed: positional volumes and flags besides the options --------------------------------------
+# --- seed, status (ps), up: positional arguments, flags, numbers and repeated options besides ----------
 
-SEED = GROUP.commands["seed"]
-
-
-def typer_seed(args: list[str], env: dict[str, str] | None = None) -> tuple | str:
-    """The parameters Typer's seed receives for ARGS (in render_args.SEED_OPTIONS' order), or the usage error."""
+def typer_call(args: list[str], env: dict[str, str] | None = None) -> tuple | str:
+    """The parameters Typer's command receives for ARGS (in its render_args table's order), or the usage error."""
     with pytest.MonkeyPatch.context() as patch:
         for name in ("MLSTACK_FILE", "MLSTACK_PROFILE"):
             patch.delenv(name, raising=False)
@@ -143,25 +140,42 @@ def typer_seed(args: list[str], env: dict[str, str] | None = None) -> tuple | st
             return "exit"
         except click.ClickException as error:
             return f"usage error: {error.format_message()}"
-    if name != "seed":
-        return f"the {name} command"
-    return tuple(tuple(values[row[2]] or ()) if row[0] == render_args.ARGUMENTS else plain(values[row[2]])
-                 for row in render_args.SEED_OPTIONS)
+    table = render_args.COMMANDS[args[0]]
+    return tuple(tuple(values[row[2]] or ()) if row[0] == render_args.ARGUMENTS or row[4] == render_args.REPEATED
+                 else plain(values[row[2]]) for row in table)
 
 
-def test_the_seed_table_is_the_typer_commands_parameters():
-    declared = sorted((parameter.opts if parameter.param_type_name == "option" else [render_args.ARGUMENTS],
-                       parameter.name, plain(parameter.default) if parameter.default is not None else None,
-                       "flag" if getattr(parameter, "is_flag", False) else tuple(getattr(parameter.type, "choices", ())),
-                       parameter.envvar) for parameter in SEED.params)
+KINDS = {render_args.FLAG: "flag", render_args.INTEGER: "integer", render_args.NUMBER: "float", render_args.REPEATED: "text"}
+
+
+def declared_parameters(name: str) -> list:
+    rows = []
+    for parameter in GROUP.commands[name].params:
+        if getattr(parameter, "is_flag", False):
+            kind = "flag"
+        elif parameter.type.name in ("integer", "float"):
+            kind = parameter.type.name
+        else:
+            kind = tuple(getattr(parameter.type, "choices", ())) or "text"
+        default = plain(parameter.default)
+        default = tuple(default) if isinstance(default, list) else default
+        rows.append((parameter.opts if parameter.param_type_name == "option" else [render_args.ARGUMENTS],
+                     parameter.name, None if parameter.param_type_name == "argument" else default, kind,
+                     bool(parameter.multiple) and parameter.param_type_name == "option", parameter.envvar))
+    return sorted(rows, key=repr)
+
+
+@pytest.mark.parametrize("name", ["seed", "status", "ps", "up"])
+def test_each_table_is_the_typer_commands_parameters(name):
     table = sorted(([flag for flag in row[:2] if flag], row[2], None if row[0] == render_args.ARGUMENTS else row[3],
-                    row[4], row[5]) for row in render_args.SEED_OPTIONS)
-    assert declared == table
-    choice = next(parameter for parameter in SEED.params if parameter.name == "method")
-    assert getattr(choice.type, "case_sensitive", True) is False
+                    KINDS.get(row[4], row[4] or "text"), row[4] == render_args.REPEATED, row[5])
+                   for row in render_args.COMMANDS[name])
+    assert declared_parameters(name) == sorted(table, key=repr)
+    for parameter in GROUP.commands[name].params:   # choices are read case-insensitively, as declared
+        assert getattr(parameter.type, "case_sensitive", False) is False
 
 
-SEED_READ = [
+LINES_READ = [
     ["seed"],
     ["seed", "hf-cache"],
     ["seed", "hf-cache", "torch-cache", "--force"],
@@ -170,8 +184,16 @@ SEED_READ = [
     ["seed", "--method=bind", "--profile=dev", "--file=a b.yaml", "--helper-image="],
     ["seed", "--force", "--force", "--method", "auto", "--method", "bind"],
     ["seed", "", "seed", "render"],
+    ["status"],
+    ["status", "--json", "-p", "prod", "--file", "x.yaml"],
+    ["ps", "--profile=staging"],
+    ["up"],
+    ["up", "api", "jupyter", "--build", "--no-wait", "--gpu", "OFF"],
+    ["up", "--port-offset", "100", "--timeout", "12.5", "--compose-profile", "debug", "--compose-profile=tools"],
+    ["up", "--timeout=600", "--port-offset=0", "--no-seed", "--json", "-p", "prod", "api"],
+    ["up", "--gpu", "auto", "--gpu", "required"],
 ]
-SEED_REFUSED_OR_TYPERS = [
+LINES_LEFT_TO_TYPER = [
     ["seed", "--help"],
     ["seed", "--force=true"],
     ["seed", "--method", "copy"],
@@ -180,27 +202,42 @@ SEED_REFUSED_OR_TYPERS = [
     ["seed", "-"],
     ["seed", "--forc"],
     ["seed", "-p", "--force"],
-    ["seed", "--debug"],
     ["seed", "-x"],
+    ["status", "api"],
+    ["status", "--json=1"],
+    ["ps", "-q"],
+    ["up", "--port-offset", "-5"],
+    ["up", "--port-offset", "+5"],
+    ["up", "--port-offset", "1e3"],
+    ["up", "--port-offset", "٣"],
+    ["up", "--timeout", "1e3"],
+    ["up", "--timeout", "5."],
+    ["up", "--timeout", "inf"],
+    ["up", "--timeout", "nan"],
+    ["up", "--gpu", "yes"],
+    ["up", "--compose-profile"],
+    ["up", "--no-wait=false"],
+    ["up", "--build", "--", "api"],
 ]
 
 
-@pytest.mark.parametrize("args", SEED_READ, ids=[" ".join(args) for args in SEED_READ])
-def test_a_seed_line_read_without_typer_is_the_call_typer_makes(args):
-    call = render_args.parse_command("seed", args, {})
+@pytest.mark.parametrize("args", LINES_READ, ids=[" ".join(args) for args in LINES_READ])
+def test_a_line_read_without_typer_is_the_call_typer_makes_for_each_command(args):
+    call = render_args.parse_command(args[0], args, {})
     assert call is not None
-    assert call == typer_seed(args)
+    assert call == typer_call(args)
 
 
-@pytest.mark.parametrize("args", SEED_READ + SEED_REFUSED_OR_TYPERS, ids=[" ".join(args) for args in SEED_READ + SEED_REFUSED_OR_TYPERS])
-def test_a_seed_line_is_read_as_typer_reads_it_or_left_to_typer(args):
-    call = render_args.parse_command("seed", args, {})
-    assert call is None or call == typer_seed(args)
-    if args in SEED_REFUSED_OR_TYPERS:
+@pytest.mark.parametrize("args", LINES_READ + LINES_LEFT_TO_TYPER, ids=[" ".join(args) for args in LINES_READ + LINES_LEFT_TO_TYPER])
+def test_a_line_is_read_as_typer_reads_it_or_left_to_typer(args):
+    call = render_args.parse_command(args[0], args, {})
+    assert call is None or call == typer_call(args)
+    if args in LINES_LEFT_TO_TYPER:
         assert call is None
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS, ids=[repr(env) for env in ENVIRONMENTS])
-def test_seed_reads_mlstack_file_and_mlstack_profile_as_typer_does(env):
-    for args in (["seed"], ["seed", "-p", "dev", "vol"]):
-        assert render_args.parse_command("seed", args, env) == typer_seed(args, env)
+@pytest.mark.parametrize("name", ["seed", "status", "up"])
+def test_mlstack_file_and_mlstack_profile_are_read_as_typer_reads_them(env, name):
+    for args in ([name], [name, "-p", "dev"], [name, "--file", "x.yaml"]):
+        assert render_args.parse_command(name, args, env) == typer_call(args, env)
