@@ -6,7 +6,6 @@ Compose refuses it. core/fields.py applies them to the model's typed fields.
 from __future__ import annotations
 
 import math
-import re
 from mlstack.patterns import lazy
 
 INT64_MAX = 2**63 - 1
@@ -23,9 +22,15 @@ _GO_FLOAT = lazy(
 )
 
 
+def _ascii_digits(text: str) -> bool:
+    """`[0-9]+`: one or more ASCII digits (str.isdigit alone takes other scripts' digits too)."""
+    return text.isascii() and text.isdigit()
+
+
 def go_float(text: str, bits: int = 64) -> float:
     """strconv.ParseFloat: Go's literal syntax (`1_000`, `0x1p4`, `.5`, `inf`); out of range fails."""
-    if not _GO_FLOAT.fullmatch(text):
+    if not (_ascii_digits(text.partition(".")[0]) and _ascii_digits(text.partition(".")[2] or "0")
+            or _GO_FLOAT.fullmatch(text)):   # `2`, `0.5`: certainly Go floats, without the pattern
         raise ValueError(f"{text!r} is not a number")
     cleaned = text.replace("_", "")
     value = float.fromhex(cleaned) if "x" in cleaned.lower() else float(cleaned)
@@ -36,7 +41,7 @@ def go_float(text: str, bits: int = 64) -> float:
 
 def go_int(text: str) -> int | None:
     """strconv.ParseInt(text, 10, 64): optional sign, decimal digits, within int64; else None."""
-    if not re.fullmatch(r"[+-]?[0-9]+", text):
+    if not _ascii_digits(text[1:] if text[:1] in ("+", "-") else text):
         return None
     value = int(text)
     return value if -INT64_MAX - 1 <= value <= INT64_MAX else None
@@ -152,7 +157,7 @@ def port_range(text: str) -> tuple[int, int] | None:
     """`80` or `8000-8010` (Go: `+80` too), each port 0-65535, the end not before the start; else None."""
     low, dash, high = text.partition("-")
     numbers = [low, high] if dash else [low]
-    if not all(re.fullmatch(r"\+?[0-9]+", number) and int(number) <= 65535 for number in numbers):
+    if not all(_ascii_digits(number[1:] if number[:1] == "+" else number) and int(number) <= 65535 for number in numbers):
         return None
     start, end = int(numbers[0]), int(numbers[-1])
     return (start, end) if start <= end else None

@@ -61,6 +61,8 @@ _TIMESTAMP = lazy(
 
 def _timestamp(text: str) -> Timestamp | None:
     """Go's layouts: 2006-1-2T15:4:5.999999999Z07:00 (or t), 2006-1-2 15:4:5.999999999, 2006-1-2."""
+    if text[4:5] != "-" or not text[:4].isdigit():   # what the pattern needs first: skipped for a port, a size
+        return None
     match = _TIMESTAMP.fullmatch(text)
     if match is None:
         return None
@@ -91,7 +93,8 @@ def resolve_plain(text: str):
     integer = _go_int(number)
     if integer is not None:
         return integer
-    if _FLOAT.match(number) and not math.isinf(float(number)):  # Go leaves an overflowing float as text
+    # the pattern's characters only (strip leaves any other): `5000:5000` is not tried
+    if not number.strip("0123456789.eE+-") and _FLOAT.match(number) and not math.isinf(float(number)):  # Go leaves an overflowing float as text
         return float(number)
     return _timestamp(text) or text
 
