@@ -11,7 +11,7 @@ round, medians and their ratio:
 each mlstack render three ways: replayed from its validated-render cache (mlstack/cli/replay.py: every
 input unchanged since it was stored); after an edit (a `.env` in the stack directory rewritten before each
 run, which both sides read: the output is rendered again); and with the cache off (MLSTACK_CACHE_DIR=off:
-the whole pipeline, as on a first run). A render's options are read without Typer (mlstack/cli/render_args.py);
+the whole pipeline, as on a first run). A render's options are read without Typer (mlstack/cli/arguments.py);
   3. `mlstack --help`, replayed (as it is after its first run) and with the cache off.
 The mlstack measured is this checkout's (PYTHONPATH), byte-compiled first as `pip install` leaves it.
 Every case runs once per --docker-host (default: the environment's DOCKER_HOST as it is), which is
@@ -228,7 +228,7 @@ def _report(rounds, rows, help_medians, commands, engines, compose_version, star
         "- mlstack cached: replayed by the validated-render cache (`mlstack/cli/replay.py`: every input as it was "
         "when stored, as on every render after the first with the same inputs); after an edit: an input changed "
         "(`.env` rewritten before each run, in a copy of the directory), so the render runs; uncached: MLSTACK_CACHE_DIR=off, "
-        "the whole pipeline, as on a first run; both read the options without importing Typer (`mlstack/cli/render_args.py`)",
+        "the whole pipeline, as on a first run; both read the options without importing Typer (`mlstack/cli/arguments.py`)",
         *engines, "",
         "| engine | case | mlstack cached | after an edit | uncached | docker compose config | cached / compose "
         "| after an edit / compose | uncached / compose |",

@@ -3,7 +3,7 @@
 The Typer app (`cli.typer_app`) holds the options and their commands. Importing it costs more than
 a whole replayed render (Typer and click, ~45 ms), so an invocation whose output was stored and
 whose inputs are all as they were then (`cli.replay`: a render to standard output, a help text) is
-replayed before it is imported, and a render whose arguments `cli.render_args` reads exactly as Typer
+replayed before it is imported, and a render whose arguments `cli.arguments` reads exactly as Typer
 would runs without it; anything else goes through the app.
 """
 
@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> None:
 
 def _short(key: list[str], args: list[str], env: dict[str, str], quiet: bool, asks_help: bool,
            whole_process: bool) -> None:
-    """A render or a help text: replayed, or run without Typer where `cli.render_args` reads the arguments.
+    """A render or a help text: replayed, or run without Typer where `cli.arguments` reads the arguments.
 
     Both end in well under 100 ms, with the cyclic garbage collector off: its collections of the young
     objects a render makes cost ~4 ms, a tenth of what Compose takes for the same file, and a render
@@ -74,7 +74,7 @@ def _short(key: list[str], args: list[str], env: dict[str, str], quiet: bool, as
 
         if replay.replay(key, env):
             sys.exit(0)
-        from mlstack.cli.render_args import parse
+        from mlstack.cli.arguments import parse
 
         call = parse(args, env)
         with replay.Recording(key, env, replayable=asks_help):
@@ -113,9 +113,9 @@ def _leave(code: int) -> None:
 
 
 def _without_typer(args: list[str], debug: bool, quiet: bool, env: dict[str, str]) -> None:
-    """A command `cli.render_args` reads exactly as Typer would runs without importing it (it exits);
+    """A command `cli.arguments` reads exactly as Typer would runs without importing it (it exits);
     any other line returns, for Typer."""
-    from mlstack.cli.render_args import parse_command
+    from mlstack.cli.arguments import parse_command
 
     call = parse_command(args[0], args, env)
     if call is not None:
@@ -141,7 +141,7 @@ def _dispatch(args: list[str], debug: bool, quiet: bool, env: dict[str, str]) ->
 
 def __getattr__(name: str):
     """The app and its option choices (`cli.GpuPolicy`, ...), imported when first asked for."""
-    if name.startswith("__") or name in ("typer_app", "replay", "environment", "outcome", "completion", "render_args"):   # the submodule itself: imported below, not looked up here
+    if name.startswith("__") or name in ("typer_app", "replay", "environment", "outcome", "completion", "arguments"):   # the submodule itself: imported below, not looked up here
         raise AttributeError(name)
     from mlstack.cli import typer_app
 

@@ -1,4 +1,4 @@
-"""How a command run ends, whether Typer parsed its arguments or `cli.render_args` read them without it:
+"""How a command run ends, whether Typer parsed its arguments or `cli.arguments` read them without it:
 its result printed, or its error as one message, and the exit code (`sys.exit` always)."""
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def failed(error: BaseException, debug: bool, as_json: bool = False) -> None:
 
 
 def render(call: tuple, env: dict[str, str], debug: bool) -> None:
-    """`mlstack render` with the arguments `cli.render_args` read, exactly as Typer would have."""
+    """`mlstack render` with the arguments `cli.arguments` read, exactly as Typer would have."""
     from mlstack.commands import render as command
 
     try:
@@ -62,7 +62,7 @@ def _run(command_run, as_json: bool, debug: bool) -> None:
 
 
 def seed(call: tuple, env: dict[str, str], debug: bool) -> None:
-    """`mlstack seed` with the arguments `cli.render_args` read, exactly as Typer would have."""
+    """`mlstack seed` with the arguments `cli.arguments` read, exactly as Typer would have."""
     *options, as_json = call
 
     def run():
@@ -76,7 +76,7 @@ def seed(call: tuple, env: dict[str, str], debug: bool) -> None:
 
 
 def status(call: tuple, env: dict[str, str], debug: bool) -> None:
-    """`mlstack status` (`ps`) with the arguments `cli.render_args` read."""
+    """`mlstack status` (`ps`) with the arguments `cli.arguments` read."""
     stack_file, profile, as_json = call
 
     def run():
@@ -88,7 +88,7 @@ def status(call: tuple, env: dict[str, str], debug: bool) -> None:
 
 
 def up(call: tuple, env: dict[str, str], debug: bool) -> None:
-    """`mlstack up` with the arguments `cli.render_args` read."""
+    """`mlstack up` with the arguments `cli.arguments` read."""
     stack_file, profile, services, build, no_wait, gpu, port_offset, compose_profiles, timeout, no_seed, as_json = call
 
     def run():

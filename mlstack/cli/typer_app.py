@@ -84,7 +84,7 @@ def render(
     """Render one validated, deterministic deploy file (or, for k8s, directory) for a profile."""
     from mlstack.commands import render as command
 
-    # most command lines never get here: cli.render_args reads them without Typer
+    # most command lines never get here: cli.arguments reads them without Typer
     _emit(command.run(stack_file, profile, out, output_format.value, _value(gpu), target.value, env=process_env()))
 
 

@@ -3,7 +3,7 @@
 A render's cost is mostly imports (docs/benchmarks.md). Each module below costs milliseconds a render to
 standard output never needs: `dataclasses` (and `inspect`, ast, dis) where mlstack.records does,
 `typing` where every annotation is a string, `hashlib` where no versioned catalog is used,
-Typer and click where mlstack/cli/render_args.py reads the options. The check runs the real entry
+Typer and click where mlstack/cli/arguments.py reads the options. The check runs the real entry
 point (`mlstack.cli.main`, as the installed `mlstack` script does) in a fresh interpreter, cache off.
 """
 
@@ -24,8 +24,8 @@ NOT_ON_A_RENDER = {
     "hashlib": "only a versioned catalog's fragments are hashed",
     "_hashlib": "OpenSSL's hashes, the bulk of hashlib's import",
     "importlib.metadata": "only a package catalog looks up entry points",
-    "typer": "render_args reads a render's options without it",
-    "click": "render_args reads a render's options without it",
+    "typer": "arguments reads a render's options without it",
+    "click": "arguments reads a render's options without it",
     "subprocess": "a render runs nothing",
     "tempfile": "a render to standard output writes no file of its own",
     "secrets": "a render generates no secret value",

@@ -165,7 +165,7 @@ def test_after_an_edit_the_render_runs_again_without_typer(cached):
     again = cached("--profile", "dev", "--format", "json", env=imports)
     fresh = cached.fresh("--profile", "dev", "--format", "json", env=imports)
     assert again.code == 0 and again.out == fresh.out and '"image": "httpd:1.27"' in again.out
-    assert "| typer" not in again.err and "| typer" not in fresh.err   # cli.render_args read the line
+    assert "| typer" not in again.err and "| typer" not in fresh.err   # cli.arguments read the line
     through_typer = cached.fresh("--profile", "dev", "--format", "json", "--debug", env=imports)
     assert through_typer.out == fresh.out and "| typer" in through_typer.err
 

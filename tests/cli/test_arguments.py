@@ -1,4 +1,4 @@
-"""`cli.render_args` reads a render's command line without Typer: it must read it exactly as Typer does,
+"""`cli.arguments` reads a render's command line without Typer: it must read it exactly as Typer does,
 or not at all (None: Typer parses it, with its usage errors). Typer's own parse is the oracle."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import click
 import pytest
 import typer.main
 
-from mlstack.cli import render_args
+from mlstack.cli import arguments
 from mlstack.cli.typer_app import app
 
 GROUP = typer.main.get_command(app)
@@ -35,7 +35,7 @@ def typer_parse(args: list[str], env: dict[str, str] | None = None) -> tuple | s
         return f"usage error: {error.format_message()}"
     if name != "render":
         return f"the {name} command"
-    return tuple(plain(values[row[2]]) for row in render_args.OPTIONS)
+    return tuple(plain(values[row[2]]) for row in arguments.OPTIONS)
 
 
 def plain(value):
@@ -48,7 +48,7 @@ def test_the_table_is_the_typer_commands_options():
                  parameter.multiple, parameter.nargs, parameter.is_flag, parameter.envvar)
                 for parameter in RENDER.params]
     table = [([flag for flag in row[:2] if flag], [], row[2], row[3], row[4], False, False, 1, False, row[5])
-             for row in render_args.OPTIONS]
+             for row in arguments.OPTIONS]
     assert sorted(declared, key=repr) == sorted(table, key=repr)
     assert not RENDER.context_settings and not GROUP.context_settings.get("token_normalize_func")
 
@@ -92,19 +92,19 @@ REFUSED_OR_TYPERS = [   # anything else: Typer decides (its usage error, its hel
 
 @pytest.mark.parametrize("args", READ, ids=[" ".join(args) for args in READ])
 def test_a_line_read_without_typer_is_the_call_typer_makes(args):
-    call = render_args.parse(args, {})
+    call = arguments.parse(args, {})
     assert call is not None
     assert call == typer_parse(args)
 
 
 @pytest.mark.parametrize("args", REFUSED_OR_TYPERS, ids=[" ".join(args) or "(none)" for args in REFUSED_OR_TYPERS])
 def test_anything_else_is_left_to_typer(args):
-    assert render_args.parse(args, {}) is None
+    assert arguments.parse(args, {}) is None
 
 
 @pytest.mark.parametrize("args", READ + REFUSED_OR_TYPERS, ids=[" ".join(args) or "(none)" for args in READ + REFUSED_OR_TYPERS])
 def test_never_accepts_what_typer_refuses_nor_reads_it_otherwise(args):
-    call, typers = render_args.parse(args, {}), typer_parse(args, {})
+    call, typers = arguments.parse(args, {}), typer_parse(args, {})
     assert call is None or call == typers
 
 
@@ -120,13 +120,13 @@ ENVIRONMENTS = [
 @pytest.mark.parametrize("args", [["render"], ["render", "-p", "dev"], ["render", "--file", "x.yaml"]],
                          ids=["render", "render -p dev", "render --file x.yaml"])
 def test_mlstack_file_and_mlstack_profile_set_the_defaults_as_typer_reads_them(args, env):
-    assert render_args.parse(args, env) == typer_parse(args, env)
+    assert arguments.parse(args, env) == typer_parse(args, env)
 
 
 # --- seed, status (ps), up: positional arguments, flags, numbers and repeated options besides ----------
 
 def typer_call(args: list[str], env: dict[str, str] | None = None) -> tuple | str:
-    """The parameters Typer's command receives for ARGS (in its render_args table's order), or the usage error."""
+    """The parameters Typer's command receives for ARGS (in its arguments table's order), or the usage error."""
     with pytest.MonkeyPatch.context() as patch:
         for name in ("MLSTACK_FILE", "MLSTACK_PROFILE"):
             patch.delenv(name, raising=False)
@@ -140,12 +140,12 @@ def typer_call(args: list[str], env: dict[str, str] | None = None) -> tuple | st
             return "exit"
         except click.ClickException as error:
             return f"usage error: {error.format_message()}"
-    table = render_args.COMMANDS[args[0]]
-    return tuple(tuple(values[row[2]] or ()) if row[0] == render_args.ARGUMENTS or row[4] == render_args.REPEATED
+    table = arguments.COMMANDS[args[0]]
+    return tuple(tuple(values[row[2]] or ()) if row[0] == arguments.ARGUMENTS or row[4] == arguments.REPEATED
                  else plain(values[row[2]]) for row in table)
 
 
-KINDS = {render_args.FLAG: "flag", render_args.INTEGER: "integer", render_args.NUMBER: "float", render_args.REPEATED: "text"}
+KINDS = {arguments.FLAG: "flag", arguments.INTEGER: "integer", arguments.NUMBER: "float", arguments.REPEATED: "text"}
 
 
 def declared_parameters(name: str) -> list:
@@ -159,7 +159,7 @@ def declared_parameters(name: str) -> list:
             kind = tuple(getattr(parameter.type, "choices", ())) or "text"
         default = plain(parameter.default)
         default = tuple(default) if isinstance(default, list) else default
-        rows.append((parameter.opts if parameter.param_type_name == "option" else [render_args.ARGUMENTS],
+        rows.append((parameter.opts if parameter.param_type_name == "option" else [arguments.ARGUMENTS],
                      parameter.name, None if parameter.param_type_name == "argument" else default, kind,
                      bool(parameter.multiple) and parameter.param_type_name == "option", parameter.envvar))
     return sorted(rows, key=repr)
@@ -167,9 +167,9 @@ def declared_parameters(name: str) -> list:
 
 @pytest.mark.parametrize("name", ["seed", "status", "ps", "up"])
 def test_each_table_is_the_typer_commands_parameters(name):
-    table = sorted(([flag for flag in row[:2] if flag], row[2], None if row[0] == render_args.ARGUMENTS else row[3],
-                    KINDS.get(row[4], row[4] or "text"), row[4] == render_args.REPEATED, row[5])
-                   for row in render_args.COMMANDS[name])
+    table = sorted(([flag for flag in row[:2] if flag], row[2], None if row[0] == arguments.ARGUMENTS else row[3],
+                    KINDS.get(row[4], row[4] or "text"), row[4] == arguments.REPEATED, row[5])
+                   for row in arguments.COMMANDS[name])
     assert declared_parameters(name) == sorted(table, key=repr)
     for parameter in GROUP.commands[name].params:   # choices are read case-insensitively, as declared
         assert getattr(parameter.type, "case_sensitive", False) is False
@@ -223,14 +223,14 @@ LINES_LEFT_TO_TYPER = [
 
 @pytest.mark.parametrize("args", LINES_READ, ids=[" ".join(args) for args in LINES_READ])
 def test_a_line_read_without_typer_is_the_call_typer_makes_for_each_command(args):
-    call = render_args.parse_command(args[0], args, {})
+    call = arguments.parse_command(args[0], args, {})
     assert call is not None
     assert call == typer_call(args)
 
 
 @pytest.mark.parametrize("args", LINES_READ + LINES_LEFT_TO_TYPER, ids=[" ".join(args) for args in LINES_READ + LINES_LEFT_TO_TYPER])
 def test_a_line_is_read_as_typer_reads_it_or_left_to_typer(args):
-    call = render_args.parse_command(args[0], args, {})
+    call = arguments.parse_command(args[0], args, {})
     assert call is None or call == typer_call(args)
     if args in LINES_LEFT_TO_TYPER:
         assert call is None
@@ -240,4 +240,4 @@ def test_a_line_is_read_as_typer_reads_it_or_left_to_typer(args):
 @pytest.mark.parametrize("name", ["seed", "status", "up"])
 def test_mlstack_file_and_mlstack_profile_are_read_as_typer_reads_them(env, name):
     for args in ([name], [name, "-p", "dev"], [name, "--file", "x.yaml"]):
-        assert render_args.parse_command(name, args, env) == typer_call(args, env)
+        assert arguments.parse_command(name, args, env) == typer_call(args, env)

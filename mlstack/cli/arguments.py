@@ -1,8 +1,8 @@
 """The arguments of `mlstack render`, `seed`, `status` (`ps`) and `up`, read without importing Typer and click
 (~45 ms: more than a render, a fifth of `status`).
 
-The tables are the commands' options as `cli.typer_app` declares them; a test keeps each equal to its command (names, flags, choices, defaults) and compares this parse with Typer's on a
-table of command lines. Only what is read here exactly as click reads it is accepted: anything else
+The tables are the commands' options as `cli.typer_app` declares them; a test keeps each equal to its
+command (names, flags, choices, defaults) and compares this parse with Typer's on a table of command lines. Only what is read here exactly as click reads it is accepted: anything else
 (`--help`, an unknown or abbreviated option, a positional argument where the command takes none, `--`, a
 short option with its value attached, a value that starts with `-`, a value given to a flag, a value outside
 an option's choices) returns None, and Typer parses the line as usual, with its usage errors.
