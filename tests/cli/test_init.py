@@ -81,7 +81,7 @@ def test_the_generated_stack_validates_and_lints_clean(tmp_path, mlstack, profil
     assert validated.code == 0, validated.err
     linted = mlstack("lint", "--profile", profile, "--strict", cwd=tmp_path)
     assert linted.code == 0, linted.err
-    assert f"0 errors, 0 warnings" in linted.err + linted.out
+    assert "0 errors, 0 warnings" in linted.err + linted.out
 
 
 def test_prompts_read_piped_answers_ask_again_on_a_wrong_one_and_take_defaults_on_enter(tmp_path):
