@@ -119,13 +119,13 @@ copy_shard() {  # $1: the list; paths relative to $FROM and $D, those of one dir
   while IFS= read -r path; do
     case "$path" in */*) parent=${path%/*} ;; *) parent= ;; esac
     if [ $# -gt 0 ] && { [ "$parent" != "$at" ] || [ $# -ge 500 ]; }; then
-      cp "$CP_FLAGS" "$@" "$D/$at/" || exit 1
+      cp "$CP_FLAGS" "$@" "$D${at:+/$at}/" || exit 1
       set --
     fi
     at=$parent
     set -- "$@" "$FROM/$path"
   done < "$list"
-  [ $# -eq 0 ] || cp "$CP_FLAGS" "$@" "$D/$at/" || exit 1
+  [ $# -eq 0 ] || cp "$CP_FLAGS" "$@" "$D${at:+/$at}/" || exit 1
 }
 
 copy_parallel() {
