@@ -128,3 +128,15 @@ def test_a_failed_worker_fails_the_seed_and_the_volume_keeps_its_content(stacks)
         assert staging(stack) == []
     finally:
         shutil.rmtree(source, ignore_errors=True)
+
+
+def test_a_parallel_seed_into_a_subpath_puts_the_tree_there(stacks, tmp_path):
+    source = make_source(tmp_path / "models", 400, 3_000)
+    (source / "d0").chmod(0o750)
+    stack = stacks(f"{{from: {source}, subpath: hub/org}}")
+    done = stack.seed("--method", "bind", env=DEBUG)
+    assert done.returncode == 0, done.stderr
+    assert PARALLEL in done.stderr
+    assert volume_files(stack.volume) == {f"hub/org/{path}": digest for path, digest in host_files(source).items()}
+    assert stat.S_IMODE((stack.mountpoint / "hub" / "org" / "d0").stat().st_mode) == 0o750
+    assert (stack.mountpoint / "hub" / "org").stat().st_mtime_ns // 10**9 == source.stat().st_mtime_ns // 10**9
