@@ -204,6 +204,8 @@ def failure(job: HelperJob, code: int, output: str) -> SeedError:
                          "its previous content: run mlstack seed again")
     said = [line[len("mlstack-seed: "):] for line in output.splitlines() if line.startswith("mlstack-seed: ")]
     last = said[-1] if said else (output.strip().splitlines() or [f"exit {code}"])[-1]
+    if job.method == "bind" and job.resolved is not None and job.resolved.plan.source.kind != seeding.ARCHIVE:
+        last = last.replace(seed_script.SOURCE_MOUNT, job.resolved.root)   # a cp's message names the host's path
     name = job.plan.volume_name
     if code == seed_script.FOREIGN:
         return SeedError(f"volume {name}: {last}; mlstack seeds only empty volumes or volumes it seeded itself: "

@@ -1,7 +1,8 @@
 """One run of the seeding helper as data: what it copies, and the files that steer it.
 
 The control files are the script (engine/seed.sh), its settings as a sourced `env`, the
-marker it writes last, the paths to copy (`files`) and to remove (`remove`). They reach the helper
+marker it writes last, the paths to copy (`files`) and to remove (`remove`), and for a parallel
+copy each worker's entries (`shard-N`) and the directories it descended into (`descended`). They reach the helper
 by a bind of a directory on this machine (bind method) or inside the staging directory, in the
 same stream as the data (archive method).
 """
@@ -14,6 +15,7 @@ import tempfile
 from mlstack.records import record
 
 from mlstack.core import seed_marker, seeding
+from mlstack.core.seed_copy_plan import CopyPlan
 from mlstack.core.seed_marker import Marker
 from mlstack.core.seeding import SeedPlan
 from mlstack.engine import seed_script
@@ -29,7 +31,7 @@ class HelperJob:
     plan: SeedPlan
     image: str
     seed_id: str
-    copy: str = "none"                 # none | check | checksums | tree | list | archive | streamed
+    copy: str = "none"                 # none | check | checksums | tree | parallel | list | archive | streamed
     method: str = "bind"               # bind | archive
     resolved: Resolved | None = None
     files: list[str] | None = None     # UPDATE: volume-relative paths to copy
@@ -38,6 +40,7 @@ class HelperJob:
     force: bool = False
     probe: str = ""                    # `SIZE PATH`: a file the copy must hold (seed_marker.probe)
     streamed: int = 0                  # bytes sent through the API
+    copy_plan: CopyPlan | None = None  # copy "parallel": the workers' shards (core/seed_copy_plan.py)
 
 
 def control_files(job: HelperJob) -> dict[str, bytes]:
@@ -63,11 +66,23 @@ def control_files(job: HelperJob) -> dict[str, bytes]:
     if job.files is not None:
         listed = [path[len(prefix):] for path in job.files if path.startswith(prefix) and "\n" not in path]
         files["files"] = ("".join(f"{path}\n" for path in listed)).encode("utf-8", "surrogateescape")
+    if job.copy_plan is not None and job.copy_plan.parallel:
+        files.update(parallel_lists(job.copy_plan))
     if resolved is not None and job.method == "bind":
         for path, content in resolved.extras.items():
             if job.files is None or path in job.files:
                 files[f"extra/{path}"] = content
     return files
+
+
+def parallel_lists(plan: CopyPlan) -> dict[str, bytes]:
+    """One line per path, relative to the copy's root (no path has a newline: the plan says so)."""
+    def lines(paths) -> bytes:
+        return "".join(f"{path}\n" for path in paths).encode("utf-8", "surrogateescape")
+
+    lists = {f"shard-{index}": lines(shard) for index, shard in enumerate(plan.shards, 1)}
+    lists["descended"] = lines(plan.descended)
+    return lists
 
 
 def control_place(job: HelperJob) -> str:

@@ -10,8 +10,8 @@
 # 2. delete staging directories of interrupted copies;
 # 3. refuse (exit 17) when the volume holds entries mlstack did not put there and there is no marker,
 #    unless FORCE=1;
-# 4. copy into `.mlstack-staging-<id>/data` (or find it already streamed there), check that it
-#    holds the source's largest file, set the owner;
+# 4. copy into `.mlstack-staging-<id>/data` (one cp, or parallel workers that must all succeed; or
+#    find it already streamed there), check that it holds the source's largest file, set the owner;
 # 5. commit: put the new marker and the removal list next to the data, rename the staging directory
 #    to `.mlstack-ready` (one rename: before it the old content is untouched, after it any later run
 #    completes the move);
@@ -19,7 +19,8 @@
 #    previous seed put there that the source no longer has (only if unchanged since), write the
 #    marker last, delete `.mlstack-ready`.
 #
-# Exit codes: 17 foreign data, 18 a file/directory conflict, 19 the copy is incomplete.
+# Exit codes: 17 foreign data, 18 a file/directory conflict, 19 the copy is incomplete; 1 a cp failed
+# (its message is the last line).
 #
 # Shipped as package data; engine/seed_script.py names its exit codes and mount points.
 
@@ -106,6 +107,55 @@ foreign() {
   return 1
 }
 
+# A parallel copy (docs/seeding.md, "How the copy runs"): the descended directories are made first;
+# one background worker per `shard-N` list copies its entries, one cp per directory and batch; once
+# every worker is done, the descended directories get the source's owner, mode and times, children
+# before parents (the order of `descended`), as one `cp -a` would have given them.
+copy_shard() {  # $1: the list; paths relative to $FROM and $D, those of one directory contiguous
+  trap - EXIT   # a worker's end is not the script's
+  list=$1
+  set --
+  at=
+  while IFS= read -r path; do
+    case "$path" in */*) parent=${path%/*} ;; *) parent= ;; esac
+    if [ $# -gt 0 ] && { [ "$parent" != "$at" ] || [ $# -ge 500 ]; }; then
+      cp "$CP_FLAGS" "$@" "$D${at:+/$at}/" || exit 1
+      set --
+    fi
+    at=$parent
+    set -- "$@" "$FROM/$path"
+  done < "$list"
+  [ $# -eq 0 ] || cp "$CP_FLAGS" "$@" "$D${at:+/$at}/" || exit 1
+}
+
+copy_parallel() {
+  while IFS= read -r path; do mkdir -p "$D/$path"; done < "$C/descended"
+  pids=; n=0
+  for shard in "$C"/shard-*; do
+    n=$((n + 1))
+    copy_shard "$shard" > "$S/worker-$n" 2>&1 &
+    pids="$pids $!"
+  done
+  failed=; n=0
+  for pid in $pids; do
+    n=$((n + 1))
+    wait "$pid" || failed=${failed:-$n}
+  done
+  if [ -n "$failed" ]; then
+    cat "$S"/worker-*
+    said="a copy worker failed"
+    while IFS= read -r line; do said=$line; done < "$S/worker-$failed"
+    die 1 "$said"
+  fi
+  rm -f "$S"/worker-*
+  while IFS= read -r path; do
+    how=$(stat -c '%u:%g %a' "$FROM/$path")
+    chown "${how% *}" "$D/$path"
+    chmod "${how#* }" "$D/$path"
+    touch -r "$FROM/$path" "$D/$path"
+  done < "$C/descended"
+}
+
 copy_listed() {  # $1: source directory, $2: destination; $C/files: paths relative to both
   while IFS= read -r path; do
     case "$path" in */*) parent="$2/${path%/*}" ;; *) parent="$2" ;; esac
@@ -143,6 +193,7 @@ mkdir -p "$D"
 FROM="/mlstack-source${SOURCE_INNER:+/$SOURCE_INNER}"
 case "$COPY" in
   tree) cp "$CP_FLAGS" "$FROM/." "$D/" ;;
+  parallel) copy_parallel ;;
   list) copy_listed "$FROM" "$D" ;;
   archive) tar -x ${TAR_FLAGS:+"$TAR_FLAGS"} -f "/mlstack-source/$ARCHIVE_NAME" -C "$D" ;;
   streamed) ;;

@@ -15,6 +15,7 @@ from mlstack.records import field, record
 from typing import Callable, Iterator
 
 from mlstack.core import seeding
+from mlstack.core.seed_copy_plan import TreeShape
 from mlstack.core.seed_marker import Fingerprint, Listing
 from mlstack.core.seeding import SeedPlan
 from mlstack.errors import SeedError
@@ -35,6 +36,7 @@ class Resolved:
     follow_links: bool = False          # an HF snapshot's files are links into ../../blobs
     extras: dict[str, bytes] = field(default_factory=dict)   # files mlstack writes (volume-relative)
     image_id: str = ""
+    shape: TreeShape | None = None      # a directory's: what the parallel copy's plan needs besides
 
     @property
     def copy_root(self) -> str:
@@ -65,8 +67,10 @@ def resolve(plan: SeedPlan, image_id: Callable[[str], str | None]) -> Resolved:
         return Resolved(plan, Fingerprint(identity, {}, info.st_size), plan.subpath, root=source.path)
     if not os.path.isdir(source.path):
         raise SeedError(f"{plan.where}: seed source {source.path} is not a directory nor a .tar, .tar.gz or .tar.zst archive")
-    files, total = scan(source.path, plan.subpath)
-    return Resolved(plan, Fingerprint(f"directory {source.path}", files, total), plan.subpath, root=source.path)
+    shape = TreeShape()
+    files, total = scan(source.path, plan.subpath, shape=shape)
+    return Resolved(plan, Fingerprint(f"directory {source.path}", files, total), plan.subpath, root=source.path,
+                    shape=shape)
 
 
 def _resolve_hf(plan: SeedPlan) -> Resolved:
@@ -94,11 +98,13 @@ def _resolve_hf(plan: SeedPlan) -> Resolved:
                     follow_links=True, extras=extras)
 
 
-def scan(root: str, prefix: str = "", follow_links: bool = False) -> tuple[Listing, int]:
+def scan(root: str, prefix: str = "", follow_links: bool = False,
+         shape: TreeShape | None = None) -> tuple[Listing, int]:
     """Every file and link under root: {prefix/relative path: [size, mtime_ns] | ["link", target]}, total bytes.
 
     follow_links: links count as what they point to (an HF snapshot); a dangling one is an error.
-    Sockets, pipes and devices are not seeded.
+    Sockets, pipes and devices are not fingerprinted. `shape`, when given, gets what the copy's plan
+    needs besides (core/seed_copy_plan.py).
     """
     files: Listing = {}
     total = 0
@@ -111,6 +117,8 @@ def scan(root: str, prefix: str = "", follow_links: bool = False) -> tuple[Listi
             raise SeedError(f"cannot read {directory}: {error.strerror}") from None
         for entry in entries:
             path = f"{relative}/{entry.name}" if relative else entry.name
+            if shape is not None and "\n" in entry.name:
+                shape.newline = True
             try:
                 if entry.is_symlink() and not follow_links:
                     files[path] = ["link", os.readlink(entry.path)]
@@ -120,9 +128,15 @@ def scan(root: str, prefix: str = "", follow_links: bool = False) -> tuple[Listi
                 raise SeedError(f"cannot read {entry.path}: {error.strerror}") from None
             if stat.S_ISDIR(info.st_mode):
                 pending.append((entry.path, path))
+                if shape is not None:
+                    shape.directories.append(path)
             elif stat.S_ISREG(info.st_mode):
                 files[path] = [info.st_size, info.st_mtime_ns]
                 total += info.st_size
+                if shape is not None and info.st_nlink > 1:
+                    shape.hard_links = True
+            elif shape is not None:
+                shape.others.append(path)
     return files, total
 
 

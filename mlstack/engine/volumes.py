@@ -155,7 +155,7 @@ class Volumes:
         mounts = [helper_container.volume_mount(job.plan)]
         resolved = job.resolved
         control = None
-        if job.method == "bind" and resolved is not None and job.copy in ("tree", "list", "archive"):
+        if job.method == "bind" and resolved is not None and job.copy in ("tree", "parallel", "list", "archive"):
             mounts.append(helper_container.source_mount(resolved))
             # The engine sees this machine's files: the settings go in by a bind too, which saves an
             # archive call (a chrooted untar in the engine, ~0.15 s).

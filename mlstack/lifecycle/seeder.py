@@ -7,6 +7,7 @@ pending commit; decide (core/seeding.py); copy through the helper (engine/volume
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from functools import partial
@@ -14,7 +15,7 @@ from mlstack.records import field, record, replace
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Mapping
 
-from mlstack.core import seed_decision, seed_marker, seeding
+from mlstack.core import seed_copy_plan, seed_decision, seed_marker, seeding
 from mlstack.core.seed_decision import Decision
 from mlstack.core.seed_marker import Marker
 from mlstack.core.seeding import PlanError, SeedPlan
@@ -25,6 +26,8 @@ from mlstack.lifecycle.workspace import require_secrets
 
 if TYPE_CHECKING:
     from mlstack.core.stack import Stack
+
+log = logging.getLogger("mlstack")
 
 
 @record
@@ -196,9 +199,14 @@ class Seeder:
         marker = Marker(plan.volume_name, plan.source.declared, resolved.fingerprint.identity, resolved.fingerprint.digest,
                         files, resolved.fingerprint.total_bytes, plan.owner_text, plan.mode, resolved.subpath,
                         datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), seed_id)
+        copy_plan = None
+        if copy == "tree":   # one cp, or several at once (docs/seeding.md, "How the copy runs")
+            copy_plan = seed_copy_plan.plan_copy(files, resolved.shape, resolved.subpath, resolved.follow_links)
+            log.debug("seed copy: %s", copy_plan.describe())
+            copy = "parallel" if copy_plan.parallel else copy
         job = HelperJob(plan, helper, seed_id, copy=copy, method=outcome.method, resolved=resolved,
                         files=decision.copy, remove=seed_marker.removal_lines(old, decision.remove), marker=marker,
-                        force=self.options.force, probe=probe)
+                        force=self.options.force, probe=probe, copy_plan=copy_plan)
         started = time.monotonic()
         self.volumes.ensure(plan)
         timer.lap("volume")
