@@ -12,11 +12,14 @@ from __future__ import annotations
 import posixpath
 import re
 from mlstack.records import field, record
-from typing import Any, Mapping
 
 from mlstack.core.interpolate import InterpolationError, substitute
 from mlstack.core.model import Node
 from mlstack.patterns import lazy
+
+TYPE_CHECKING = False   # typing.TYPE_CHECKING, without importing typing (~3 ms)
+if TYPE_CHECKING:
+    from typing import Any, Mapping
 
 MODES = ("once", "sync")
 ARCHIVE_SUFFIXES = {".tar": "tar", ".tar.gz": "gz", ".tgz": "gz", ".tar.bz2": "bz2", ".tar.xz": "xz",

@@ -10,12 +10,15 @@ from __future__ import annotations
 import logging
 import os
 import shlex
-import subprocess
-from mlstack.records import record
-from typing import Mapping, Sequence
 
 from mlstack.engine.address import engine_address, unreachable_message
 from mlstack.errors import EngineError
+from mlstack.records import record
+
+TYPE_CHECKING = False   # typing.TYPE_CHECKING, without importing typing
+if TYPE_CHECKING:
+    import subprocess
+    from typing import Mapping, Sequence
 
 # `--debug` (or MLSTACK_DEBUG=1): the CLI sends this logger's records to stderr.
 log = logging.getLogger("mlstack")
@@ -123,6 +126,8 @@ def run(command: Sequence[str], capture: bool = True, check: bool = True, stdin_
     """
     command = [str(part) for part in command]
     log.debug("run: %s", shlex.join(command))
+    import subprocess   # here, not at import: most commands never start one (~5 ms cold)
+
     pipe = subprocess.PIPE if capture else None
     try:
         process = subprocess.Popen(command, stdout=pipe, stderr=pipe, text=True, env=None if env is None else dict(env),
@@ -185,6 +190,8 @@ def _name(command: Sequence[str]) -> str:
 
 def _stop(process: subprocess.Popen, first_wait: float) -> None:
     """Wait for the child to stop on its own, then SIGTERM it, then SIGKILL it."""
+    import subprocess
+
     for wait_s, escalate in ((first_wait, process.terminate), (TERMINATE_GRACE_S, process.kill)):
         try:
             process.wait(timeout=wait_s)

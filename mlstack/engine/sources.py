@@ -6,11 +6,14 @@ no file is opened unless `--checksum` asks for content hashes. Images are finger
 
 from __future__ import annotations
 
-import hashlib
 import os
 import stat
 import tarfile
-from concurrent.futures import ThreadPoolExecutor
+
+try:  # sha256 of a few bytes without hashlib's OpenSSL start-up; the same digest
+    from _sha256 import sha256 as _sha256
+except ImportError:  # pragma: no cover - another Python
+    from hashlib import sha256 as _sha256
 from mlstack.records import field, record
 from typing import Callable, Iterator
 
@@ -92,7 +95,7 @@ def _resolve_hf(plan: SeedPlan) -> Resolved:
     extras = seeding.hf_ref_file(source, commit) if not plan.subpath else {}
     files, total = scan(os.path.join(source.path, snapshot), subpath, follow_links=True)
     for path, content in extras.items():
-        files[path] = ["data", hashlib.sha256(content).hexdigest()]
+        files[path] = ["data", _sha256(content).hexdigest()]
     identity = f"hf-cache {source.path} {commit}"
     return Resolved(plan, Fingerprint(identity, files, total), subpath, root=source.path, inner=snapshot,
                     follow_links=True, extras=extras)
@@ -168,14 +171,18 @@ def sha256_files(resolved: Resolved) -> dict[str, str]:
     def one(path: str) -> tuple[str, str]:
         return path, sha256_file(os.path.join(resolved.copy_root, path[len(prefix):]))
 
+    from concurrent.futures import ThreadPoolExecutor   # --checksum only
+
     with ThreadPoolExecutor(HASH_WORKERS) as pool:   # hashlib releases the GIL on large reads
         found = dict(pool.map(one, paths))
     for path, content in resolved.extras.items():
-        found[path] = hashlib.sha256(content).hexdigest()
+        found[path] = _sha256(content).hexdigest()
     return found
 
 
 def sha256_file(path: str) -> str:
+    import hashlib   # OpenSSL's sha256 (it releases the GIL on large reads): only where files are hashed
+
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(CHUNK), b""):

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import importlib
 import os
-import shutil
 import sys
 import threading
 from typing import Callable
@@ -193,6 +192,8 @@ class Volumes:
                     helper_container.discard(self.api, container)
         finally:
             if control is not None:
+                import shutil   # here only: shutil imports bz2 and lzma
+
                 shutil.rmtree(control, ignore_errors=True)
         if code != 0:
             raise helper_container.failure(job, code, output)
