@@ -108,13 +108,14 @@ class Interrupted(MlstackError):
 ENGINE_HINT = "check the engine with `docker info`; `mlstack doctor` says what mlstack sees"
 # Where an exception that escaped every layer comes from, by the top-level package of its type.
 ENGINE_PACKAGES = ("docker", "requests", "urllib3", "paramiko", "http", "websocket")
+ENGINE_MODULES = ("mlstack.engine.http_answer",)   # a malformed answer over the engine's socket (ProtocolError)
 
 
 def from_unexpected(error: BaseException) -> MlstackError:
     """The last resort: an exception no layer translated becomes the error of its kind, in one line."""
     reason = " ".join(str(error).split())[:300] or type(error).__name__
     package = type(error).__module__.split(".")[0]
-    if package in ENGINE_PACKAGES or isinstance(error, (ConnectionError, TimeoutError)):
+    if package in ENGINE_PACKAGES or type(error).__module__ in ENGINE_MODULES or isinstance(error, (ConnectionError, TimeoutError)):
         return EngineError(f"the Docker engine failed: {reason}", hint=ENGINE_HINT)
     if isinstance(error, OSError):
         where = f"{error.filename}: " if error.filename else ""

@@ -2,8 +2,9 @@
 seeding (volumes, the helper container, tar streams in and out; the streaming ones are in
 engine/api_stream.py).
 
-Over a local unix socket they go through the standard library (http.client): importing the
-Docker SDK costs ~200 ms (requests, urllib3), more than `mlstack status`'s whole budget. Remote
+Over a local unix socket they go through engine/http_answer.py (HTTP/1.1 on a socket, without
+http.client's email and ssl imports): importing the Docker SDK costs ~200 ms (requests, urllib3), more
+than `mlstack status`'s whole budget. Remote
 engines (tcp with TLS, ssh) go through the SDK's low-level client, which knows those transports.
 Both answer the same methods (the SDK's names and arguments) with the Engine API's JSON.
 
@@ -16,25 +17,17 @@ something that is not JSON.
 
 from __future__ import annotations
 
-import http.client
 import json
 import socket
 import threading
-from typing import Any
 from urllib.parse import quote, urlencode
 
 from mlstack.engine.api_errors import HINT, NotFound, Refused, Unreachable, check, failure  # noqa: F401 (re-exported)
+from mlstack.engine.http_answer import Answer, Connection, Disconnected, ProtocolError
 
-class _UnixConnection(http.client.HTTPConnection):
-    def __init__(self, path: str, timeout: float):
-        super().__init__("localhost", timeout=timeout)
-        self.socket_path = path
-
-    def connect(self) -> None:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(self.timeout)
-        sock.connect(self.socket_path)
-        self.sock = sock
+TYPE_CHECKING = False   # typing.TYPE_CHECKING, without importing typing
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class UnixSocketAPI:
@@ -44,11 +37,11 @@ class UnixSocketAPI:
         self.local = threading.local()   # a kept-alive connection per thread: preflight asks from several
 
     @property
-    def connection(self) -> _UnixConnection | None:
+    def connection(self) -> Connection | None:
         return getattr(self.local, "connection", None)
 
     @connection.setter
-    def connection(self, value: _UnixConnection | None) -> None:
+    def connection(self, value: Connection | None) -> None:
         self.local.connection = value
 
     def _get(self, path: str, query: dict | None = None) -> Any:
@@ -62,13 +55,15 @@ class UnixSocketAPI:
         headers = {"Content-Type": "application/json"} if body is not None else {}
         for attempt in (1, 2):  # a kept-alive connection the engine closed is retried once
             if self.connection is None:
-                self.connection = _UnixConnection(self.path, self.timeout)
+                self.connection = Connection(self.path, self.timeout)
             try:
                 self.connection.request(method, target, body=body, headers=headers)
-                response = self.connection.getresponse()
+                response = self.connection.answer()
                 answer = response.read()
+                if not response.reusable:
+                    self._drop()
                 break
-            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError) as error:
+            except (Disconnected, BrokenPipeError, ConnectionResetError) as error:
                 self._drop()
                 if attempt == 2:
                     raise failure(what, f"the connection closed before the answer ({type(error).__name__})") from None
@@ -78,7 +73,7 @@ class UnixSocketAPI:
             except socket.timeout:
                 self._drop()
                 raise failure(what, f"no answer within {self.timeout:g} s") from None
-            except (OSError, http.client.HTTPException) as error:
+            except (OSError, ProtocolError) as error:
                 self._drop()
                 raise failure(what, error) from None
         check(what, response.status, answer)
@@ -173,19 +168,23 @@ class UnixSocketAPI:
     def events(self, filters: dict) -> "EventStream":
         """The engine's events from now on (the answer's headers have arrived when this returns), on a
         connection of their own; iterating blocks until the next event or the end of the stream."""
-        connection = _UnixConnection(self.path, self.timeout)
+        connection = Connection(self.path, self.timeout)
         try:
             connection.request("GET", "/events?" + urlencode({"filters": json.dumps(filters)}))
-            response = connection.getresponse()
+            response = connection.answer()
         except (FileNotFoundError, ConnectionRefusedError, PermissionError) as error:
             connection.close()
             raise Unreachable(error.strerror or str(error)) from None
-        except (OSError, http.client.HTTPException) as error:
+        except (OSError, ProtocolError) as error:
             connection.close()
             raise failure("GET /events", error) from None
         if response.status != 200:
+            try:
+                said = response.read().decode(errors="replace").strip()[:300] if response.framed else ""
+            except (OSError, ProtocolError):
+                said = ""
             connection.close()
-            raise failure("GET /events", f"HTTP {response.status} {response.read().decode(errors='replace').strip()[:300]}")
+            raise failure("GET /events", f"HTTP {response.status} {said}")
         assert connection.sock is not None
         connection.sock.settimeout(None)   # an event may be minutes away; close() ends the wait
         return EventStream(connection, response)
@@ -194,7 +193,7 @@ class UnixSocketAPI:
 class EventStream:
     """One JSON object per line (the engine's stream encoder), until the engine or `close()` ends it."""
 
-    def __init__(self, connection: http.client.HTTPConnection, response: http.client.HTTPResponse):
+    def __init__(self, connection: Connection, response: Answer):
         self.connection = connection
         self.response = response
 
@@ -202,7 +201,7 @@ class EventStream:
         while True:
             try:
                 line = self.response.readline()
-            except (OSError, ValueError, http.client.HTTPException):   # closed under us, or cut mid-chunk
+            except (OSError, ValueError, ProtocolError):   # closed under us, or cut mid-chunk
                 return
             if not line:
                 return

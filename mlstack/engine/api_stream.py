@@ -3,7 +3,7 @@ one, and a container's output. Each runs on a socket of its own (`open_socket`, 
 so a tar can flow out of one container and into another at once.
 
 The request is written straight to the socket, each chunk in one gathered write with its framing
-(no copy of a 1 MiB chunk to prepend a header); the answer is parsed by http.client. A tar whose
+(no copy of a 1 MiB chunk to prepend a header); the answer is read by engine/http_answer.py. A tar whose
 length is known (sources.TarBody) goes with a Content-Length, any other with chunked transfer
 encoding. Errors leave as engine/api.py's: NotFound, Refused, EngineError.
 """
@@ -11,34 +11,36 @@ encoding. Errors leave as engine/api.py's: NotFound, Refused, EngineError.
 from __future__ import annotations
 
 import base64
-import http.client
 import json
 import socket
-from typing import Callable, Iterable, Iterator
 from urllib.parse import quote, urlencode
 
 from mlstack.engine.api_errors import check, failure
+from mlstack.engine.http_answer import Answer, ProtocolError, request_head
+
+TYPE_CHECKING = False   # typing.TYPE_CHECKING, without importing typing
+if TYPE_CHECKING:
+    from typing import Callable, Iterable, Iterator
 
 CHUNK = 1 << 20
-OpenSocket = Callable[[], socket.socket]
 
 
 def _closed(sock: socket.socket, what: str, error: BaseException) -> BaseException:
     """A stream that could not start: its socket closed; an I/O or HTTP failure as the engine's error,
     anything else (Ctrl-C, the engine's own refusal) as it was."""
     sock.close()
-    return failure(what, error) if isinstance(error, (OSError, http.client.HTTPException)) else error
+    return failure(what, error) if isinstance(error, (OSError, ProtocolError)) else error
 
 
-def put_archive(open_socket: OpenSocket, container: str, path: str, data: bytes | Iterable) -> None:
+def put_archive(open_socket: Callable[[], socket.socket], container: str, path: str, data: bytes | Iterable) -> None:
     target = f"/containers/{quote(container, safe='')}/archive?{urlencode({'path': path})}"
     what = f"PUT /containers/{container[:12]}/archive"
     sized = isinstance(data, (bytes, bytearray)) or hasattr(data, "__len__")
-    framing = f"Content-Length: {len(data)}" if sized else "Transfer-Encoding: chunked"
+    framing = {"Content-Length": str(len(data))} if sized else {"Transfer-Encoding": "chunked"}
     sock = open_socket()
     try:
         try:
-            _send(sock, [_head("PUT", target, f"Content-Type: application/x-tar\r\n{framing}")])
+            _send(sock, [request_head("PUT", target, {"Content-Type": "application/x-tar", **framing})])
             for chunk in ([data] if isinstance(data, (bytes, bytearray)) else data):
                 if not len(chunk):
                     continue
@@ -55,15 +57,14 @@ def put_archive(open_socket: OpenSocket, container: str, path: str, data: bytes 
         sock.close()
 
 
-def get_archive(open_socket: OpenSocket, container: str, path: str) -> tuple[Iterator[bytes], dict]:
+def get_archive(open_socket: Callable[[], socket.socket], container: str, path: str) -> tuple[Iterator[bytes], dict]:
     """The tar of `path` in the container, read as it arrives; NotFound at once when it does not exist."""
     target = f"/containers/{quote(container, safe='')}/archive?{urlencode({'path': path})}"
     what = f"GET /containers/{container[:12]}/archive"
     sock = open_socket()
     try:
-        _send(sock, [_head("GET", target)])
-        response = http.client.HTTPResponse(sock, method="GET")
-        response.begin()
+        _send(sock, [request_head("GET", target)])
+        response = Answer(sock.makefile("rb"), "GET")
         if response.status != 200:
             check(what, response.status, response.read())
     except BaseException as error:
@@ -76,12 +77,12 @@ def get_archive(open_socket: OpenSocket, container: str, path: str) -> tuple[Ite
     return _chunks(sock, response, what), details
 
 
-def _chunks(sock: socket.socket, response: http.client.HTTPResponse, what: str) -> Iterator[bytes]:
+def _chunks(sock: socket.socket, response: Answer, what: str) -> Iterator[bytes]:
     try:
         while True:
             try:
                 chunk = response.read(CHUNK)
-            except (OSError, http.client.HTTPException) as error:
+            except (OSError, ProtocolError) as error:
                 raise failure(what, error) from None
             if not chunk:
                 return
@@ -120,40 +121,34 @@ class OutputStream:
         self.sock.close()
 
 
-def attach(open_socket: OpenSocket, container: str, stdout: bool, stderr: bool, logs: bool) -> OutputStream:
+def attach(open_socket: Callable[[], socket.socket], container: str, stdout: bool, stderr: bool, logs: bool) -> OutputStream:
     """Attached when this returns (the engine has answered), so a start right after loses nothing."""
     query = urlencode({"stream": "1", "stdout": int(stdout), "stderr": int(stderr), "logs": int(logs)})
     what = f"POST /containers/{container[:12]}/attach"
     sock = open_socket()
     try:
-        _send(sock, [_head("POST", f"/containers/{quote(container, safe='')}/attach?{query}",
-                           "Upgrade: tcp\r\nConnection: Upgrade\r\nContent-Length: 0")])
-        # http.client closes a 101 answer's stream: its status line and headers are read here
+        _send(sock, [request_head("POST", f"/containers/{quote(container, safe='')}/attach?{query}",
+                                  {"Upgrade": "tcp", "Connection": "Upgrade"})])
+        # after a 101 (or 200) answer's headers the reader holds the raw stream, framed by the engine itself
         reader = sock.makefile("rb")
-        status_line = reader.readline(65537).decode("iso-8859-1").split(None, 2)
-        headers = http.client.parse_headers(reader)
-        status = int(status_line[1]) if len(status_line) > 1 and status_line[1].isdigit() else 0
-        if status not in (101, 200):
-            length = int(headers.get("Content-Length") or 0)
-            check(what, status, reader.read(length) if length else b"")
-            raise failure(what, f"HTTP {status or 'answer unreadable'}")
+        answer = Answer(reader, "POST")
+        if answer.status not in (101, 200):
+            check(what, answer.status, answer.read() if answer.framed else b"")
+            raise failure(what, f"HTTP {answer.status}")
     except BaseException as error:
         raise _closed(sock, what, error) from None
     return OutputStream(sock, reader)
 
 
-def _head(method: str, target: str, headers: str = "") -> bytes:
-    lines = f"{method} {target} HTTP/1.1\r\nHost: docker\r\n" + (f"{headers}\r\n" if headers else "")
-    return (lines + "\r\n").encode()
-
-
 def _answer(sock: socket.socket, method: str, what: str) -> tuple[int, bytes]:
+    reader = sock.makefile("rb")
     try:
-        response = http.client.HTTPResponse(sock, method=method)
-        response.begin()
+        response = Answer(reader, method)
         return response.status, response.read()
-    except (OSError, http.client.HTTPException) as error:
+    except (OSError, ProtocolError) as error:
         raise failure(what, error) from None
+    finally:
+        reader.close()
 
 
 def _send(sock: socket.socket, buffers: list) -> None:
