@@ -91,8 +91,10 @@ def _code_fingerprint() -> tuple:
 
 
 def _stat_or_none(path: str) -> tuple | None:
+    """A file's type, size, modification time and inode; through the unpatched stat, so that a recording
+    does not observe its own checks."""
     try:
-        status = os.stat(path)
+        status = _stat(path)
     except OSError:
         return None
     return (stat.S_IFMT(status.st_mode), status.st_size, status.st_mtime_ns, status.st_ino)
@@ -204,9 +206,17 @@ class Recording:
             pass
 
     def _store(self) -> None:
-        observations = [(kind, path, seen) for (kind, path), seen in self.observations.items()]
-        if not _unchanged(observations):
-            return   # an input changed while the render ran: what it wrote may match neither version
+        """A file read is hashed here, once, if its status is what it was when it was opened (size, time and
+        inode in nanoseconds): then it holds what the run read. Anything that changed meanwhile: nothing stored."""
+        observations = []
+        for (kind, path), seen in self.observations.items():
+            if kind == "read":
+                if _stat_or_none(path) != seen:
+                    return   # an input changed while the render ran: what it wrote may match neither version
+                seen = _observe(kind, path)
+            elif _observe(kind, path) != seen:
+                return
+            observations.append((kind, path, seen))
         self._write(self.key, {"observations": observations, "stdout": self.stdout, "stderr": self.stderr})
 
     def _write(self, name: str, value: object) -> None:
@@ -227,8 +237,8 @@ class Recording:
             self.changed_files = True   # a file descriptor: where it points is not known here
             return
         key = (kind, os.path.abspath(os.fsdecode(path)))
-        if key not in self.observations:
-            self.observations[key] = _observe(*key)
+        if key not in self.observations:   # a file read: its status now, its content when the run is stored
+            self.observations[key] = _stat_or_none(key[1]) if kind == "read" else _observe(*key)
 
     def _opened(self, original):
         def opened(file, mode="r", *args, **kwargs):

@@ -174,3 +174,28 @@ def test_a_failing_render_fails_without_typer_as_it_does_through_typer(cached):
     (cached.stack / "web.yaml").write_text("services: [not, a, mapping]\n")
     fresh, through_typer = cached.fresh("--profile", "dev"), cached.fresh("--profile", "dev", "--debug")
     assert (fresh.code, fresh.out, fresh.err) == (through_typer.code, through_typer.out, through_typer.err) != (0, "", "")
+
+
+@pytest.mark.parametrize("changes", ["nothing", "the file"])
+def test_an_input_changed_while_the_render_ran_is_not_stored(tmp_path, changes):
+    """A file read during the run is hashed when the run is stored, and only if its status is still what it
+    was when it was opened: a file another process changed in between leaves nothing in the cache."""
+    import subprocess
+    import sys
+
+    from mlstack.cli import replay
+
+    cache, source = tmp_path / "cache", tmp_path / "web.yaml"
+    source.write_text("services: {}\n")
+    with replay.Recording(["render"], {"MLSTACK_CACHE_DIR": str(cache)}, replayable=True):
+        with open(source, encoding="utf-8") as stream:
+            stream.read()
+        if changes == "the file":   # as an editor would, from outside this process
+            subprocess.run([sys.executable, "-c", f"open({str(source)!r}, 'w').write('services: {{web: {{}}}}\\n')"],
+                           check=True)
+    stored = entries(cache)
+
+    assert len(stored) == (1 if changes == "nothing" else 0)
+    if stored:
+        observed = dict(((kind, path), seen) for kind, path, seen in marshal.loads(stored[0].read_bytes())["observations"])
+        assert observed[("read", str(source))] == replay._observe("read", str(source))   # the content's hash
