@@ -14,7 +14,7 @@ it validates against it.
 
 from __future__ import annotations
 
-import json
+import binascii
 import os
 
 from mlstack.core.model import Node, Path
@@ -50,8 +50,16 @@ def schema_document(name: str) -> dict:
     if name not in SCHEMA_FILES:
         raise ValueError(f"unknown schema {name!r}: expected one of {', '.join(SCHEMA_FILES)}")
     folder = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "schemas")
-    with open(os.path.join(folder, SCHEMA_FILES[name]), encoding="utf-8") as handle:
-        return json.load(handle)
+    with open(os.path.join(folder, SCHEMA_FILES[name]), "rb") as handle:
+        data = handle.read()
+    from mlstack.schemas.parsed import SCHEMAS   # the same documents, parsed ahead (scripts/gen-schemas)
+
+    size, crc, document = SCHEMAS.get(SCHEMA_FILES[name], (None, None, None))
+    if size == len(data) and crc == binascii.crc32(data):
+        return document
+    import json   # the file was edited since parsed.py was written: read it as it is now
+
+    return json.loads(data)
 
 
 _COMPILED: dict[str, Check] = {}

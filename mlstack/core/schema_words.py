@@ -5,7 +5,6 @@ Part of the schema validator (schema.py compiles, schema_keywords.py checks).
 
 from __future__ import annotations
 
-import json
 
 TYPE_CHECKING = False   # typing.TYPE_CHECKING, without importing typing (~3 ms) on a render's path
 if TYPE_CHECKING:
@@ -35,12 +34,18 @@ def show(value: Any) -> str:
     """A value inside a message: strings quoted, on one line, cut when long."""
     if isinstance(value, (list, dict)):
         return VALUE_WORDS[type(value)]
+    import json   # only for a message
+
     text = json.dumps(value, ensure_ascii=False)
     return text if len(text) <= 60 else text[:56] + '..."'
 
 
 def show_option(value: Any) -> str:
-    return value if isinstance(value, str) else json.dumps(value)
+    if isinstance(value, str):
+        return value
+    import json
+
+    return json.dumps(value)
 
 
 def quoted(names) -> str:

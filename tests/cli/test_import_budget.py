@@ -29,6 +29,7 @@ NOT_ON_A_RENDER = {
     "subprocess": "a render runs nothing",
     "tempfile": "a render to standard output writes no file of its own",
     "secrets": "a render generates no secret value",
+    "json": "the schemas are read from mlstack/schemas/parsed.py (scripts/gen-schemas); a message imports it",
 }
 
 

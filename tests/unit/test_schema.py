@@ -401,3 +401,38 @@ def test_vendored_compose_schema_is_upstreams():
     ours = ROOT / "mlstack" / "schemas" / "compose-spec.json"
     assert json.loads(ours.read_text()) == json.loads(upstream.read_text()), (
         f"{upstream} differs from {ours}: re-vendor it, then run these tests to see what the new schema needs")
+
+
+# --- the schemas as Python data (mlstack/schemas/parsed.py, written by scripts/gen-schemas) ----------
+
+def test_the_parsed_schemas_are_the_json_files_and_not_stale():
+    """parsed.py holds each JSON file's document, size and CRC-32 as scripts/gen-schemas writes them now."""
+    import binascii
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from mlstack.schemas.parsed import SCHEMAS
+
+    root = Path(__file__).resolve().parents[2]
+    for name, (size, crc, document) in SCHEMAS.items():
+        data = (root / "mlstack" / "schemas" / name).read_bytes()
+        assert (size, crc, document) == (len(data), binascii.crc32(data), json.loads(data))
+    checked = subprocess.run([sys.executable, str(root / "scripts" / "gen-schemas"), "--check"], capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stderr
+
+
+def test_a_schema_file_edited_since_parsed_py_is_read_as_it_is(monkeypatch):
+    import json
+    from pathlib import Path
+
+    from mlstack.core import schema
+    from mlstack.schemas import parsed
+
+    name = schema.SCHEMA_FILES["mlstack"]
+    size, crc, document = parsed.SCHEMAS[name]
+    monkeypatch.setitem(parsed.SCHEMAS, name, (size, crc ^ 1, {"stale": True}))   # as if the JSON had changed
+
+    folder = Path(schema.__file__).resolve().parent.parent / "schemas"
+    assert schema.schema_document("mlstack") == json.loads((folder / name).read_text(encoding="utf-8")) == document
