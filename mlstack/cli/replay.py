@@ -80,10 +80,13 @@ def _terminal() -> tuple:
 
 
 def _code_fingerprint() -> tuple:
+    """mlstack's modules, each with its size and modification time. Not byte code (it follows its source) nor
+    the shipped templates (a render reads them, and so observes them as inputs)."""
     package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     found = []
-    for directory, _, files in os.walk(package):
-        for name in sorted(files):
+    for directory, subdirectories, files in os.walk(package):
+        subdirectories[:] = [name for name in subdirectories if name not in ("__pycache__", "templates")]
+        for name in files:
             if name.endswith(".py"):
                 path = os.path.join(directory, name)
                 found.append((path, _stat_or_none(path)))

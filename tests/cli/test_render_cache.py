@@ -199,3 +199,20 @@ def test_an_input_changed_while_the_render_ran_is_not_stored(tmp_path, changes):
     if stored:
         observed = dict(((kind, path), seen) for kind, path, seen in marshal.loads(stored[0].read_bytes())["observations"])
         assert observed[("read", str(source))] == replay._observe("read", str(source))   # the content's hash
+
+
+def test_the_code_fingerprint_is_every_module_and_nothing_else(tmp_path, monkeypatch):
+    """A change to any of mlstack's modules is another key; byte code and the shipped templates are not part
+    of it (the one follows the source, the other a render reads, so observes)."""
+    from mlstack.cli import replay
+
+    package = write(tmp_path / "mlstack", {"cli/replay.py": "", "core/load.py": "x = 1\n", "cli/__pycache__/x.pyc": "",
+                                           "templates/api/app/main.py": "", "schemas/compose-spec.json": "{}"})
+    monkeypatch.setattr(replay, "__file__", str(package / "cli" / "replay.py"))
+
+    first = replay._code_fingerprint()
+    assert [Path(path).relative_to(package).as_posix() for path, _ in first] == ["cli/replay.py", "core/load.py"]
+    (package / "templates" / "api" / "app" / "main.py").write_text("changed = True\n")
+    assert replay._code_fingerprint() == first
+    (package / "core" / "load.py").write_text("x = 22\n")
+    assert replay._code_fingerprint() != first
