@@ -11,51 +11,53 @@ an option's choices) returns None, and Typer parses the line as usual, with its 
 from __future__ import annotations
 
 # (long flag, short flag or "", parameter, default, choices or () for free text, environment variable that
-# sets the default or None); in the order of `commands.render.run`'s parameters, the order of the parsed call
-OPTIONS = (
-    ("--file", "-f", "stack_file", None, (), "MLSTACK_FILE"),
-    ("--profile", "-p", "profile", "dev", (), "MLSTACK_PROFILE"),
-    ("--out", "-o", "out", None, (), None),
-    ("--format", "", "output_format", "yaml", ("yaml", "json"), None),
-    ("--gpu", "", "gpu", None, ("auto", "required", "off"), None),
-    ("--target", "-t", "target", "compose", ("compose", "swarm", "k8s"), None),
-)
+# sets the default or None)
 # in the choices column: an option that takes no value (False, True when given); a number (digits, as
 # written here: anything else is Typer's to read); a value that may be given again (each one kept)
 FLAG, INTEGER, NUMBER, REPEATED = "flag", "integer", "number", "repeated"
 ARGUMENTS = "arguments"   # in the flag column: the command's positional arguments, any number
 
-# `seed`'s, in the order of `lifecycle.seeder.SeedOptions`, then --json
+# the options several commands share, as `cli.typer_app` declares them once (StackFile, Profile, Gpu, Json)
+FILE = ("--file", "-f", "stack_file", None, (), "MLSTACK_FILE")
+PROFILE = ("--profile", "-p", "profile", "dev", (), "MLSTACK_PROFILE")
+GPU = ("--gpu", "", "gpu", None, ("auto", "required", "off"), None)
+JSON = ("--json", "", "as_json", False, FLAG, None)
+
+# each command's, in the order of the call it makes: `commands.render.run`'s parameters; `lifecycle.seeder.
+# SeedOptions`, then --json; `commands.status.run`'s, then --json; `lifecycle.start.UpOptions` (--no-wait and
+# --no-seed as given), then --json
+OPTIONS = (
+    FILE,
+    PROFILE,
+    ("--out", "-o", "out", None, (), None),
+    ("--format", "", "output_format", "yaml", ("yaml", "json"), None),
+    GPU,
+    ("--target", "-t", "target", "compose", ("compose", "swarm", "k8s"), None),
+)
 SEED_OPTIONS = (
-    ("--file", "-f", "stack_file", None, (), "MLSTACK_FILE"),
-    ("--profile", "-p", "profile", "dev", (), "MLSTACK_PROFILE"),
+    FILE,
+    PROFILE,
     (ARGUMENTS, "", "volumes", (), (), None),
     ("--force", "", "force", False, FLAG, None),
     ("--dry-run", "", "dry_run", False, FLAG, None),
     ("--checksum", "", "checksum", False, FLAG, None),
     ("--method", "", "method", "auto", ("auto", "bind", "archive"), None),
     ("--helper-image", "", "helper_image", None, (), None),
-    ("--json", "", "as_json", False, FLAG, None),
+    JSON,
 )
-# `status`'s and `ps`'s, then --json
-STATUS_OPTIONS = (
-    ("--file", "-f", "stack_file", None, (), "MLSTACK_FILE"),
-    ("--profile", "-p", "profile", "dev", (), "MLSTACK_PROFILE"),
-    ("--json", "", "as_json", False, FLAG, None),
-)
-# `up`'s, in the order of `lifecycle.start.UpOptions` (--no-wait and --no-seed as given), then --json
+STATUS_OPTIONS = (FILE, PROFILE, JSON)
 UP_OPTIONS = (
-    ("--file", "-f", "stack_file", None, (), "MLSTACK_FILE"),
-    ("--profile", "-p", "profile", "dev", (), "MLSTACK_PROFILE"),
+    FILE,
+    PROFILE,
     (ARGUMENTS, "", "services", (), (), None),
     ("--build", "", "build", False, FLAG, None),
     ("--no-wait", "", "no_wait", False, FLAG, None),
-    ("--gpu", "", "gpu", None, ("auto", "required", "off"), None),
+    GPU,
     ("--port-offset", "", "port_offset", 0, INTEGER, None),
     ("--compose-profile", "", "compose_profiles", (), REPEATED, None),
     ("--timeout", "", "timeout", 300.0, NUMBER, None),
     ("--no-seed", "", "no_seed", False, FLAG, None),
-    ("--json", "", "as_json", False, FLAG, None),
+    JSON,
 )
 COMMANDS = {"render": OPTIONS, "seed": SEED_OPTIONS, "status": STATUS_OPTIONS, "ps": STATUS_OPTIONS, "up": UP_OPTIONS}
 

@@ -38,20 +38,8 @@ def failed(error: BaseException, debug: bool, as_json: bool = False) -> None:
     sys.exit(int(error.exit_code))
 
 
-def render(call: tuple, env: dict[str, str], debug: bool) -> None:
-    """`mlstack render` with the arguments `cli.arguments` read, exactly as Typer would have."""
-    from mlstack.commands import render as command
-
-    try:
-        code = printed(command.run(*call, env=env))
-    except Exception as error:  # noqa: BLE001 - every error ends as one message and its exit code
-        failed(error, debug)
-    except KeyboardInterrupt as error:
-        failed(error, debug)
-    sys.exit(code)
-
-
 def _run(command_run, as_json: bool, debug: bool) -> None:
+    """Run a command read without Typer: its result printed, or its error as one message; exit with its code."""
     try:
         code = printed(command_run(), as_json)
     except Exception as error:  # noqa: BLE001 - every error ends as one message and its exit code
@@ -59,6 +47,17 @@ def _run(command_run, as_json: bool, debug: bool) -> None:
     except KeyboardInterrupt as error:
         failed(error, debug, as_json)
     sys.exit(code)
+
+
+def render(call: tuple, env: dict[str, str], debug: bool) -> None:
+    """`mlstack render` with the arguments `cli.arguments` read, exactly as Typer would have."""
+
+    def run():
+        from mlstack.commands import render as command
+
+        return command.run(*call, env=env)
+
+    _run(run, False, debug)
 
 
 def seed(call: tuple, env: dict[str, str], debug: bool) -> None:
