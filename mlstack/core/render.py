@@ -11,6 +11,7 @@ from pathlib import Path as FsPath
 
 import yaml  # already loaded by mlstack.core.load
 
+from mlstack.core.digest import sha256
 from mlstack.core.load import TIMESTAMP_TAG, Timestamp, resolve_plain
 from mlstack.core.model import Node, matches, pattern
 from mlstack.core.paths import rebase_at
@@ -19,10 +20,6 @@ TYPE_CHECKING = False   # typing.TYPE_CHECKING, without importing typing (~3 ms)
 if TYPE_CHECKING:
     from typing import Any
 
-try:  # sha256 without hashlib's OpenSSL start-up (~3 ms); the same digest
-    from _sha256 import sha256 as _sha256
-except ImportError:  # pragma: no cover - another Python
-    from hashlib import sha256 as _sha256
 
 TOP_LEVEL_ORDER = ("name", "services", "networks", "volumes", "secrets", "configs", "models")
 
@@ -120,7 +117,7 @@ def dump(document: dict[str, Any], header: Header, output_format: str = "yaml") 
         yaml.dump({key: value}, Dumper=Dumper, sort_keys=True, default_flow_style=False, allow_unicode=True, width=4096)
         for key, value in document.items()
     )
-    digest = _sha256(body.encode()).hexdigest()[:16]
+    digest = sha256(body.encode()).hexdigest()[:16]
     lines = [
         f"# Rendered by mlstack: stack {header.stack}, profile {header.profile or '(none)'}. Do not edit: re-render.",
         *(f"# source: {source}" for source in header.sources),

@@ -7,11 +7,9 @@ on the way (engine/seed.sh).
 
 from __future__ import annotations
 
-try:  # sha256 without hashlib's OpenSSL start-up (~4 ms); the same digest
-    from _sha256 import sha256 as _sha256
-except ImportError:  # pragma: no cover - another Python
-    from hashlib import sha256 as _sha256
 import json
+
+from mlstack.core.digest import sha256
 from mlstack.records import record
 
 MARKER = ".mlstack-seed.json"          # in the volume's root, written last
@@ -38,7 +36,7 @@ class Fingerprint:
 
 
 def fingerprint_digest(identity: str, files: Listing) -> str:
-    digest = _sha256(identity.encode())
+    digest = sha256(identity.encode())
     for path in sorted(files):
         digest.update(("\0" + path + "\0" + "\0".join(str(part) for part in files[path])).encode("utf-8", "surrogateescape"))
     return digest.hexdigest()

@@ -10,14 +10,11 @@ import os
 import stat
 import tarfile
 
-try:  # sha256 of a few bytes without hashlib's OpenSSL start-up; the same digest
-    from _sha256 import sha256 as _sha256
-except ImportError:  # pragma: no cover - another Python
-    from hashlib import sha256 as _sha256
 from mlstack.records import field, record
 from typing import Callable, Iterator
 
 from mlstack.core import seeding
+from mlstack.core.digest import sha256
 from mlstack.core.seed_copy_plan import TreeShape
 from mlstack.core.seed_marker import Fingerprint, Listing
 from mlstack.core.seeding import SeedPlan
@@ -95,7 +92,7 @@ def _resolve_hf(plan: SeedPlan) -> Resolved:
     extras = seeding.hf_ref_file(source, commit) if not plan.subpath else {}
     files, total = scan(os.path.join(source.path, snapshot), subpath, follow_links=True)
     for path, content in extras.items():
-        files[path] = ["data", _sha256(content).hexdigest()]
+        files[path] = ["data", sha256(content).hexdigest()]
     identity = f"hf-cache {source.path} {commit}"
     return Resolved(plan, Fingerprint(identity, files, total), subpath, root=source.path, inner=snapshot,
                     follow_links=True, extras=extras)
@@ -176,7 +173,7 @@ def sha256_files(resolved: Resolved) -> dict[str, str]:
     with ThreadPoolExecutor(HASH_WORKERS) as pool:   # hashlib releases the GIL on large reads
         found = dict(pool.map(one, paths))
     for path, content in resolved.extras.items():
-        found[path] = _sha256(content).hexdigest()
+        found[path] = sha256(content).hexdigest()
     return found
 
 
