@@ -6,12 +6,15 @@ rendering the stack again, and asks Compose once (`ps --format json`), without t
 
 from __future__ import annotations
 
-from typing import Mapping
 
 from mlstack.engine import compose
 from mlstack.lifecycle import dev_secrets, running, seeder, status_table
 from mlstack.lifecycle.health import parse_ps
 from mlstack.report import Result
+
+TYPE_CHECKING = False   # typing.TYPE_CHECKING, without importing typing
+if TYPE_CHECKING:
+    from typing import Mapping
 
 PS_TIMEOUT_S = 60  # `ps` answers in well under a second; an engine that stops answering must not hang us
 

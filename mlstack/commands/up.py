@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Mapping
 
 from mlstack.errors import UsageError
 from mlstack.lifecycle.start import UpOptions, start
 from mlstack.lifecycle.status_table import format_table
 from mlstack.report import Result
+
+TYPE_CHECKING = False   # typing.TYPE_CHECKING, without importing typing
+if TYPE_CHECKING:
+    from typing import Mapping
 
 __all__ = ["UpOptions", "run"]
 

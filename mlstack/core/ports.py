@@ -14,11 +14,14 @@ Publishers or `docker inspect` `NetworkSettings.Ports`; `bindings_from_publisher
 from __future__ import annotations
 
 from mlstack.records import record
-from typing import Any, Iterable, Mapping
 
 from mlstack.core.go_values import port_range as port_range_text
 from mlstack.core.model import Node, Origin
 from mlstack.errors import ChoiceError
+
+TYPE_CHECKING = False   # typing.TYPE_CHECKING, without importing typing
+if TYPE_CHECKING:
+    from typing import Any, Iterable, Mapping
 
 
 ANY_IPV4, ANY_IPV6 = "0.0.0.0", "::"

@@ -6,9 +6,12 @@ import json
 import os
 from mlstack.records import record
 from pathlib import Path as FsPath
-from typing import Mapping
 
 from mlstack.errors import EngineError
+
+TYPE_CHECKING = False   # typing.TYPE_CHECKING, without importing typing
+if TYPE_CHECKING:
+    from typing import Mapping
 
 
 @record(frozen=True)

@@ -14,10 +14,13 @@ import shlex
 import sysconfig
 from mlstack.records import record
 from pathlib import Path as FsPath
-from typing import Mapping
 
 from mlstack.engine import compose
 from mlstack.errors import EngineError
+
+TYPE_CHECKING = False   # typing.TYPE_CHECKING, without importing typing
+if TYPE_CHECKING:
+    from typing import Mapping
 
 MINIMUM_VERSION = (2, 24, 0)
 # What mlstack relies on, and since when (checked against the version found).

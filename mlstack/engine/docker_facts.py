@@ -12,14 +12,17 @@ import re
 import shutil
 from mlstack.records import record
 from pathlib import Path as FsPath
-from typing import TYPE_CHECKING, Mapping
 
 from mlstack.engine import compose
 from mlstack.engine.address import engine_address, unreachable_message
 from mlstack.errors import EngineError
 from mlstack.patterns import lazy
 
-if TYPE_CHECKING:  # the GPU model is imported where a stack reserves a GPU, not on every `up` (~15 ms)
+TYPE_CHECKING = False   # typing.TYPE_CHECKING, without importing typing
+if TYPE_CHECKING:
+    from typing import Mapping
+
+    # the GPU model is imported where a stack reserves a GPU, not on every `up` (~15 ms)
     from mlstack.core.gpu import ImageFacts
     from mlstack.core.gpu_host import HostGpu, MigDevice
 

@@ -16,7 +16,10 @@ from __future__ import annotations
 import queue
 import threading
 from mlstack.records import record
-from typing import Any, Iterable, Protocol
+
+TYPE_CHECKING = False   # typing.TYPE_CHECKING, without importing typing
+if TYPE_CHECKING:
+    from typing import Any, Iterable, Protocol
 
 PROJECT_LABEL = "com.docker.compose.project"
 FOLLOWED = ("start", "die", "health_status")   # the engine matches health_status as a prefix
@@ -31,9 +34,10 @@ class Event:
     exit_code: int = 0   # die
 
 
-class Stream(Protocol):
-    def __iter__(self) -> Any: ...
-    def close(self) -> None: ...
+if TYPE_CHECKING:   # a type checker's word for what Follower reads: the engine's stream or the SDK's
+    class Stream(Protocol):
+        def __iter__(self) -> Any: ...
+        def close(self) -> None: ...
 
 
 def filters(project: str) -> dict[str, list[str]]:

@@ -15,7 +15,6 @@ import socket
 import tempfile
 import threading
 import time
-from typing import Callable
 
 from mlstack.core import seeding
 from mlstack.core.seeding import SeedPlan
@@ -25,6 +24,12 @@ from mlstack.engine.helper_job import CONTROL_PREFIX, HelperJob
 from mlstack.engine.sources import Resolved
 from mlstack.errors import SeedError
 from mlstack.patterns import lazy
+
+TYPE_CHECKING = False   # typing.TYPE_CHECKING, without importing typing
+if TYPE_CHECKING:
+    from typing import Callable
+
+    Progress = Callable[[int], None]
 
 LABEL = "org.mlstack.seed"
 POLL_S = 0.2
@@ -37,7 +42,6 @@ SETTLE_WAIT_S = 3600
 # which competes as a process of its own. 16 containers' worth (cgroup v2: weight ~626 of 10000).
 CPU_SHARES = 16 * 1024
 
-Progress = Callable[[int], None]
 
 
 def create(api, image: str, mounts: list, labels: dict[str, str], script: str = "/none", remove: bool = False) -> str:

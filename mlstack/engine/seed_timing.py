@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Callable
+
+TYPE_CHECKING = False   # typing.TYPE_CHECKING, without importing typing
+if TYPE_CHECKING:
+    from typing import Callable
 
 PHASE_PREFIX = "mlstack-seed-phase "
 log = logging.getLogger("mlstack")

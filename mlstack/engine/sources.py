@@ -11,7 +11,6 @@ import stat
 import tarfile
 
 from mlstack.records import field, record
-from typing import Callable, Iterator
 
 from mlstack.core import seeding
 from mlstack.core.digest import sha256
@@ -19,6 +18,10 @@ from mlstack.core.seed_copy_plan import TreeShape
 from mlstack.core.seed_marker import Fingerprint, Listing
 from mlstack.core.seeding import SeedPlan
 from mlstack.errors import SeedError
+
+TYPE_CHECKING = False   # typing.TYPE_CHECKING, without importing typing
+if TYPE_CHECKING:
+    from typing import Callable, Iterator
 
 CHUNK = 1 << 20
 HASH_WORKERS = 4

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import tarfile
-from typing import Callable, Iterator
 
 from mlstack.core import seed_marker, seeding
 from mlstack.engine import seed_script, sources
@@ -18,7 +17,12 @@ from mlstack.engine.helper_container import LABEL, discard
 from mlstack.engine.helper_job import HelperJob, control_files, control_place
 from mlstack.errors import SeedError
 
-Progress = Callable[[int], None]
+TYPE_CHECKING = False   # typing.TYPE_CHECKING, without importing typing
+if TYPE_CHECKING:
+    from typing import Callable, Iterator
+
+    Progress = Callable[[int], None]
+
 
 
 def put_control(api, container: str, job: HelperJob) -> None:

@@ -16,7 +16,6 @@ import importlib
 import os
 import sys
 import threading
-from typing import Callable
 
 from mlstack.core import seed_marker
 from mlstack.core.seed_decision import Observed
@@ -30,9 +29,14 @@ from mlstack.engine.helper_job import HelperJob, control_directory, control_file
 from mlstack.engine.seed_timing import SeedTimer
 from mlstack.errors import SeedError
 
+TYPE_CHECKING = False   # typing.TYPE_CHECKING, without importing typing
+if TYPE_CHECKING:
+    from typing import Callable
+
+    Progress = Callable[[int], None]
+
 TRANSFER_TIMEOUT_S = None   # a big copy is silent for as long as it takes
 
-Progress = Callable[[int], None]
 
 
 class Volumes:

@@ -13,13 +13,16 @@ import json
 import sys
 import time
 from mlstack.records import field, record, replace
-from typing import Callable, Mapping, Protocol
 
 from mlstack.core.ports import Binding, bindings_from_inspect, bindings_from_publishers
 from mlstack.engine import compose
 from mlstack.engine.events import Event
 from mlstack.errors import UnhealthyError
 from mlstack.report import OUTPUT
+
+TYPE_CHECKING = False   # typing.TYPE_CHECKING, without importing typing
+if TYPE_CHECKING:
+    from typing import Callable, Mapping, Protocol
 
 READY, WAITING, FAILED = "ready", "waiting", "failed"
 LOG_LINES = 30
@@ -97,11 +100,12 @@ def compose_snapshot(target: compose.Target, env: Mapping[str, str] | None) -> C
     return lambda: parse_ps(compose.run(compose.ps(target), env=env).stdout)
 
 
-class Changes(Protocol):
-    """What `wait` needs of engine/events.py's Follower: the events since the last call."""
-    open: bool
+if TYPE_CHECKING:   # for a type checker only: `wait` takes any object that answers these
+    class Changes(Protocol):
+        """What `wait` needs of engine/events.py's Follower: the events since the last call."""
+        open: bool
 
-    def take(self, timeout: float) -> list[Event]: ...
+        def take(self, timeout: float) -> list[Event]: ...
 
 
 def apply(containers: list[Container], events: list[Event]) -> tuple[list[Container], bool]:

@@ -9,7 +9,6 @@ report it instead of raising.
 from __future__ import annotations
 
 from mlstack.records import record
-from typing import TYPE_CHECKING, Callable, Mapping
 
 from mlstack.core.gpu_devices import gpu_services
 from mlstack.core.model import Origin
@@ -22,8 +21,11 @@ from mlstack.errors import EngineError, PreflightError
 from mlstack.lifecycle import running
 from mlstack.lifecycle.running import Project
 
-if TYPE_CHECKING:  # the GPU decision is imported only for stacks that reserve a GPU
-    from mlstack.core.gpu import GpuPlan
+TYPE_CHECKING = False   # typing.TYPE_CHECKING, without importing typing
+if TYPE_CHECKING:
+    from typing import Callable, Mapping
+
+    from mlstack.core.gpu import GpuPlan   # the GPU decision is imported only for stacks that reserve a GPU
 
 GIB = 1024 ** 3
 MIN_FREE_DISK = 2 * GIB     # below: refuse (containers and volumes would fail mid-write)

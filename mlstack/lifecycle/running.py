@@ -12,7 +12,6 @@ import os
 import threading
 from mlstack.records import field, record
 from pathlib import Path as FsPath
-from typing import TYPE_CHECKING, Any, Callable, Mapping, TypeVar
 
 from mlstack.core.profiles import enabled_profiles
 from mlstack.core.stack import STACK_FILE, find_stack_file
@@ -22,11 +21,13 @@ from mlstack.errors import UsageError
 from mlstack.report import say
 from mlstack.lifecycle.workspace import RENDER_DIR, build_profile, ensure_templates, write_atomically
 
-if TYPE_CHECKING:  # the render pipeline costs ~100 ms to import; `status` never needs it
-    from mlstack.core.pipeline import Rendered
+TYPE_CHECKING = False   # typing.TYPE_CHECKING, without importing typing
+if TYPE_CHECKING:
+    from typing import Any, Callable, Mapping, TypeVar
 
+    from mlstack.core.pipeline import Rendered   # the render pipeline costs ~100 ms to import; `status` never needs it
 
-T = TypeVar("T")
+    T = TypeVar("T")
 
 
 def rendered_path(stack_directory: FsPath, profile: str) -> FsPath:

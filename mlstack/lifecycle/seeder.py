@@ -13,7 +13,6 @@ import time
 from functools import partial
 from mlstack.records import field, record, replace
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Mapping
 
 from mlstack.core import seed_copy_plan, seed_decision, seed_marker, seeding
 from mlstack.core.seed_decision import Decision
@@ -24,7 +23,9 @@ from mlstack.lifecycle.running import Project, say
 from mlstack.lifecycle.transfer_progress import TransferProgress, human_bytes
 from mlstack.lifecycle.workspace import require_secrets
 
+TYPE_CHECKING = False   # typing.TYPE_CHECKING, without importing typing
 if TYPE_CHECKING:
+    from typing import Any, Mapping
     from mlstack.core.stack import Stack
 
 log = logging.getLogger("mlstack")

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import time
 from mlstack.records import field, record
-from typing import Any, Callable, Mapping
 
 from mlstack.engine import compose
 from mlstack.engine.docker_facts import Engine
@@ -19,6 +18,10 @@ from mlstack.errors import EngineError, UnhealthyError
 from mlstack.lifecycle import health, preflight, running, seeder, status_table
 from mlstack.lifecycle.running import Project, say
 from mlstack.lifecycle.workspace import compose_environment, require_secrets
+
+TYPE_CHECKING = False   # typing.TYPE_CHECKING, without importing typing
+if TYPE_CHECKING:
+    from typing import Any, Callable, Mapping
 
 
 @record

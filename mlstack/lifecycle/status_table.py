@@ -9,12 +9,15 @@ container port, path, label, query) and that container port's binding.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
 from urllib.parse import parse_qsl, urlencode
 
 from mlstack.core.interpolate import InterpolationError, substitute
 from mlstack.core.ports import Binding, distinct, shown_ports
 from mlstack.lifecycle.health import Container, by_service
+
+TYPE_CHECKING = False   # typing.TYPE_CHECKING, without importing typing
+if TYPE_CHECKING:
+    from typing import Any, Mapping
 
 LOOPBACK_OR_ANY = ("127.0.0.1", "0.0.0.0", "::", "::1", "localhost")
 

@@ -85,4 +85,4 @@ def test_seed_reads_its_line_without_typer_and_defines_no_dataclass(tmp_path):
     modules = imported_by(["seed", "--dry-run"], tmp_path, code=3, DOCKER_HOST="unix:///nonexistent/docker.sock")
 
     assert "mlstack.lifecycle.seeder" in modules   # it got as far as asking the engine
-    assert {name for name in ("typer", "click", "dataclasses", "inspect", "decimal", "uuid") if name in modules} == set()
+    assert {name for name in ("typer", "click", "dataclasses", "inspect", "decimal", "uuid", "typing") if name in modules} == set()
