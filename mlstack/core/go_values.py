@@ -29,8 +29,9 @@ def _ascii_digits(text: str) -> bool:
 
 def go_float(text: str, bits: int = 64) -> float:
     """strconv.ParseFloat: Go's literal syntax (`1_000`, `0x1p4`, `.5`, `inf`); out of range fails."""
-    if not (_ascii_digits(text.partition(".")[0]) and _ascii_digits(text.partition(".")[2] or "0")
-            or _GO_FLOAT.fullmatch(text)):   # `2`, `0.5`: certainly Go floats, without the pattern
+    whole, _, fraction = text.partition(".")
+    plain = _ascii_digits(whole) and _ascii_digits(fraction or "0")   # `2`, `0.5`: Go floats, without the pattern
+    if not (plain or _GO_FLOAT.fullmatch(text)):
         raise ValueError(f"{text!r} is not a number")
     cleaned = text.replace("_", "")
     value = float.fromhex(cleaned) if "x" in cleaned.lower() else float(cleaned)
