@@ -79,6 +79,7 @@ def _short(key: list[str], args: list[str], env: dict[str, str], quiet: bool, as
         call = parse(args, env)
         with replay.Recording(key, env, replayable=asks_help):
             if call is not None:   # read as Typer would read it: the render runs without importing Typer
+                _import_pathlib_alone()
                 from mlstack.cli import outcome
 
                 _configure_output(quiet, env)
@@ -90,6 +91,35 @@ def _short(key: list[str], args: list[str], env: dict[str, str], quiet: bool, as
         _leave(done.code or 0)
     finally:
         gc.enable()
+
+
+def _import_pathlib_alone() -> None:
+    """Import pathlib without urllib.parse (and the ipaddress module it imports): ~3 ms of a cold
+    render's ~60, for the one function pathlib takes from it, `quote_from_bytes`, which only
+    `Path.as_uri()` calls. A stand-in module lends pathlib a forwarder that imports the real
+    urllib.parse when first called, and leaves sys.modules before anything else can see it: a later
+    `import urllib.parse` gets the real module. Only on the Pythons whose pathlib takes exactly that
+    name (3.11, 3.12), only while no other thread runs, and only where neither is imported yet;
+    anything else imports pathlib as usual. tests/cli/test_import_budget.py holds it."""
+    if "pathlib" in sys.modules or "urllib.parse" in sys.modules or sys.version_info[:2] not in ((3, 11), (3, 12)):
+        return
+    threading = sys.modules.get("threading")
+    if threading is not None and threading.active_count() > 1:
+        return
+
+    def quote_from_bytes(*args, **kwargs):
+        from urllib.parse import quote_from_bytes as real
+
+        return real(*args, **kwargs)
+
+    stand_in = type(sys)("urllib.parse")
+    stand_in.quote_from_bytes = quote_from_bytes
+    sys.modules["urllib.parse"] = stand_in
+    try:
+        import pathlib  # noqa: F401
+    finally:
+        if sys.modules.get("urllib.parse") is stand_in:
+            del sys.modules["urllib.parse"]
 
 
 def _leave(code: int) -> None:

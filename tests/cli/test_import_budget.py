@@ -30,6 +30,8 @@ NOT_ON_A_RENDER = {
     "tempfile": "a render to standard output writes no file of its own",
     "secrets": "a render generates no secret value",
     "json": "the schemas are read from mlstack/schemas/parsed.py (scripts/gen-schemas); a message imports it",
+    "urllib.parse": "pathlib takes only quote_from_bytes from it, for as_uri (cli._import_pathlib_alone)",
+    "ipaddress": "a dotted-quad host_ip is read without it (core.fields._dotted_quad)",
 }
 
 
@@ -86,3 +88,20 @@ def test_seed_reads_its_line_without_typer_and_defines_no_dataclass(tmp_path):
 
     assert "mlstack.lifecycle.seeder" in modules   # it got as far as asking the engine
     assert {name for name in ("typer", "click", "dataclasses", "inspect", "decimal", "uuid", "typing") if name in modules} == set()
+
+
+def test_pathlib_imported_alone_still_makes_uris_and_leaves_urllib_parse_whole():
+    """The stand-in pathlib imported against is gone from sys.modules: as_uri and urllib.parse are the real ones."""
+    probe = ("import sys\n"
+             "from mlstack.cli import _import_pathlib_alone\n"
+             "_import_pathlib_alone()\n"
+             "import pathlib\n"
+             "assert 'urllib.parse' not in sys.modules and 'ipaddress' not in sys.modules, sorted(sys.modules)\n"
+             "print(pathlib.Path('/a b/\u00e9').as_uri())\n"
+             "import urllib.parse\n"
+             "print(urllib.parse.quote('a b'), urllib.parse.urlsplit('http://h:1/p').port)\n")
+    done = subprocess.run([sys.executable, "-c", probe], env=dict(os.environ, PYTHONPATH=str(REPO)),
+                          capture_output=True, text=True, timeout=120)
+
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[:2] == ["file:///a%20b/%C3%A9", "a%20b 1"]

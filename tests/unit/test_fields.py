@@ -185,3 +185,19 @@ def test_short_ports_compose_rejects(spec: str, message: str) -> None:
 def test_short_volume_options(spec: str, expected: dict) -> None:
     text = f'services:\n  s:\n    image: alpine\n    volumes: ["{spec}"]\n'
     assert canonical(parse_yaml(text, "compose.yaml")).find(("services", "s", "volumes", 0)).to_data() == expected
+
+
+@pytest.mark.parametrize("text", ["127.0.0.1", "0.0.0.0", "255.255.255.255", "01.2.3.4", "256.0.0.1", "1.2.3", "1.2.3.4.5",
+                                  "1..2.3", "\u0661.2.3.4", "+1.2.3.4", " 1.2.3.4", "1.2.3.4 ", "::1", "fe80::1",
+                                  "::ffff:1.2.3.4", "", "1.2.3.04", "localhost"])
+def test_an_address_reads_as_ipaddress_reads_it_whether_or_not_the_dotted_quad_shortcut_answers(text: str) -> None:
+    import ipaddress
+
+    from mlstack.core.fields import ip_problem
+
+    try:
+        ipaddress.ip_address(text)
+        expected = None
+    except ValueError:
+        expected = f"{text!r} is not an IP address"
+    assert ip_problem(text) == expected
