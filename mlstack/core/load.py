@@ -21,12 +21,25 @@ from mlstack.report import Diagnostic
 from mlstack.patterns import lazy
 
 try:  # the C parser is several times faster; fall back quietly when libyaml is absent
-    from yaml import CSafeLoader as _Loader
+    from yaml import CSafeLoader as _SafeLoader
 except ImportError:  # pragma: no cover
-    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+    from yaml import SafeLoader as _SafeLoader  # type: ignore[assignment]
 
 COMPOSE_TAGS = {"!reset", "!override"}
 _STR = "tag:yaml.org,2002:str"
+_MERGE = "tag:yaml.org,2002:merge"
+
+
+class _Loader(_SafeLoader):  # type: ignore[misc, valid-type]
+    """The safe loader, minus the YAML 1.1 types of plain scalars: mlstack reads a plain scalar's type
+    itself, as Go does (resolve_plain), so PyYAML's patterns need not run, nor be compiled, for each
+    scalar composed. Only `<<`, YAML's merge key, keeps its tag."""
+
+    def resolve(self, kind, value, implicit):
+        if kind is yaml.ScalarNode:
+            return _MERGE if implicit[0] and value == "<<" else _STR
+        return super().resolve(kind, value, implicit)
+
 _IMPLICIT = {
     "tag:yaml.org,2002:str", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float",
     "tag:yaml.org,2002:bool", "tag:yaml.org,2002:null", "tag:yaml.org,2002:timestamp",
@@ -151,7 +164,7 @@ class _Builder:
         mapping: dict[str, Node] = {}
         merged: dict[str, Node] = {}
         for key_node, value_node in node.value:
-            if key_node.tag == "tag:yaml.org,2002:merge" or (key_node.value == "<<" and key_node.style is None):
+            if key_node.tag == _MERGE or (key_node.value == "<<" and key_node.style is None):
                 for source in value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]:
                     if not isinstance(source, yaml.MappingNode):
                         raise self.fail(source, "a YAML merge key (<<) takes a mapping or a list of mappings")

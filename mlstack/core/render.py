@@ -15,6 +15,7 @@ from mlstack.core.digest import sha256
 from mlstack.core.load import TIMESTAMP_TAG, Timestamp, resolve_plain
 from mlstack.core.model import Node, matches, pattern
 from mlstack.core.paths import rebase_at
+from mlstack.core.pyyaml import implicit_tag
 
 TYPE_CHECKING = False   # typing.TYPE_CHECKING, without importing typing (~3 ms) on a render's path
 if TYPE_CHECKING:
@@ -83,7 +84,13 @@ def _dumper():
             from yaml import SafeDumper as base  # type: ignore[assignment]
 
         class Dumper(base):  # type: ignore[misc, valid-type]
-            pass
+            def resolve(self, kind, value, implicit):
+                # would a reader type this text? answered without PyYAML's patterns where certain (core.pyyaml)
+                if kind is yaml.ScalarNode and implicit[0]:
+                    tag = implicit_tag(value)
+                    if tag is not None:
+                        return tag
+                return super().resolve(kind, value, implicit)
 
         def represent_str(dumper, value: str):
             style = "|" if "\n" in value else None  # the emitter falls back to quotes where a block cannot hold it

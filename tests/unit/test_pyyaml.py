@@ -65,3 +65,61 @@ def test_the_python_reader_answers_as_with_pyyaml_imported_plainly():
 
 def test_the_stand_in_is_pyyaml_s_own_pattern():
     assert probe("")["pattern"] == probe("import mlstack.core.load")["pattern"]
+
+
+# --- implicit_tag: the dumper's question, answered as PyYAML's resolver answers it -------------------
+def _texts() -> list[str]:
+    """Texts near every YAML 1.1 pattern's edges, and a dense sample of short texts over their characters."""
+    import itertools
+    import random
+
+    words = ["", "~", "null", "Null", "NULL", "nULL", "yes", "Yes", "YES", "yEs", "y", "n", "no", "on", "off", "Off", "OFF",
+             "true", "false", "True", "<<", "<", "=", "==", "!", "&", "*", "**", ".inf", "-.Inf", "+.INF", ".nan", ".NaN",
+             "-.nan", ".inf\n", "true\n", "1\n", "null\n", "\n", "0", "00", "07", "08", "089", "0_7", "-0", "+0", "+", "-",
+             ".", "1_000", "0x1F", "0x", "0b101", "0b2", "0o17", "1:30", "1:60", "190:20:30", "1:30.5", "1.5", "1.", ".5",
+             "1e3", "1.0e+3", "1.0e3", "6.8523015e+5", "685.230_15e+03", "127.0.0.1", "0.0.0.0", "8888", "8888:8888",
+             "2001-12-14", "2001-12-14t21:59:43.10-05:00", "2001-12-14 21:59:43.10 -5", "2002-1-2", "2024-02-30",
+             "1234-", "12345", "1g", "16gb", "10s", "1m30s", "-1", "+12", "0777", "1__", "_1", "1e", "٣", "１２", "²",
+             "1.2.3", "--", "-.", "+.", "0.", "a:b", "plain", "Y", "N", "T", "F", "O", "o", "ok", "nan", "inf", "NaN",
+             "-c", "-ec", "-d", "1000:100", "10001:10001", "1:3:5", "1:30:", ":30", "1::2", "1:2.5.", "+-1", "-+1",
+             "1:2:3.4", "1:2:3.", "-1:59", "+1:60.5", "1:5_", "1:2e3"]
+    alphabet = "0129._:-+eExabfinNT tZ\n"
+    short = ["".join(chars) for length in range(1, 4) for chars in itertools.product("019.:-+eEx_", repeat=length)]
+    sampler = random.Random(12)
+    sampled = ["".join(sampler.choice(alphabet) for _ in range(sampler.randint(1, 12))) for _ in range(20000)]
+    dated = [f"{sampler.randint(0, 9999):04d}-{sampler.randint(0, 19)}-{sampler.randint(0, 39)}"
+             + sampler.choice(["", "T1:02:03", " 1:02:03.5 Z", "t10:20:30+01:00", "x"]) for _ in range(2000)]
+    return words + short + sampled + dated
+
+
+def test_implicit_tag_answers_as_pyyaml_s_resolver_or_leaves_the_text_to_it():
+    import yaml
+
+    from mlstack.core.pyyaml import NUMBER_FIRSTS, WORD_FIRSTS, implicit_tag
+
+    resolver = yaml.resolver.Resolver()
+    answered = 0
+    for text in _texts():
+        tag = implicit_tag(text)
+        if tag is not None:
+            answered += 1
+            assert tag == resolver.resolve(yaml.ScalarNode, text, (True, False)), repr(text)
+    assert answered > 10000   # most texts need no pattern at all
+    # every first character PyYAML has patterns for is one implicit_tag knows about
+    assert set(yaml.resolver.Resolver.yaml_implicit_resolvers) - {""} <= WORD_FIRSTS | NUMBER_FIRSTS
+
+
+def test_a_render_dumps_and_loads_without_compiling_pyyaml_s_patterns(tmp_path):
+    """The loader types no plain scalar (mlstack does); the dumper asks its patterns only of number-like text."""
+    probe = ("import sys\n"
+             "from mlstack.cli import main\n"
+             "try:\n    main(['render', '--profile', 'dev'])\nexcept SystemExit:\n    pass\n"
+             "import yaml\n"
+             "pending = [tag for first, resolvers in yaml.resolver.Resolver.yaml_implicit_resolvers.items()\n"
+             "           for tag, pattern in resolvers if getattr(pattern, '_compiled', 1) is not None]\n"
+             "print(sorted(set(pending)))\n")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=tmp_path, timeout=120,
+                          env={"PYTHONPATH": str(REPO), "MLSTACK_CACHE_DIR": "off", "PATH": "/usr/bin:/bin"})
+
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]"
