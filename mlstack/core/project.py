@@ -126,9 +126,31 @@ def _merge_layer(merged: Node, layer: Layer, model: Model) -> Node:
     apply_resets(merged, layer.tagged, model.tombstones)
     merged = merge_nodes(merged, layer.node, ()) if merged.value else layer.node
     enforce_unicity(merged)
-    _check_schema(merged)
+    _check_schema(_changed_part(merged, layer.node))
     fill_defaults(merged)
     return merged
+
+
+def _changed_part(merged: Node, layer: Node) -> Node:
+    """The merged model as far as this layer can have changed it, for the schema to check: every
+    top-level key, but of `services`, `networks`, ... (schema.entry_collections) only the entries the
+    layer has (its resets and overrides name only those). The other entries are the nodes an earlier
+    check passed, as they were then: a merge leaves an entry it does not reach as it is, and fill_defaults
+    adds nothing the schema rejects. So the verdict, and each problem, is the whole model's, in a
+    fraction of the time of checking the whole model again after each file."""
+    from mlstack.core.schema import entry_collections
+
+    collections = entry_collections("compose")
+    part: dict[str, Node] = {}
+    for key, node in merged.value.items():
+        brought = layer.value.get(key) if key in collections and node.is_map else None
+        if brought is not None and brought.is_map and brought.value is not node.value:
+            node = Node({name: entry for name, entry in node.value.items() if name in brought.value},
+                        node.origin, node.tag, node.raw)
+        elif brought is None and key in collections and node.is_map:
+            node = Node({}, node.origin, node.tag, node.raw)
+        part[key] = node
+    return Node(part, merged.origin, merged.tag, merged.raw)
 
 
 def _check_files_exist(root: Node, project_dir: FsPath, profiles: tuple[str, ...]) -> None:

@@ -18,7 +18,7 @@ import binascii
 import os
 
 from mlstack.core.model import Node, Path
-from mlstack.core.schema_keywords import KEYWORDS, TABLE_POSITION, Problem, accept, reject
+from mlstack.core.schema_keywords import ANNOTATIONS, KEYWORDS, TABLE_POSITION, Problem, accept, reject
 from mlstack.core.schema_words import CLASSES, VALUE_WORDS, expected, type_list, types_of_values
 from mlstack.report import Diagnostic
 
@@ -44,6 +44,23 @@ def validate(root: Node, schema: str = "compose") -> list[Diagnostic]:
             diagnostics.append(diagnostic)
     diagnostics.sort(key=lambda d: (d.file, d.line, d.column))
     return diagnostics
+
+
+def entry_collections(name: str = "compose") -> frozenset[str]:
+    """The top-level keys whose entries the schema checks each on its own (`services`, `networks`, ...:
+    an object with patternProperties and additionalProperties, nothing else that can fail): a mapping's
+    problems there are the union of its entries' problems, so an entry checked once need not be again
+    while it is unchanged."""
+    if name not in _ENTRY_COLLECTIONS:
+        properties = schema_document(name).get("properties", {})
+        _ENTRY_COLLECTIONS[name] = frozenset(
+            key for key, schema in properties.items()
+            if isinstance(schema, dict) and schema.get("type") == "object"
+            and set(schema) - ANNOTATIONS <= {"patternProperties", "additionalProperties"})
+    return _ENTRY_COLLECTIONS[name]
+
+
+_ENTRY_COLLECTIONS: dict[str, frozenset[str]] = {}
 
 
 def schema_document(name: str) -> dict:
