@@ -2,12 +2,18 @@
 while nothing it depended on has changed (the validated-render cache).
 
 An entry is keyed by the invocation: its arguments as typed, the working directory, the whole process
-environment, the terminal's size, Python, mlstack's own code (each module's size and modification time) and
-the directories its libraries come from. It holds what the command wrote (standard output, standard error)
-and every observation it made of the file system while it ran, recorded at the `os` layer so that no code
-path can read an input the cache does not know about: each file opened (the hash of its content), each path
-looked at (its type, and a file's size and modification time), each directory listed (its entries), each
-link read. A hit makes every observation again first: any difference is a miss, and the command runs. An
+environment, the terminal's size, Python and the directories its libraries come from. It holds what the
+command wrote (standard output, standard error) and every observation it made of the file system while it
+ran, recorded at the `os` layer so that no code path can read an input the cache does not know about: each
+file opened, each path looked at (its type, and a file's size and modification time), each directory listed
+(its entries), each link read; and mlstack's own code: each of its modules the run imported (size and
+modification time) and the listing of their directories. A hit makes every observation again first: any
+difference is a miss, and the command runs.
+
+A file read is known by its status (size, modification and change times to the nanosecond, inode) where its
+last change is older than the recording by more than RACY_NS: any later write gives it another change time,
+which no program can set. A file changed just before or while it was read (a `.env` an editor just saved)
+is known by the hash of its content as well, as git treats a "racily clean" file. An
 invocation that failed, wrote anything besides its output (the shipped templates, `-o FILE`) or saw its
 inputs change while it ran is not stored; nor is any but a render that said so (`Result.replayable`) or a
 help text (click prints it and exits before any command runs).
@@ -25,13 +31,15 @@ import marshal
 import os
 import stat
 import sys
+import time
 
 try:  # blake2b without hashlib's OpenSSL start-up (~4 ms)
     from _blake2 import blake2b
 except ImportError:  # pragma: no cover - another Python
     from hashlib import blake2b
 
-FORMAT = 1          # of an entry; part of the key
+FORMAT = 2          # of an entry; part of the key
+RACY_NS = 3 * 10**9  # a file changed less long before its recording began is also hashed (any file system's clock step)
 ENTRIES = 128       # stored outputs kept; the oldest go first
 _WRITE_MODES = frozenset("wax+")
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
@@ -61,7 +69,7 @@ def invocation_key(args: list[str], env: dict[str, str]) -> str:
     if last is not None and last[0] == (args, env, os.getcwd()):
         return last[1]
     parts = (FORMAT, sys.version, sys.executable, os.getcwd(), sys.argv[0], tuple(args), tuple(sorted(env.items())),
-             _terminal(), _code_fingerprint(), tuple(_stat_or_none(entry) for entry in sys.path[1:] if entry))
+             _terminal(), tuple(_stat_or_none(entry) for entry in sys.path[1:] if entry))
     key = blake2b(repr(parts).encode("utf-8", "surrogateescape"), digest_size=20).hexdigest()
     _last_key = ((list(args), dict(env), os.getcwd()), key)
     return key
@@ -79,35 +87,34 @@ def _terminal() -> tuple:
         return ()
 
 
-def _code_fingerprint() -> tuple:
-    """mlstack's modules, each with its size and modification time. Not byte code (it follows its source) nor
-    the shipped templates (a render reads them, and so observes them as inputs)."""
-    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    found = []
-    for directory, subdirectories, files in os.walk(package):
-        subdirectories[:] = [name for name in subdirectories if name not in ("__pycache__", "templates")]
-        for name in files:
-            if name.endswith(".py"):
-                path = os.path.join(directory, name)
-                found.append((path, _stat_or_none(path)))
-    return tuple(sorted(found))
+def _code_observations(modules: dict | None = None) -> list[tuple[str, str, object]]:
+    """mlstack's modules the run imported (all of them are in sys.modules when it ends), each file's status, and
+    the listing of each of their directories (a module added there could come first: a package `x/` before
+    `x.py`). Not byte code (it follows its source); the shipped templates a render reads, so observes."""
+    files = sorted({module.__file__ for name, module in list((sys.modules if modules is None else modules).items())
+                    if (name == "mlstack" or name.startswith("mlstack.")) and getattr(module, "__file__", None)})
+    directories = sorted({os.path.dirname(path) for path in files})
+    return [("stat", path, _observe("stat", path)) for path in files] + \
+           [("list", directory, _observe("list", directory)) for directory in directories]
 
 
 def _stat_or_none(path: str) -> tuple | None:
-    """A file's type, size, modification time and inode; through the unpatched stat, so that a recording
-    does not observe its own checks."""
+    """A file's type, size, modification and change times and inode; through the unpatched stat, so that a
+    recording does not observe its own checks."""
     try:
         status = _stat(path)
     except OSError:
         return None
-    return (stat.S_IFMT(status.st_mode), status.st_size, status.st_mtime_ns, status.st_ino)
+    return (stat.S_IFMT(status.st_mode), status.st_size, status.st_mtime_ns, status.st_ino, status.st_ctime_ns)
 
 
 # --- observations: made while recording, made again before a replay ------------------------------
 
 def _observe(kind: str, path: str) -> object:
     try:
-        if kind == "read":
+        if kind == "file":   # a file read whose last change is older than its recording: its status says it
+            return _stat_or_none(path)
+        if kind == "read":   # one changed just before or while it was read: its content too
             with _open(path, "rb") as stream:
                 return blake2b(stream.read(), digest_size=20).digest()
         if kind in ("stat", "lstat"):
@@ -138,7 +145,7 @@ def replay(args: list[str], env: dict[str, str]) -> bool:
         return False
     try:
         with _open(os.path.join(directory, invocation_key(args, env)), "rb") as stream:
-            entry = marshal.load(stream)
+            entry = marshal.loads(stream.read())   # not marshal.load(stream): it reads the file a few bytes at a time
     except (OSError, EOFError, ValueError, TypeError):
         return False
     if not _unchanged(entry["observations"]):
@@ -172,6 +179,7 @@ class Recording:
         self.stderr: list[str | bytes] = []
         self.replayable = replayable
         self.changed_files = False
+        self.started_ns = time.time_ns()
         self._saved: list[tuple[object, str, object]] = []
 
     def __enter__(self) -> Recording:
@@ -209,24 +217,31 @@ class Recording:
             pass
 
     def _store(self) -> None:
-        """A file read is hashed here, once, if its status is what it was when it was opened (size, time and
-        inode in nanoseconds): then it holds what the run read. Anything that changed meanwhile: nothing stored."""
+        """A file read is still as it was when it was opened (its status to the nanosecond), or nothing is stored:
+        what the run wrote may match neither version. One changed less than RACY_NS before the recording began
+        is hashed here, once: its status alone could miss a write within the same tick of the file system's
+        clock. Every other observation is made again, and must be the same."""
         observations = []
+        racy_after = self.started_ns - RACY_NS
         for (kind, path), seen in self.observations.items():
             if kind == "read":
                 if _stat_or_none(path) != seen:
-                    return   # an input changed while the render ran: what it wrote may match neither version
-                seen = _observe(kind, path)
+                    return   # an input changed while the render ran
+                if seen is not None and max(seen[2], seen[4]) < racy_after:
+                    kind = "file"
+                else:
+                    seen = _observe(kind, path)
             elif _observe(kind, path) != seen:
                 return
             observations.append((kind, path, seen))
+        observations += _code_observations()
         self._write(self.key, {"observations": observations, "stdout": self.stdout, "stderr": self.stderr})
 
     def _write(self, name: str, value: object) -> None:
         os.makedirs(self.directory, exist_ok=True)
         temporary = os.path.join(self.directory, f".{name}.{os.getpid()}.tmp")
         with _open(temporary, "wb") as stream:
-            marshal.dump(value, stream)
+            stream.write(marshal.dumps(value))
         os.replace(temporary, os.path.join(self.directory, name))
 
     # the wrappers: each calls the original, then records what it saw

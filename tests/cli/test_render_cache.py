@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import marshal
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -201,18 +202,54 @@ def test_an_input_changed_while_the_render_ran_is_not_stored(tmp_path, changes):
         assert observed[("read", str(source))] == replay._observe("read", str(source))   # the content's hash
 
 
-def test_the_code_fingerprint_is_every_module_and_nothing_else(tmp_path, monkeypatch):
-    """A change to any of mlstack's modules is another key; byte code and the shipped templates are not part
-    of it (the one follows the source, the other a render reads, so observes)."""
+def test_the_code_observed_is_each_module_the_run_imported_and_the_listing_of_their_directories(tmp_path):
+    """A change to a module the render imported is a miss, and so is a module added beside one (a package `x/`
+    would come before `x.py`); byte code is not observed (it follows its source), the shipped templates a render
+    reads as any input."""
+    import types
+
     from mlstack.cli import replay
 
-    package = write(tmp_path / "mlstack", {"cli/replay.py": "", "core/load.py": "x = 1\n", "cli/__pycache__/x.pyc": "",
-                                           "templates/api/app/main.py": "", "schemas/compose-spec.json": "{}"})
-    monkeypatch.setattr(replay, "__file__", str(package / "cli" / "replay.py"))
+    package = write(tmp_path / "mlstack", {"__init__.py": "", "core/__init__.py": "", "core/load.py": "x = 1\n",
+                                           "core/__pycache__/load.cpython-311.pyc": "", "cli/replay.py": ""})
+    modules = {name: types.SimpleNamespace(__file__=str(package / path))
+               for name, path in [("mlstack", "__init__.py"), ("mlstack.core", "core/__init__.py"),
+                                  ("mlstack.core.load", "core/load.py")]}
+    modules["yaml"] = types.SimpleNamespace(__file__=str(tmp_path / "yaml.py"))   # not mlstack's
 
-    first = replay._code_fingerprint()
-    assert [Path(path).relative_to(package).as_posix() for path, _ in first] == ["cli/replay.py", "core/load.py"]
-    (package / "templates" / "api" / "app" / "main.py").write_text("changed = True\n")
-    assert replay._code_fingerprint() == first
+    observed = replay._code_observations(modules)
+
+    assert [(kind, Path(path).relative_to(package).as_posix()) for kind, path, _ in observed] == [
+        ("stat", "__init__.py"), ("stat", "core/__init__.py"), ("stat", "core/load.py"), ("list", "."), ("list", "core")]
+    assert replay._unchanged(observed)
+    (package / "cli" / "replay.py").write_text("changed = True\n")    # not imported by the run
+    (package / "core" / "__pycache__" / "load.cpython-311.pyc").write_text("other byte code")
+    assert replay._unchanged(observed)
     (package / "core" / "load.py").write_text("x = 22\n")
-    assert replay._code_fingerprint() != first
+    assert not replay._unchanged(observed)
+    observed = replay._code_observations(modules)
+    (package / "core" / "store.py").write_text("")
+    assert not replay._unchanged(observed)
+
+
+@pytest.mark.parametrize("age", ["changed long before", "changed just now"])
+def test_a_file_read_is_known_by_its_status_unless_it_changed_just_before_it_was_read(tmp_path, monkeypatch, age):
+    """Its change time moves with any write, and no program can set it back: a file whose last change is older
+    than the recording is known by its status; one changed within RACY_NS of it, by its content as well."""
+    from mlstack.cli import replay
+
+    if age == "changed long before":   # as if the recording began an hour after the file was written
+        monkeypatch.setattr(replay, "RACY_NS", -3600 * 10**9)
+    cache, source = tmp_path / "cache", tmp_path / "web.yaml"
+    source.write_text("services: {}\n")
+    with replay.Recording(["render"], {"MLSTACK_CACHE_DIR": str(cache)}, replayable=True):
+        with open(source, encoding="utf-8") as stream:
+            stream.read()
+    observations = marshal.loads(entries(cache)[0].read_bytes())["observations"]
+    kinds = {kind for kind, path, _ in observations if path == str(source)}
+
+    assert kinds == ({"file"} if age == "changed long before" else {"read"})
+    assert replay._unchanged(observations)
+    time.sleep(0.05)   # past the file system clock's tick (a jiffy): the faked age above is not a real one
+    source.write_text("services: {}\n")   # the same content again, so the same size: the change time tells
+    assert replay._unchanged(observations) == (age == "changed just now")
