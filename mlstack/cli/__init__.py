@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import sys
 
-from mlstack.cli.completion import COMPLETION_VARIABLE
-from mlstack.cli.environment import process_env
+from mlstack.cli.environment import COMPLETION_VARIABLE, process_env
 
 # No typing or contextlib here (~8 ms together): a replay imports this module and little else.
 

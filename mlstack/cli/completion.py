@@ -7,8 +7,7 @@ that does not load completes to the built-in values.
 
 from __future__ import annotations
 
-# imported by cli.main on every run: nothing but this module itself
-COMPLETION_VARIABLE = "_MLSTACK_COMPLETE"   # Typer's `_<PROG>_COMPLETE`: the shell sets it to ask
+from mlstack.cli.environment import COMPLETION_VARIABLE  # noqa: F401  (Typer's name for it, cli.typer_app)
 
 
 def profiles(ctx, incomplete: str) -> list[str]:

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import os
 
+# Typer's `_<PROG>_COMPLETE`: the shell sets it to ask for completions (cli.completion answers); read by
+# cli.main on every run, so it stands here, in a module every run imports anyway
+COMPLETION_VARIABLE = "_MLSTACK_COMPLETE"
+
 
 def process_env() -> dict[str, str]:
     """The process environment, as a plain dict: no other module reads it."""

@@ -33,10 +33,6 @@ import stat
 import sys
 import time
 
-try:  # blake2b without hashlib's OpenSSL start-up (~4 ms)
-    from _blake2 import blake2b
-except ImportError:  # pragma: no cover - another Python
-    from hashlib import blake2b
 
 FORMAT = 2          # of an entry; part of the key
 RACY_NS = 3 * 10**9  # a file changed less long before its recording began is also hashed (any file system's clock step)
@@ -70,13 +66,22 @@ def invocation_key(args: list[str], env: dict[str, str]) -> str:
         return last[1]
     parts = (FORMAT, sys.version, sys.executable, os.getcwd(), sys.argv[0], tuple(args), tuple(sorted(env.items())),
              _terminal(), tuple(_stat_or_none(entry) for entry in sys.path[1:] if entry))
-    key = blake2b(repr(parts).encode("utf-8", "surrogateescape"), digest_size=20).hexdigest()
+    key = _blake2b(repr(parts).encode("utf-8", "surrogateescape")).hex()
     _last_key = ((list(args), dict(env), os.getcwd()), key)
     return key
 
 
 # sys.path[1:]: the directories the libraries come from (one installed or removed changes its directory);
 # sys.path[0] is the script's directory or, with -m, the working directory, whose contents are no library.
+
+
+def _blake2b(data: bytes) -> bytes:
+    """A 20-byte BLAKE2b of `data`; its module is imported when the cache is on, not before."""
+    try:  # without hashlib's OpenSSL start-up (~4 ms)
+        from _blake2 import blake2b
+    except ImportError:  # pragma: no cover - another Python
+        from hashlib import blake2b
+    return blake2b(data, digest_size=20).digest()
 
 
 def _terminal() -> tuple:
@@ -116,7 +121,7 @@ def _observe(kind: str, path: str) -> object:
             return _stat_or_none(path)
         if kind == "read":   # one changed just before or while it was read: its content too
             with _open(path, "rb") as stream:
-                return blake2b(stream.read(), digest_size=20).digest()
+                return _blake2b(stream.read())
         if kind in ("stat", "lstat"):
             status = _stat(path) if kind == "stat" else _lstat(path)
             mode = status.st_mode

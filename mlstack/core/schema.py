@@ -198,12 +198,22 @@ class Compiler:
         return _schema_check(types, for_any, by_class)
 
 
+def _allowed(types: tuple[str, ...] | None) -> tuple[list[type], str]:
+    """The value classes `types` admits, and the words for them: the same few type lists recur in a schema."""
+    if types not in _ALLOWED:
+        _ALLOWED[types] = ([cls for cls in VALUE_WORDS if types is None or any(cls in CLASSES[name] for name in types)],
+                           expected(types) if types is not None else "")
+    return _ALLOWED[types]
+
+
+_ALLOWED: dict[tuple[str, ...] | None, tuple[list[type], str]] = {}
+
+
 def _schema_check(types: tuple[str, ...] | None, for_any: list[Check], by_class: dict[type, list[Check]]) -> Check:
     """One schema: a type test, then the keywords that apply to the value's class, in one lookup."""
-    allowed = [cls for cls in VALUE_WORDS if types is None or any(cls in CLASSES[name] for name in types)]
+    allowed, wanted = _allowed(types)
     runs = {cls: tuple(for_any) + tuple(by_class.get(cls, ())) for cls in allowed}
     integral = tuple(for_any) + tuple(by_class.get(float, ())) if types and "integer" in types else None
-    wanted = expected(types) if types is not None else ""
 
     def check(node: Node, path: Path, problems: list) -> None:
         value = node.value

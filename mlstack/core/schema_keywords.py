@@ -67,8 +67,8 @@ def _frozen_node(node: Node) -> Any:
 
 def _key_test(text: str) -> Callable[[str], Any]:
     """A patternProperties pattern as a test of a key; `^x-` is a plain prefix, the common case."""
-    if re.fullmatch(r"\^[A-Za-z0-9_-]+", text):
-        prefix = text[1:]
+    prefix = text[1:]
+    if text[:1] == "^" and prefix and all(char.isascii() and (char.isalnum() or char in "_-") for char in prefix):
         return lambda key: key.startswith(prefix)
     return re.compile(text).search
 

@@ -21,11 +21,9 @@ def take_tagged(node: Node, path: Path = ()) -> tuple[list[tuple[Path, Node]], l
     resets: list[tuple[Path, Node]] = []
     overrides: list[tuple[Path, Node]] = []
 
-    def walk(current: Node, where: Path) -> None:
-        in_sequence = any(isinstance(part, int) for part in where)  # Compose's paths never reach into one
+    def walk(current: Node, where: Path, in_sequence: bool) -> None:   # Compose's paths never reach into one
         if current.is_map:
-            for key in list(current.value):
-                child = current.value[key]
+            for key, child in list(current.value.items()):
                 if child.tag == "!reset":
                     if not in_sequence:
                         resets.append((where + (key,), child))
@@ -36,12 +34,14 @@ def take_tagged(node: Node, path: Path = ()) -> tuple[list[tuple[Path, Node]], l
                         overrides.append((where + (key,), child))
                     child.tag = ""
                     mark(child, "overridden")
-                walk(child, where + (key,))
+                if child.is_map or child.is_seq:
+                    walk(child, where + (key,), in_sequence)
         elif current.is_seq:
             for index, child in enumerate(current.value):
-                walk(child, where + (index,))
+                if child.is_map or child.is_seq:
+                    walk(child, where + (index,), True)
 
-    walk(node, path)
+    walk(node, path, any(isinstance(part, int) for part in path))
     return resets, overrides
 
 

@@ -41,3 +41,16 @@ def test_located_errors(text, message):
     with pytest.raises(StackError) as error:
         parse_yaml(text, "f.yaml")
     assert [str(d) for d in error.value.diagnostics] == [message]
+
+
+def test_a_float_is_read_as_the_decoder_s_pattern_reads_one():
+    """load._is_float answers as the pattern would on the whole text, for every short text of its characters."""
+    import itertools
+    import re
+
+    from mlstack.core.load import _is_float
+
+    pattern = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?")
+    texts = ["".join(chars) for length in range(7) for chars in itertools.product("10.eE+-", repeat=length)]
+    texts += ["5\n", "1_000", "\u0663.5", "1.5 ", " 1.5", "0x1p3", "1e", "e1", ".", "+.", "1.2.3", "1e+", "1e+-3"]
+    assert [text for text in texts if _is_float(text) != bool(pattern.fullmatch(text))] == []

@@ -88,3 +88,20 @@ def test_a_mutable_default_is_refused_as_dataclasses_refuses_it():
         @records.record
         class Holder:
             items: list = []   # noqa: RUF012 - the mistake under test
+
+
+def test_origin_s_own_init_takes_its_fields_in_order_with_their_defaults():
+    """model.Origin writes its __init__ out (every node has an origin): it must be the one record would give it."""
+    import inspect
+
+    from mlstack.core.model import Origin
+    from mlstack.records import _MISSING
+
+    parameters = list(inspect.signature(Origin.__init__).parameters.values())[1:]
+    fields = Origin.__record_fields__
+    assert [(p.name, p.default) for p in parameters] == [
+        (f.name, f.default if f.default is not _MISSING else f.default_factory()) for f in fields]
+    origin = Origin("f.yaml", 3, 4, "dev", "merged", (("TAG", "1"),))
+    assert vars(origin) == {"file": "f.yaml", "line": 3, "column": 4, "profile": "dev", "rule": "merged",
+                            "variables": (("TAG", "1"),)}
+    assert origin.with_rule("set") == Origin("f.yaml", 3, 4, "dev") != origin
