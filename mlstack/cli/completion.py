@@ -7,8 +7,6 @@ that does not load completes to the built-in values.
 
 from __future__ import annotations
 
-from mlstack.cli.environment import COMPLETION_VARIABLE  # noqa: F401  (Typer's name for it, cli.typer_app)
-
 
 def profiles(ctx, incomplete: str) -> list[str]:
     """`--profile`: dev, prod and the profiles of the stack the line names (`--file`, MLSTACK_FILE, ./mlstack.yaml)."""

@@ -14,9 +14,9 @@ from typing import List, Optional
 
 import typer
 
-from mlstack.cli.completion import COMPLETION_VARIABLE, profiles
+from mlstack.cli.completion import profiles
 from mlstack.cli.completion import services as service_names
-from mlstack.cli.environment import process_env
+from mlstack.cli.environment import COMPLETION_VARIABLE, process_env
 from mlstack.cli.outcome import failed, printed
 from mlstack.errors import ExitCode, UsageError
 
