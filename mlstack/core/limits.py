@@ -34,6 +34,27 @@ def count_nodes(text: str, loader, fail: Fail) -> None:
                 raise fail(event.start_mark, f"more than {MAX_NODES} YAML nodes in one file")
 
 
+def without_aliases_within_budget(text: str) -> bool:
+    """No alias in the text (no `*name`), and too short to reach MAX_NODES even at 4 nodes a character (YAML
+    makes at most 3 of one: `?` alone is a mapping, its key and its value): of the Budget, only the depth
+    can be exceeded, and `check_depth` says so as the Budget would. Most files are this."""
+    return "*" not in text and 4 * len(text) + 4 <= MAX_NODES
+
+
+def check_depth(roots: list, fail: Fail) -> None:
+    """The Budget's depth check for documents without aliases, without its bookkeeping: the first node (in
+    the Budget's order: depth first, a mapping's key before its value) that lies deeper than MAX_DEPTH is
+    refused, with the Budget's words."""
+    for root in roots:
+        stack = [] if root is None or isinstance(root, yaml.ScalarNode) else [(root, 1)]
+        while stack:
+            node, depth = stack.pop()
+            children = node.value if isinstance(node, yaml.SequenceNode) else [child for pair in node.value for child in pair]
+            if depth >= MAX_DEPTH and children:
+                raise fail(children[0].start_mark, f"YAML nested deeper than {MAX_DEPTH} levels")
+            stack.extend((child, depth + 1) for child in reversed(children) if not isinstance(child, yaml.ScalarNode))
+
+
 class Budget:
     """Sizes of composed documents with aliases expanded, checked before anything is built from them.
 

@@ -13,7 +13,7 @@ import os
 import stat
 from pathlib import Path as FsPath
 
-from mlstack.core.limits import MAX_DEPTH, MAX_FILE_BYTES, Budget, count_nodes
+from mlstack.core.limits import MAX_DEPTH, MAX_FILE_BYTES, Budget, check_depth, count_nodes, without_aliases_within_budget
 from mlstack.core.model import Node, Origin
 from mlstack.core.pyyaml import yaml
 from mlstack.errors import StackError
@@ -244,10 +244,13 @@ def _parse(text: str, filename: str, profile: str, compose) -> list[Node]:
         raise StackError(problem, [Diagnostic(filename, line, column, "", f"invalid YAML: {problem}", "yaml")]) from None
     except yaml.YAMLError as error:
         raise StackError(str(error), [Diagnostic(filename, 1, 0, "", f"invalid YAML: {error}", "yaml")]) from None
-    budget = Budget(fail)
-    for root in roots:
-        if root is not None:
-            budget.measure(root)
+    if without_aliases_within_budget(text):
+        check_depth(roots, fail)
+    else:
+        budget = Budget(fail)
+        for root in roots:
+            if root is not None:
+                budget.measure(root)
     builder = _Builder(filename, profile)
     return [Node({}, Origin(filename, 1, 1, profile)) if root is None else builder.build(root) for root in roots]
 

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 
+_STR_TAG = "tag:yaml.org,2002:str"
 TOP_LEVEL_ORDER = ("name", "services", "networks", "volumes", "secrets", "configs", "models")
 
 
@@ -86,7 +87,9 @@ def _dumper():
         class Dumper(base):  # type: ignore[misc, valid-type]
             def resolve(self, kind, value, implicit):
                 # would a reader type this text? answered without PyYAML's patterns where certain (core.pyyaml)
-                if kind is yaml.ScalarNode and implicit[0]:
+                if kind is yaml.ScalarNode:
+                    if not implicit[0]:
+                        return _STR_TAG   # a quoted scalar is a string (a safe dumper has no path resolvers)
                     tag = implicit_tag(value)
                     if tag is not None:
                         return tag

@@ -171,3 +171,35 @@ def test_integers_are_64_bit_as_in_go(text, expected):
 @pytest.mark.parametrize("text, expected", [("1e308", 1e308), ("1e400", "1e400"), ("9" * 400, "9" * 400), (".inf", float("inf"))])
 def test_floats_that_overflow_stay_text_as_in_go(text, expected):
     assert parse_yaml(f"x: {text}\n", "a.yaml").get("x").value == expected
+
+
+def _documents() -> list[str]:
+    """Documents around the depth limit: nested mappings, sequences, flow collections, keys at the limit."""
+    texts = [nested(limits.MAX_DEPTH + extra) for extra in (-1, 0, 1, 2)]
+    for depth in (limits.MAX_DEPTH - 1, limits.MAX_DEPTH, limits.MAX_DEPTH + 1):
+        texts += ["[" * depth + "]" * depth, "x: " + "[" * depth + "1" + "]" * depth,
+                  "{a: " * depth + "1" + "}" * depth, "- " * depth + "x\n",
+                  "a: 1\nb: " + "{k: " * depth + "{}" + "}" * depth + "\nc: [" * 3 + "]" * 3,
+                  "[" * (depth - 1) + "{}, [1, [2]]" + "]" * (depth - 1), "x: 1\n---\n" + "[" * depth + "]" * depth]
+    return texts
+
+
+@pytest.mark.parametrize("text", _documents())
+def test_a_document_without_aliases_is_held_to_the_depth_as_the_budget_holds_it(text):
+    """The shortcut for alias-free files (limits.check_depth) refuses the same node, with the same words."""
+    import yaml
+
+    def fail(mark, message):
+        return ValueError(f"{mark.line + 1}:{mark.column + 1}: {message}")
+
+    roots = list(yaml.compose_all(text, Loader=load._Loader))
+    answers = []
+    for check in (lambda: [limits.Budget(fail).measure(root) for root in roots if root is not None],
+                  lambda: limits.check_depth(roots, fail)):
+        try:
+            check()
+            answers.append(None)
+        except ValueError as error:
+            answers.append(str(error))
+    assert limits.without_aliases_within_budget(text)
+    assert answers[0] == answers[1]
