@@ -222,22 +222,21 @@ class Recording:
             pass
 
     def _store(self) -> None:
-        """A file read is still as it was when it was opened (its status to the nanosecond), or nothing is stored:
-        what the run wrote may match neither version. One changed less than RACY_NS before the recording began
-        is hashed here, once: its status alone could miss a write within the same tick of the file system's
-        clock. Every other observation is made again, and must be the same."""
+        """Each observation as the run made it: what the run acted on. One that changed since is a miss when the
+        entry is next looked up, as any change is. A file read whose last change is less than RACY_NS older than
+        the recording is hashed here, once, since its status alone could miss a write within the same tick of
+        the file system's clock: it must still have the status it had when it was opened (to the nanosecond), or
+        the hash could be of content the run did not read, and nothing is stored."""
         observations = []
         racy_after = self.started_ns - RACY_NS
         for (kind, path), seen in self.observations.items():
             if kind == "read":
-                if _stat_or_none(path) != seen:
-                    return   # an input changed while the render ran
                 if seen is not None and max(seen[2], seen[4]) < racy_after:
                     kind = "file"
+                elif _stat_or_none(path) != seen:
+                    return   # changed while the render ran: what it wrote may match neither version
                 else:
                     seen = _observe(kind, path)
-            elif _observe(kind, path) != seen:
-                return
             observations.append((kind, path, seen))
         observations += _code_observations()
         self._write(self.key, {"observations": observations, "stdout": self.stdout, "stderr": self.stderr})
@@ -316,12 +315,12 @@ class _Tee:
 
 
 def _prune(directory: str) -> None:
-    entries = []
-    for entry in _scandir(directory):   # directories are not entries: catalogs/ holds the fetched catalogs
-        if not entry.name.startswith(".") and not entry.is_dir(follow_symlinks=False):
-            entries.append((entry.stat().st_mtime_ns, entry.path))
-    for _, path in sorted(entries)[:-ENTRIES]:
-        os.unlink(path)
+    """The oldest entries past ENTRIES removed; each entry's time is read only when there are too many."""
+    with _scandir(directory) as found:   # directories are not entries: catalogs/ holds the fetched catalogs
+        entries = [entry for entry in found if not entry.name.startswith(".") and not entry.is_dir(follow_symlinks=False)]
+    if len(entries) > ENTRIES:
+        for _, path in sorted((entry.stat().st_mtime_ns, entry.path) for entry in entries)[:-ENTRIES]:
+            os.unlink(path)
 
 
 # the originals, for the cache's own work while a recording has replaced them

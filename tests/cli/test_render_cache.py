@@ -253,3 +253,36 @@ def test_a_file_read_is_known_by_its_status_unless_it_changed_just_before_it_was
     time.sleep(0.05)   # past the file system clock's tick (a jiffy): the faked age above is not a real one
     source.write_text("services: {}\n")   # the same content again, so the same size: the change time tells
     assert replay._unchanged(observations) == (age == "changed just now")
+
+
+def test_the_cache_keeps_the_newest_entries(tmp_path, monkeypatch):
+    from mlstack.cli import replay
+
+    monkeypatch.setattr(replay, "ENTRIES", 2)
+    cache = tmp_path / "cache"
+    for number in range(4):
+        with replay.Recording(["render", str(number)], {"MLSTACK_CACHE_DIR": str(cache)}, replayable=True):
+            pass
+        time.sleep(0.01)   # distinct modification times
+    kept = {replay.invocation_key(["render", str(number)], {"MLSTACK_CACHE_DIR": str(cache)}) for number in (2, 3)}
+
+    assert {path.name for path in entries(cache)} == kept
+
+
+def test_a_directory_changed_while_the_render_ran_is_a_miss_when_next_looked_up(tmp_path):
+    """An observation is stored as the run made it (what it acted on): a change after it is a miss, as any is."""
+    import os
+    import subprocess
+    import sys
+
+    from mlstack.cli import replay
+
+    cache, folder = tmp_path / "cache", tmp_path / "fragments"
+    folder.mkdir()
+    with replay.Recording(["render"], {"MLSTACK_CACHE_DIR": str(cache)}, replayable=True):
+        os.listdir(folder)
+        subprocess.run([sys.executable, "-c", f"open({str(folder / 'new.yaml')!r}, 'w')"], check=True)   # another process
+    observations = marshal.loads(entries(cache)[0].read_bytes())["observations"]
+
+    assert ("list", str(folder), ()) in observations
+    assert not replay._unchanged(observations)
