@@ -114,11 +114,18 @@ def _import_pathlib_alone() -> None:
     stand_in = type(sys)("urllib.parse")
     stand_in.quote_from_bytes = quote_from_bytes
     sys.modules["urllib.parse"] = stand_in
+    # ntpath (which pathlib imports for PureWindowsPath) tries Windows' own modules six times: where there are
+    # none, None in sys.modules answers each try at once with the ImportError a search of sys.path would end in
+    absent = [] if sys.platform == "win32" else [name for name in ("nt", "_winapi") if name not in sys.modules]
+    sys.modules.update(dict.fromkeys(absent))
     try:
         import pathlib  # noqa: F401
     finally:
         if sys.modules.get("urllib.parse") is stand_in:
             del sys.modules["urllib.parse"]
+        for name in absent:
+            if sys.modules.get(name, 0) is None:
+                del sys.modules[name]
 
 
 def _leave(code: int) -> None:

@@ -97,6 +97,8 @@ def test_pathlib_imported_alone_still_makes_uris_and_leaves_urllib_parse_whole()
              "_import_pathlib_alone()\n"
              "import pathlib\n"
              "assert 'urllib.parse' not in sys.modules and 'ipaddress' not in sys.modules, sorted(sys.modules)\n"
+             "assert 'nt' not in sys.modules and '_winapi' not in sys.modules   # the None answers are gone\n"
+             "assert pathlib.PureWindowsPath('c:/a') / 'b' == pathlib.PureWindowsPath('C:\\\\a\\\\b')\n"
              "print(pathlib.Path('/a b/\u00e9').as_uri())\n"
              "import urllib.parse\n"
              "print(urllib.parse.quote('a b'), urllib.parse.urlsplit('http://h:1/p').port)\n")
