@@ -14,9 +14,10 @@ A file read is known by its status (size, modification and change times to the n
 last change is older than the recording by more than RACY_NS: any later write gives it another change time,
 which no program can set. A file changed just before or while it was read (a `.env` an editor just saved)
 is known by the hash of its content as well, as git treats a "racily clean" file. An
-invocation that failed, wrote anything besides its output (the shipped templates, `-o FILE`) or saw its
-inputs change while it ran is not stored; nor is any but a render that said so (`Result.replayable`) or a
-help text (click prints it and exits before any command runs).
+invocation that failed, wrote anything besides its output (the shipped templates, `-o FILE`) or read a file
+that changed again before its hash was taken is not stored; nor is any but a render that said so
+(`Result.replayable`) or a help text (click prints it and exits before any command runs). Any other input
+that changed while the command ran differs from what the entry holds: the next lookup misses.
 
 Entries live in MLSTACK_CACHE_DIR (default $XDG_CACHE_HOME/mlstack, else ~/.cache/mlstack), at most ENTRIES
 of them; MLSTACK_CACHE_DIR=off turns the cache off. Only the standard library's cheapest modules are imported
@@ -32,7 +33,6 @@ import os
 import stat
 import sys
 import time
-
 
 FORMAT = 2          # of an entry; part of the key
 RACY_NS = 3 * 10**9  # a file changed less long before its recording began is also hashed (any file system's clock step)
