@@ -125,19 +125,21 @@ def load_project(files: list[ComposeFile], env: Mapping[str, str], project_dir: 
 def _merge_layer(merged: Node, layer: Layer, model: Model) -> Node:
     apply_resets(merged, layer.tagged, model.tombstones)
     merged = merge_nodes(merged, layer.node, ()) if merged.value else layer.node
-    enforce_unicity(merged)
-    _check_schema(_changed_part(merged, layer.node))
+    changed = _changed_part(merged, layer.node)
+    enforce_unicity(changed)   # in place, in the entries merged shares with it
+    _check_schema(changed)
     fill_defaults(merged)
     return merged
 
 
 def _changed_part(merged: Node, layer: Node) -> Node:
-    """The merged model as far as this layer can have changed it, for the schema to check: every
-    top-level key, but of `services`, `networks`, ... (schema.entry_collections) only the entries the
-    layer has (its resets and overrides name only those). The other entries are the nodes an earlier
-    check passed, as they were then: a merge leaves an entry it does not reach as it is, and fill_defaults
-    adds nothing the schema rejects. So the verdict, and each problem, is the whole model's, in a
-    fraction of the time of checking the whole model again after each file."""
+    """The merged model as far as this layer can have changed it, to de-duplicate and for the schema to
+    check: every top-level key, but of `services`, `networks`, ... (schema.entry_collections) only the
+    entries the layer has (its resets and overrides name only those), the very nodes of the merged model.
+    The other entries are as an earlier layer left them, de-duplicated and passed by the schema: a merge
+    leaves an entry it does not reach as it is, and fill_defaults adds nothing the schema rejects. So the
+    verdict, and each problem, is the whole model's, in a fraction of the time of going over the whole
+    model again after each file."""
     from mlstack.core.schema import entry_collections
 
     collections = entry_collections("compose")

@@ -1,6 +1,7 @@
-"""The schema check after each file checks only what that file changed (project._changed_part), and says
-exactly what a check of the whole merged model would say: same verdict, same problems, on every case of the
-differential suites (accepted and rejected files alike) and on files made to break an earlier file's entry."""
+"""De-duplication and the schema check after each file go over only what that file changed
+(project._changed_part), and do exactly what going over the whole merged model would: the same model, the same
+verdict, the same problems, on every case of the differential suites (accepted and rejected files alike) and on
+files made to break an earlier file's entry."""
 
 from __future__ import annotations
 
@@ -8,14 +9,26 @@ from pathlib import Path
 
 import pytest
 
+import copy
+
 from compose_diff import Case, load
 from mlstack.core import project
+from mlstack.core.merge import enforce_unicity
 from mlstack.core.schema import validate
 from mlstack.errors import StackError
 
 HERE = Path(__file__).parent
 CASES = sorted(path for suite in ("differential", "differential_errors") for path in (HERE / suite).iterdir()
                if path.is_dir())
+
+
+def _shape(node):
+    """A node's values and short-form memory (`raw`), all the way down: what de-duplication changes."""
+    if node.is_map:
+        return node.raw, {key: _shape(child) for key, child in node.value.items()}
+    if node.is_seq:
+        return node.raw, [_shape(child) for child in node.value]
+    return node.raw, node.value
 
 
 @pytest.fixture
@@ -26,6 +39,10 @@ def compared(monkeypatch) -> list[int]:
 
     def checked(merged, layer):
         part = changed_part(merged, layer)
+        whole = copy.deepcopy(merged)
+        enforce_unicity(whole)
+        enforce_unicity(part)   # in place, as _merge_layer does: merged itself is de-duplicated through it
+        assert _shape(merged) == _shape(whole)
         assert [str(d) for d in validate(part, "compose")] == [str(d) for d in validate(merged, "compose")]
         layers.append(len(part.value))
         return part
