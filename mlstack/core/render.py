@@ -6,6 +6,8 @@ directory the file is written to), and the header's hash covers the body.
 
 from __future__ import annotations
 
+import io
+
 from mlstack.records import field, record
 from pathlib import Path as FsPath
 
@@ -22,7 +24,8 @@ if TYPE_CHECKING:
     from typing import Any
 
 
-_STR_TAG = "tag:yaml.org,2002:str"
+_STR_TAG, _MAP_TAG, _SEQ_TAG = "tag:yaml.org,2002:str", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"
+_BOOL_TAG, _INT_TAG, _NULL_TAG = "tag:yaml.org,2002:bool", "tag:yaml.org,2002:int", "tag:yaml.org,2002:null"
 TOP_LEVEL_ORDER = ("name", "services", "networks", "volumes", "secrets", "configs", "models")
 
 
@@ -95,11 +98,33 @@ def _dumper():
                         return tag
                 return super().resolve(kind, value, implicit)
 
+            def node(self, value: Any) -> yaml.Node:
+                """The node represent_data makes of `value`, made directly for the plain data to_document
+                gives (no object there appears twice, so there is no alias to find): a third of a dump's
+                time. Anything else is left to represent_data. tests/unit/test_dump.py holds the two equal."""
+                kind = type(value)
+                if kind is str:
+                    return yaml.ScalarNode(_STR_TAG, value, style=_str_style(value))
+                if kind is dict:
+                    items = list(value.items())
+                    try:
+                        items.sort()
+                    except TypeError:
+                        pass
+                    return yaml.MappingNode(_MAP_TAG, [(self.node(key), self.node(child)) for key, child in items],
+                                            flow_style=False)
+                if kind is list:
+                    return yaml.SequenceNode(_SEQ_TAG, [self.node(child) for child in value], flow_style=False)
+                if kind is bool:
+                    return yaml.ScalarNode(_BOOL_TAG, "true" if value else "false")
+                if kind is int:
+                    return yaml.ScalarNode(_INT_TAG, str(value))
+                if kind is type(None):
+                    return yaml.ScalarNode(_NULL_TAG, "null")
+                return self.represent_data(value)
+
         def represent_str(dumper, value: str):
-            style = "|" if "\n" in value else None  # the emitter falls back to quotes where a block cannot hold it
-            if style is None and value and _not_a_string_to_go(value):
-                style = "'"  # PyYAML would write 1e3, 0o17 or 2024-2-1 plain, and Go would not read a string
-            return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+            return dumper.represent_scalar(_STR_TAG, value, style=_str_style(value))
 
         def represent_timestamp(dumper, value: Timestamp):
             # unquoted, so that Compose reads the same time it read from the source file
@@ -111,9 +136,29 @@ def _dumper():
     return _DUMPER
 
 
+def _str_style(value: str) -> str | None:
+    style = "|" if "\n" in value else None  # the emitter falls back to quotes where a block cannot hold it
+    if style is None and value and _not_a_string_to_go(value):
+        style = "'"  # PyYAML would write 1e3, 0o17 or 2024-2-1 plain, and Go would not read a string
+    return style
+
+
 def _not_a_string_to_go(text: str) -> bool:
     resolved = resolve_plain(text)
     return not isinstance(resolved, str) or isinstance(resolved, Timestamp)
+
+
+def _dump_one(data: dict) -> str:
+    """`yaml.dump(data, Dumper=_dumper(), ...)`, the document's nodes made by Dumper.node."""
+    stream = io.StringIO()
+    dumper = _dumper()(stream, sort_keys=True, default_flow_style=False, allow_unicode=True, width=4096)
+    try:
+        dumper.open()
+        dumper.serialize(dumper.node(data))
+        dumper.close()
+    finally:
+        dumper.dispose()
+    return stream.getvalue()
 
 
 def dump(document: dict[str, Any], header: Header, output_format: str = "yaml") -> str:
@@ -122,11 +167,7 @@ def dump(document: dict[str, Any], header: Header, output_format: str = "yaml") 
 
         body = json.dumps(document, indent=2, sort_keys=False, ensure_ascii=False, default=str) + "\n"
         return body
-    Dumper = _dumper()
-    body = "".join(
-        yaml.dump({key: value}, Dumper=Dumper, sort_keys=True, default_flow_style=False, allow_unicode=True, width=4096)
-        for key, value in document.items()
-    )
+    body = "".join(_dump_one({key: value}) for key, value in document.items())
     digest = sha256(body.encode()).hexdigest()[:16]
     lines = [
         f"# Rendered by mlstack: stack {header.stack}, profile {header.profile or '(none)'}. Do not edit: re-render.",
