@@ -187,29 +187,25 @@ CASTS: list[tuple[tuple[str, ...], Callable[[str], object]]] = [
 _CASTS = PatternTable(CASTS)
 
 
-def _cast_for(path: Path):
-    found = _CASTS.lookup(path)
-    return found[0] if found else None
-
-
 def interpolate(root: Node, env: Mapping[str, str], unset: set[str] | None = None) -> None:
     """Interpolate every string scalar in place, then cast typed fields; all failures at once."""
     problems: list[Diagnostic] = []
-    _walk(root, (), env, unset, problems)
+    _walk(root, (), env, unset, problems, _CASTS.start())
     if problems:
         raise StackError(problems[0].message, problems)
 
 
-def _walk(node: Node, path: Path, env: Mapping[str, str], unset, problems: list[Diagnostic]) -> None:
+def _walk(node: Node, path: Path, env: Mapping[str, str], unset, problems: list[Diagnostic], casts: tuple) -> None:
+    """`casts`: the branches of CASTS this path reaches (PatternTable.step), empty below any cast."""
     if node.tag == "!reset":
         return  # a reset value is never read: Compose drops it before interpolating
     value = node.value
     if isinstance(value, dict):
         for key, child in value.items():
-            _walk(child, path + (key,), env, unset, problems)
+            _walk(child, path + (key,), env, unset, problems, PatternTable.step(casts, key) if casts else ())
     elif isinstance(value, list):
         for index, child in enumerate(value):
-            _walk(child, path + (index,), env, unset, problems)
+            _walk(child, path + (index,), env, unset, problems, PatternTable.step(casts, index) if casts else ())
     elif isinstance(value, str):
         origin = node.origin
         if "$" in value:
@@ -222,8 +218,9 @@ def _walk(node: Node, path: Path, env: Mapping[str, str], unset, problems: list[
             node.raw = None
             if node.value != value:
                 node.origin = origin.interpolated(tuple(seen))
-        cast = _cast_for(path) if len(path) >= 3 else None
-        if cast is not None:
+        found = PatternTable.values(casts) if casts else ()
+        if found:
+            cast = found[0]
             try:
                 node.value = cast(node.value)
             except ValueError as error:
