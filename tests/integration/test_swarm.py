@@ -164,26 +164,41 @@ def test_replicas_spread_over_both_nodes(converged):
     assert {task["NodeID"] for task in tasks("api")} == set(node_ids().values())
 
 
+def healthy_task(service: str, within: float = 240) -> dict:
+    """A running, healthy task of `service` (of one replica). Swarm replaces a task whose health check fails, and a
+    loaded two-node swarm can fail one after the stack converged: then there is none until its replacement is up."""
+    deadline = time.monotonic() + within
+    while not healthy(service, 1):
+        assert time.monotonic() < deadline, f"{service} not healthy again in {within:.0f} s: {[t['Status'] for t in tasks(service)]}"
+        time.sleep(3)
+    return tasks(service)[0]
+
+
 def test_a_service_reaches_another_on_the_other_node_by_name(converged):
-    mlflow_node = tasks("mlflow")[0]["NodeID"]
+    mlflow_node = healthy_task("mlflow")["NodeID"]
     api_elsewhere = next(task for task in tasks("api") if task["NodeID"] != mlflow_node)
+    # each probe runs as an orchestrator's would: periodically, until it answers or 60 s have passed (on a loaded
+    # two-node swarm one request can time out, or be reset while the overlay network settles after a deploy)
     probe = "import urllib.request; print(urllib.request.urlopen('http://mlflow:5000/health', timeout=5).status)"
-    done = in_task(api_elsewhere, "python3", "-c", probe)
+    done = probed(api_elsewhere, probe)
     assert done.returncode == 0 and done.stdout.strip() == "200", done.stderr
     # and the API's own readiness, which needs redis, qdrant and mlflow by name, from both nodes
-    # /ready is probed as an orchestrator probes it: periodically (a dependency check that times out once on
-    # a loaded two-node swarm makes one answer 503), until it answers 200 or 60 s have passed
     probe_ready = ("import urllib.request, urllib.error\n"
                    "try:\n    urllib.request.urlopen('http://127.0.0.1:8000/ready', timeout=10)\n"
                    "except urllib.error.HTTPError as e:\n    raise SystemExit(f'{e.code} {e.read().decode()}')")
     for task in tasks("api"):
-        deadline = time.monotonic() + 60
-        while True:
-            ready = in_task(task, "python3", "-c", probe_ready)
-            if ready.returncode == 0 or time.monotonic() > deadline:
-                break
-            time.sleep(2)
+        ready = probed(task, probe_ready)
         assert ready.returncode == 0, ready.stderr
+
+
+def probed(task: dict, program: str, within: float = 60) -> subprocess.CompletedProcess:
+    """`python3 -c PROGRAM` in the task, again every 2 s until it succeeds or `within` seconds have passed."""
+    deadline = time.monotonic() + within
+    while True:
+        done = in_task(task, "python3", "-c", program)
+        if done.returncode == 0 or time.monotonic() > deadline:
+            return done
+        time.sleep(2)
 
 
 def test_the_gpu_service_runs_only_on_the_node_advertising_the_generic_resource(converged):
