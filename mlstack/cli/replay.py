@@ -10,9 +10,9 @@ file opened, each path looked at (its type, and a file's size and modification t
 modification time) and the listing of their directories. A hit makes every observation again first: any
 difference is a miss, and the command runs.
 
-A file read is known by its status (size, modification and change times to the nanosecond, inode) where its
-last change is older than the recording by more than RACY_NS: any later write gives it another change time,
-which no program can set. A file changed just before or while it was read (a `.env` an editor just saved)
+A file read is known by its status (size, modification and change times to the nanosecond, inode; looked up
+on the file opened, as NFS revalidates it) where its last change is older than the recording by more than
+RACY_NS: any later write gives it another change time, which no program can set. A file changed just before or while it was read (a `.env` an editor just saved)
 is known by the hash of its content as well, as git treats a "racily clean" file. An
 invocation that failed, wrote anything besides its output (the shipped templates, `-o FILE`) or read a file
 that changed again before its hash was taken is not stored; nor is any but a render that said so
@@ -103,6 +103,18 @@ def _code_observations(modules: dict | None = None) -> list[tuple[str, str, obje
            [("list", directory, _observe("list", directory)) for directory in directories]
 
 
+def _opened_status(path: str) -> tuple:
+    """`_stat_or_none`'s answer for a file read, taken from the file opened: NFS revalidates a file's attributes
+    when it is opened (close-to-open), where a plain stat may answer from its attribute cache for up to a minute
+    after another machine changed the file. Non-blocking, so that a FIFO cannot hold a lookup up."""
+    descriptor = _os_open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+    try:
+        status = os.fstat(descriptor)
+    finally:
+        os.close(descriptor)
+    return (stat.S_IFMT(status.st_mode), status.st_size, status.st_mtime_ns, status.st_ino, status.st_ctime_ns)
+
+
 def _stat_or_none(path: str) -> tuple | None:
     """A file's type, size, modification and change times and inode; through the unpatched stat, so that a
     recording does not observe its own checks."""
@@ -118,7 +130,7 @@ def _stat_or_none(path: str) -> tuple | None:
 def _observe(kind: str, path: str) -> object:
     try:
         if kind == "file":   # a file read whose last change is older than its recording: its status says it
-            return _stat_or_none(path)
+            return _opened_status(path)
         if kind == "read":   # one changed just before or while it was read: its content too
             with _open(path, "rb") as stream:
                 return _blake2b(stream.read())

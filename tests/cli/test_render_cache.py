@@ -286,3 +286,19 @@ def test_a_directory_changed_while_the_render_ran_is_a_miss_when_next_looked_up(
 
     assert ("list", str(folder), ()) in observations
     assert not replay._unchanged(observations)
+
+
+def test_a_file_read_is_looked_at_through_the_file_opened_and_a_fifo_does_not_hold_the_lookup_up(tmp_path):
+    """Its status comes from the file opened (NFS revalidates attributes at open, not at stat), non-blocking."""
+    import os
+
+    from mlstack.cli import replay
+
+    source, fifo = tmp_path / "web.yaml", tmp_path / "pipe"
+    source.write_text("services: {}\n")
+    os.mkfifo(fifo)
+    started = time.monotonic()
+
+    assert replay._observe("file", str(source)) == replay._stat_or_none(str(source))
+    assert replay._unchanged([("file", str(fifo), replay._stat_or_none(str(source)))]) is False
+    assert time.monotonic() - started < 5
