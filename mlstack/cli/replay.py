@@ -12,9 +12,9 @@ difference is a miss, and the command runs.
 
 A file read is known by its status (size, modification and change times to the nanosecond, inode; looked up
 on the file opened, as NFS revalidates it) where its last change is older than the recording by more than
-RACY_NS: any later write gives it another change time, which no program can set. A file changed just before or while it was read (a `.env` an editor just saved)
-is known by the hash of its content as well, as git treats a "racily clean" file. An
-invocation that failed, wrote anything besides its output (the shipped templates, `-o FILE`) or read a file
+RACY_NS: any later write gives it another change time, which no program can set. A file changed just before
+or while it was read (a `.env` an editor just saved) is known by the hash of its content as well, as git
+treats a "racily clean" file. An invocation that failed, wrote anything besides its output (the shipped templates, `-o FILE`) or read a file
 that changed again before its hash was taken is not stored; nor is any but a render that said so
 (`Result.replayable`) or a help text (click prints it and exits before any command runs). Any other input
 that changed while the command ran differs from what the entry holds: the next lookup misses.
@@ -109,19 +109,22 @@ def _opened_status(path: str) -> tuple:
     after another machine changed the file. Non-blocking, so that a FIFO cannot hold a lookup up."""
     descriptor = _os_open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
     try:
-        status = os.fstat(descriptor)
+        return _status(os.fstat(descriptor))
     finally:
         os.close(descriptor)
-    return (stat.S_IFMT(status.st_mode), status.st_size, status.st_mtime_ns, status.st_ino, status.st_ctime_ns)
 
 
 def _stat_or_none(path: str) -> tuple | None:
     """A file's type, size, modification and change times and inode; through the unpatched stat, so that a
     recording does not observe its own checks."""
     try:
-        status = _stat(path)
+        return _status(_stat(path))
     except OSError:
         return None
+
+
+def _status(status: os.stat_result) -> tuple:
+    """What identifies a file's content while it is unchanged: type, size, modification time, inode, change time."""
     return (stat.S_IFMT(status.st_mode), status.st_size, status.st_mtime_ns, status.st_ino, status.st_ctime_ns)
 
 

@@ -121,7 +121,7 @@ class Origin:
     def __init__(self, file: str = "", line: int = 0, column: int = 0, profile: str = "", rule: str = "set",
                  variables: tuple[tuple[str, str], ...] = ()) -> None:
         # the fields above, written out: every node has an origin, and record's general __init__ costs twice
-        # this (tests/unit/test_model.py holds the two to the same fields)
+        # this (tests/unit/test_records.py holds the two to the same fields)
         self.__dict__.update(file=file, line=line, column=column, profile=profile, rule=rule, variables=variables)
 
     def with_rule(self, rule: str) -> "Origin":

@@ -145,12 +145,13 @@ def _changed_part(merged: Node, layer: Node) -> Node:
     collections = entry_collections("compose")
     part: dict[str, Node] = {}
     for key, node in merged.value.items():
-        brought = layer.value.get(key) if key in collections and node.is_map else None
-        if brought is not None and brought.is_map and brought.value is not node.value:
-            node = Node({name: entry for name, entry in node.value.items() if name in brought.value},
-                        node.origin, node.tag, node.raw)
-        elif brought is None and key in collections and node.is_map:
-            node = Node({}, node.origin, node.tag, node.raw)
+        if key in collections and node.is_map:
+            brought = layer.value.get(key)
+            if brought is None:   # the layer has none of these: none changed
+                node = Node({}, node.origin, node.tag, node.raw)
+            elif brought.is_map and brought.value is not node.value:   # the same dict: all the layer's own
+                node = Node({name: entry for name, entry in node.value.items() if name in brought.value},
+                            node.origin, node.tag, node.raw)
         part[key] = node
     return Node(part, merged.origin, merged.tag, merged.raw)
 
