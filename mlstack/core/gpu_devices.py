@@ -28,9 +28,14 @@ class DeviceRequest:
     where: str                   # services.X.deploy.resources.reservations.devices[0] or services.X.gpus
 
 
+def _texts(value) -> tuple[str, ...]:
+    """A list's entries as text; anything else as none (the schema reports it: check and lint go on past it)."""
+    return tuple(str(entry) for entry in value) if isinstance(value, list) else ()
+
+
 def is_gpu_device(data: dict) -> bool:
-    capabilities = [str(c) for c in data.get("capabilities") or []]
-    ids = [str(i) for i in data.get("device_ids") or []]
+    capabilities = _texts(data.get("capabilities"))
+    ids = _texts(data.get("device_ids"))
     return ("gpu" in capabilities or data.get("driver") == "nvidia"
             or (data.get("driver") == "cdi" and any(i.startswith("nvidia.com/gpu") for i in ids)))
 
@@ -73,8 +78,8 @@ def requests(name: str, service: Node) -> list[DeviceRequest]:
 def _request(data: dict, where: str) -> DeviceRequest:
     count = data.get("count")
     number = int(count) if isinstance(count, int) or (isinstance(count, str) and count.isdigit()) else None
-    return DeviceRequest(str(data.get("driver") or ""), number, tuple(str(i) for i in data.get("device_ids") or []),
-                         tuple(str(c) for c in data.get("capabilities") or []), where)
+    return DeviceRequest(str(data.get("driver") or ""), number, _texts(data.get("device_ids")),
+                         _texts(data.get("capabilities")), where)
 
 
 def select(request: DeviceRequest, host: HostGpu) -> tuple[list[Gpu], list[str]]:

@@ -217,6 +217,9 @@ def test_gpus_all_is_a_reservation_too():
     ({"deploy": {"resources": {"reservations": {"devices": [{"driver": "cdi", "device_ids": ["nvidia.com/gpu=0"]}]}}}}, True),
     ({"deploy": {"resources": {"reservations": {"devices": [{"driver": "cdi", "device_ids": ["vendor.com/fpga=0"]}]}}}}, False),
     ({"deploy": {"resources": {"reservations": {"devices": [{"capabilities": ["tpu"]}]}}}}, False),
+    # shapes the schema rejects (check and lint run past it): read as no capabilities or ids, not a crash
+    ({"deploy": {"resources": {"reservations": {"devices": [{"driver": "nvidia", "capabilities": 1}]}}}}, True),
+    ({"deploy": {"resources": {"reservations": {"devices": [{"capabilities": 1, "device_ids": 2}]}}}}, False),
     ({}, False),
 ])
 def test_one_definition_of_reserves_a_gpu(service, reserves):
